@@ -1,0 +1,53 @@
+# Two commands for a newcomer: `make demo` (set up, build the Factbook pack, start the app) and `make test`.
+# Each creates .venv if missing, installs torch==2.13.0 first (a CPU build lies on these machines; an
+# unpinned torch would pull several GB of CUDA packages), then kqa and its test dependencies. A second run
+# finds the stamp files and skips straight to the work.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: demo test bench install install-test pack clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.torch: | $(VENV)/bin/python
+	$(PIP) install --quiet torch==2.13.0
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.torch
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install --quiet -e '.[test]'
+	touch $@
+
+# Debian's chromium drives the browser test (Playwright uses it; nothing downloads a browser of its own).
+/usr/bin/chromium:
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test /usr/bin/chromium
+
+pack: install
+	$(VENV)/bin/kqa build
+
+demo: pack
+	$(VENV)/bin/kqa serve
+
+test: install-test
+	$(PY) -m pytest -q
+
+bench: install-test
+	$(PY) -m kqa.apps.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Knowledge: build, load, hold and look up packs. Knows nothing of models or ranking."""

@@ -1,0 +1,1 @@
+"""Question -> ranked evidence (triples or passages). Never writes answer text."""
