@@ -1,0 +1,88 @@
+"""Load question files: kqa JSONL (the pack's own), NQ-open style and CommonsenseQA-style multiple choice.
+
+The format is told from each line's keys, so a user's file needs no flag:
+
+- kqa: ``{"id", "question", "answers": [...], "type", ...}`` (see ``Question``)
+- NQ-open: ``{"question": "...", "answer": ["...", ...]}``
+- CommonsenseQA: ``{"id", "question": {"stem", "choices": [{"label", "text"}, ...]}, "answerKey": "A"}``
+
+A line that fits none of these raises BadFileError naming the file and the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from kqa.kb.errors import BadFileError
+from kqa.kb.jsonl import read_jsonl
+from kqa.kb.types import Question
+
+_TUPLE_FIELDS = ("answers", "choices", "gold_triples", "gold_passages", "answer_list")
+
+
+def load_questions(path: Path | str, *, split: str | None = None) -> list[Question]:
+    """Every question in ``path``; with ``split``, only those of that split ("dev" or "test")."""
+    path = Path(path)
+    questions = []
+    for number, row in read_jsonl(path):
+        questions.append(_parse_row(row, path, number))
+    if not questions:
+        raise BadFileError(path, "the question file is empty")
+    if split is not None:
+        splits = {q.split for q in questions}
+        if split not in splits:
+            raise BadFileError(path, f"no questions in split {split!r}", hint=f"splits here: {sorted(map(str, splits))}")
+        questions = [q for q in questions if q.split == split]
+    return questions
+
+
+def _parse_row(row: dict[str, Any], path: Path, number: int) -> Question:
+    stem = path.stem
+    question = row.get("question")
+    if isinstance(question, dict):  # CommonsenseQA
+        return _commonsense(row, path, number)
+    if not isinstance(question, str) or not question.strip():
+        raise BadFileError(path, 'each line needs a non-empty "question"', line=number)
+    if "answers" in row:  # kqa
+        answers = _strings(row["answers"], path, number, "answers")
+        values = {k: row[k] for k in Question.__dataclass_fields__ if k in row}
+        for key in _TUPLE_FIELDS:
+            if values.get(key) is not None:
+                values[key] = tuple(str(x) for x in values[key])
+        values["answers"] = answers
+        values.setdefault("id", f"{stem}/{number}")
+        values["id"] = str(values["id"])
+        try:
+            return Question(**values)
+        except TypeError as err:
+            raise BadFileError(path, f"bad question fields ({err})", line=number) from None
+    if "answer" in row:  # NQ-open
+        answers = _strings(row["answer"], path, number, "answer")
+        return Question(id=str(row.get("id", f"{stem}/{number}")), question=question.strip(), answers=answers)
+    raise BadFileError(path, 'a question needs "answers" (kqa), "answer" (NQ-open) or "answerKey" (CommonsenseQA)',
+                       line=number)
+
+
+def _strings(value: Any, path: Path, number: int, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Iterable) or not value or not all(isinstance(v, (str, int, float)) for v in value):
+        raise BadFileError(path, f'"{key}" must be a non-empty list of strings', line=number)
+    return tuple(str(v) for v in value)
+
+
+def _commonsense(row: dict[str, Any], path: Path, number: int) -> Question:
+    q = row["question"]
+    stem, choices, key = q.get("stem"), q.get("choices"), row.get("answerKey")
+    if not isinstance(stem, str) or not isinstance(choices, list) or not choices:
+        raise BadFileError(path, 'CommonsenseQA lines need "question": {"stem", "choices"}', line=number)
+    try:
+        labels = {c["label"]: c["text"] for c in choices}
+    except (KeyError, TypeError):
+        raise BadFileError(path, 'each choice needs "label" and "text"', line=number) from None
+    if key not in labels:
+        raise BadFileError(path, f'"answerKey" {key!r} is not one of the choice labels {sorted(labels)}', line=number)
+    return Question(id=str(row.get("id", f"{path.stem}/{number}")), question=stem, answers=(labels[key],),
+                    choices=tuple(labels.values()), type="multiple_choice")

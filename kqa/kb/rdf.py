@@ -1,0 +1,32 @@
+"""Load a user's RDF file (Turtle, N-Triples, RDF/XML) into an rdflib Graph, with a clear error when it is bad."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kqa.kb.errors import BadFileError
+
+RDF_FORMATS = {".ttl": "turtle", ".turtle": "turtle", ".nt": "nt", ".ntriples": "nt", ".rdf": "xml",
+               ".xml": "xml", ".owl": "xml", ".n3": "n3", ".jsonld": "json-ld"}
+
+
+def load_rdf(path: Path | str, *, format: str | None = None):
+    """Parse an RDF file; the format comes from the suffix unless given. Bad syntax names the file (and line)."""
+    from rdflib import Graph
+
+    path = Path(path)
+    if not path.is_file():
+        raise BadFileError(path, "no such file")
+    fmt = format or RDF_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise BadFileError(path, f"unknown RDF suffix {path.suffix!r}", hint=f"use one of {sorted(RDF_FORMATS)}")
+    graph = Graph()
+    try:
+        graph.parse(str(path), format=fmt)
+    except Exception as err:  # rdflib raises many parser-specific types
+        line = getattr(err, "lines", None) or getattr(err, "line", None)
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise BadFileError(path, f"not valid {fmt} ({message[:200]})", line=line if isinstance(line, int) else None) from None
+    if len(graph) == 0:
+        raise BadFileError(path, "the RDF file holds no triples")
+    return graph
