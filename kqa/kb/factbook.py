@@ -17,6 +17,7 @@ import html
 import json
 import re
 import unicodedata
+from decimal import Decimal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -149,7 +150,8 @@ class CountryRecord:
 Parsed = list[tuple[object, tuple[str, ...], str | None]]  # (value, aliases, object_key)
 
 _NUM = r"-?\d[\d,]*(?:\.\d+)?"
-_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+_SCALE = {"thousand": Decimal(10**3), "million": Decimal(10**6), "billion": Decimal(10**9),
+          "trillion": Decimal(10**12)}
 
 
 def parse_number(text: str) -> float:
@@ -157,10 +159,11 @@ def parse_number(text: str) -> float:
     match = re.search(rf"(\$?)({_NUM})\s*(thousand|million|billion|trillion)?", text)
     if not match:
         raise ParseError("no number")
-    value = float(match.group(2).replace(",", ""))
+    # Decimal, so that "$257.145 billion" is exactly 257145000000, not 257144999999.99997
+    value = Decimal(match.group(2).replace(",", ""))
     if match.group(3):
         value *= _SCALE[match.group(3)]
-    return value
+    return float(value)
 
 
 def _first_clause(text: str) -> str:

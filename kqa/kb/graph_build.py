@@ -58,8 +58,9 @@ def object_term(fact: Fact, relation: Relation):
     if relation.datatype == "integer":
         return Literal(str(int(value)), datatype=XSD.integer)
     if relation.datatype == "decimal":
-        text = f"{float(value):.6f}".rstrip("0").rstrip(".")
-        return Literal(text, datatype=XSD.decimal)
+        # "9104.0", not "9104": the canonical form Turtle writes back, so ids survive a round trip
+        text = f"{float(value):.6f}".rstrip("0")
+        return Literal(text + "0" if text.endswith(".") else text, datatype=XSD.decimal)
     return Literal(str(value))
 
 

@@ -124,7 +124,7 @@ def answer_forms(fact: Fact) -> tuple[str, ...]:
         raw_number = re.search(r"\$?-?\d[\d,]*(?:\.\d+)?(?:\s*(?:million|billion|trillion))?", fact.raw)
         if raw_number:
             forms.append(raw_number.group(0))
-        plain = f"{int(number)}" if number == int(number) else f"{number:g}"
+        plain = f"{int(number)}" if number == int(number) else f"{number:.6f}".rstrip("0").rstrip(".")
         forms += [plain, f"{int(number):,}" if number == int(number) else plain]
     if relation.datatype == "date":
         value = fact.value
