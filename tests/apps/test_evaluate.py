@@ -1,0 +1,73 @@
+"""Batch scoring: what it writes, resuming after kill -9, and a backend that fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kqa.apps.evaluate import run_eval
+from kqa.readers.types import Answer
+
+CHILD = Path(__file__).with_name("eval_child.py")
+
+
+def _stable(results):
+    return {k: v for k, v in results.items() if k not in ("timing", "git_commit")}
+
+
+def test_kill_9_then_rerun_gives_the_same_results(factbook_pack, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    whole = tmp_path / "whole"
+    subprocess.run([sys.executable, str(CHILD), str(factbook_pack.questions_path), str(whole), "0"], check=True,
+                   env=env, timeout=300)
+    killed = tmp_path / "killed"
+    child = subprocess.Popen([sys.executable, str(CHILD), str(factbook_pack.questions_path), str(killed), "0.02"],
+                             env=env)
+    answers = killed / "answers.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not answers.exists() or len(answers.read_text().splitlines()) < 30):
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    partial = len(answers.read_text().splitlines())
+    assert 30 <= partial < 120, "the run must be killed part way"
+    assert not (killed / "results.json").exists()
+    subprocess.run([sys.executable, str(CHILD), str(factbook_pack.questions_path), str(killed), "0"], check=True,
+                   env=env, timeout=300)
+    lines = [json.loads(x) for x in answers.read_text().splitlines()]
+    assert len(lines) == 120 and len({x["question_id"] for x in lines}) == 120
+    a = json.loads((whole / "results.json").read_text())
+    b = json.loads((killed / "results.json").read_text())
+    assert _stable(a) == _stable(b)
+    assert a["metrics"]["echo"]["accuracy"] > 0 and a["metrics"]["echo"]["abstention_rate"] > 0
+
+
+class Flaky:
+    name = "flaky"
+
+    def answer(self, question, choices=None):
+        if "Peru" in question:
+            raise RuntimeError("model crashed")
+        return Answer(question=question, text="Lima", backend=self.name, confidence=1.0, evidence=(), latency_ms=1.0)
+
+    def answer_many(self, questions):
+        return [self.answer(q.question) for q in questions]
+
+
+def test_a_failing_question_is_recorded_and_the_run_goes_on(pack_questions, tmp_path):
+    questions = [q for q in pack_questions if q.relation == "capital" and q.type == "single_hop"][:20]
+    questions = questions + [q for q in pack_questions if "Peru" in q.question][:2]
+    result = run_eval({"flaky": Flaky()}, questions, tmp_path, config={})
+    rows = [json.loads(x) for x in (tmp_path / "answers.jsonl").read_text().splitlines()]
+    assert len(rows) == len(questions)
+    failed = [r for r in rows if r["error"]]
+    assert failed and all("model crashed" in r["error"] and r["prediction"] is None for r in failed)
+    metrics = result.results["metrics"]["flaky"]
+    assert metrics["errors"] == len(failed) and metrics["n"] == len(questions)
+    for name in ("results.json", "answers.csv", "accuracy_by_type.png", "accuracy_by_popularity.png", "latency.png"):
+        assert (tmp_path / name).stat().st_size > 0
