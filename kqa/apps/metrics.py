@@ -15,24 +15,16 @@ wrong-answer rate (answered and wrong) is the hallucination figure.
 from __future__ import annotations
 
 import re
-import string
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from kqa.kb.text import normalize_answer
 from kqa.kb.types import Question
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = set(string.punctuation) | {"’", "‘", "“", "”", "–", "—"}
+__all__ = ["normalize_answer", "alias_match", "exact_match", "token_f1", "list_f1", "score_answer", "Score"]
 _NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?(?:\s*(?:thousand|million|billion|trillion))?")
 _SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
-
-
-def normalize_answer(text: str) -> str:
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
-    text = "".join(" " if c in _PUNCT else c for c in text)
-    return " ".join(_ARTICLES.sub(" ", text).split())
 
 
 def _number(text: str) -> float | None:

@@ -1,0 +1,55 @@
+"""Router and vote over scripted backends."""
+
+from __future__ import annotations
+
+from kqa.kb.types import Question
+from kqa.readers.combine import RouterReader, VoteReader
+from kqa.readers.types import Answer
+
+
+class Scripted:
+    def __init__(self, name, answers, confidence=0.9):
+        self.name, self.answers, self.confidence, self.calls = name, answers, confidence, 0
+
+    def answer(self, question, choices=None):
+        self.calls += 1
+        text = self.answers.get(question)
+        return Answer(question=question, text=text, backend=self.name, confidence=self.confidence if text else None,
+                      evidence=(), latency_ms=1.0, meta={} if text else {"reason": "scripted"})
+
+    def answer_many(self, questions):
+        return [self.answer(q.question) for q in questions]
+
+
+def qs(*texts):
+    return [Question(id=t, question=t, answers=("x",)) for t in texts]
+
+
+def test_router_takes_the_first_backend_that_answers():
+    graph = Scripted("graph", {"a": "Lima"})
+    dense = Scripted("dense", {"a": "Cusco", "b": "Quito"})
+    closed = Scripted("closed_book", {"a": "Paris", "b": "Bogota", "c": "Oslo"})
+    router = RouterReader([graph, dense, closed])
+    answers = router.answer_many(qs("a", "b", "c", "d"))
+    assert [a.text for a in answers] == ["Lima", "Quito", "Oslo", None]
+    assert [a.meta.get("routed_to") for a in answers[:3]] == ["graph", "dense", "closed_book"]
+    assert answers[3].meta["reason"] == "every backend abstained" and answers[3].backend == "router"
+    assert dense.calls == 3 and closed.calls == 2  # later backends see only what earlier ones left
+    single = RouterReader([graph, dense, closed]).answer("a")
+    assert single.text == "Lima"
+
+
+def test_router_confidence_threshold():
+    unsure = Scripted("graph", {"a": "Lima"}, confidence=0.2)
+    sure = Scripted("dense", {"a": "Cusco"}, confidence=0.9)
+    assert RouterReader([unsure, sure], min_confidence=0.5).answer("a").text == "Cusco"
+    assert RouterReader([sure, unsure], min_confidence=0.95).answer("a").text == "Lima"  # the last always counts
+
+
+def test_vote_majority_and_ties():
+    answers = VoteReader([Scripted("graph", {"a": "Lima", "b": "Quito"}),
+                          Scripted("dense", {"a": "lima.", "b": "Bogota"}),
+                          Scripted("closed_book", {"a": "Paris", "b": "Caracas"})]).answer_many(qs("a", "b", "c"))
+    assert answers[0].text == "Lima" and round(answers[0].confidence, 3) == 0.667
+    assert answers[1].text == "Quito" and answers[1].meta["winner_from"] == "graph"  # a three-way tie
+    assert answers[2].text is None
