@@ -49,6 +49,11 @@ def cmd_info(args) -> int:
     from kqa.kb.pack import open_pack
 
     pack = open_pack(_pack_dir(args))
+    if args.markdown:
+        from kqa.apps.report import coverage_markdown
+
+        print(coverage_markdown(pack.manifest))
+        return 0
     print_manifest(pack.manifest, Console(), path=pack.path)
     return 0
 
@@ -64,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="show a pack's manifest: counts, build times, parse coverage")
     _pack_arg(p)
+    p.add_argument("--markdown", action="store_true", help="print the parse coverage table as Markdown")
     p.set_defaults(func=cmd_info)
     return parser
 
@@ -75,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     except KqaError as err:
         print(f"kqa: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `kqa info | head`
+        return 0
     except KeyboardInterrupt:
         print("kqa: interrupted", file=sys.stderr)
         return 130

@@ -31,7 +31,7 @@ def print_manifest(manifest: dict[str, Any], console, path: Path | None = None) 
         table.add_column(column, justify="right" if column in ("present", "parsed", "raw", "parsed %") else "left")
     for row in manifest["coverage"]:
         reasons = "; ".join(f"{k} ({v})" for k, v in row["raw_reasons"].items())
-        table.add_row(row["relation"], row["field"], str(row["present"]), str(row["parsed"]), str(row["raw"]),
+        table.add_row(row["relation"], row["field"].rsplit("/", 1)[-1], str(row["present"]), str(row["parsed"]), str(row["raw"]),
                       f"{100 * row['parsed_share']:.1f}", reasons)
     console.print(table)
 
