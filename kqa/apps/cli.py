@@ -58,6 +58,109 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _options(args):
+    from kqa.apps.config import model_cache_dir
+    from kqa.apps.wiring import Options
+
+    return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), k=args.k, mode=args.mode, model=args.model)
+
+
+def _backend_names(text: str) -> list[str]:
+    from kqa.apps.wiring import FACTORIES
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in FACTORIES]
+    if unknown or not names:
+        raise KqaError(f"unknown backend(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(FACTORIES)}")
+    return names
+
+
+def _model_args(parser: argparse.ArgumentParser) -> None:
+    from kqa.apps.wiring import MODES
+
+    parser.add_argument("--k", type=int, default=4, help="passages the reader sees (default 4)")
+    parser.add_argument("--mode", choices=MODES, default="direct", help="closed-book prompting (default direct)")
+    parser.add_argument("--model", default="gemma-3-270m",
+                        help="LM preset (gemma-3-270m, smollm2-135m), a local folder, a GGUF file or a hub id")
+
+
+def cmd_ask(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from kqa.apps.wiring import BackendPool
+
+    pool = BackendPool(_options(args))
+    choices = [c.strip() for c in args.choices.split(";")] if args.choices else None
+    table = Table(title=args.question, show_lines=True)
+    for column in ("backend", "answer", "confidence", "latency", "rests on"):
+        table.add_column(column)
+    console = Console()
+    for name in _backend_names(args.backends):
+        with console.status(f"{name} is answering"):
+            answer = pool.get(name).answer(args.question, choices)
+        text = answer.text if answer.text is not None else f"[dim](abstains: {answer.meta.get('reason', '?')})[/]"
+        evidence = "\n".join(e.text[:90] for e in answer.evidence[:3])
+        confidence = f"{answer.confidence:.2f}" if answer.confidence is not None else "-"
+        table.add_row(name, text, confidence, f"{answer.latency_ms:.0f} ms", evidence)
+    console.print(table)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+    from kqa.apps.evaluate import run_eval
+    from kqa.apps.report import print_results
+    from kqa.apps.wiring import BackendPool
+    from kqa.kb.questions import load_questions
+
+    options = _options(args)
+    names = _backend_names(args.backends)
+    pool = BackendPool(options)
+    if args.questions in ("dev", "test", "all"):
+        pack = pool.pack()
+        questions = load_questions(pack.questions_path, split=None if args.questions == "all" else args.questions)
+        source = f"{pack.name}:{args.questions}"
+    else:
+        questions = load_questions(args.questions)
+        source = str(Path(args.questions).resolve())
+    if args.limit:
+        import random
+
+        questions = sorted(random.Random(args.seed).sample(questions, min(args.limit, len(questions))),
+                           key=lambda q: q.id)
+    if args.perturb:
+        from kqa.apps.perturb import perturb_all
+        from kqa.kb.names import country_names
+
+        questions = list(questions) + perturb_all(questions, country_names(pool.pack().graph_path), seed=args.seed)
+    from kqa.apps.config import kqa_home
+
+    tag = f"{Path(source).stem if '/' in source else source.replace(':', '-')}-{'-'.join(names)}" \
+          f"{f'-n{args.limit}' if args.limit else ''}{'-perturb' if args.perturb else ''}"
+    out_dir = args.out or kqa_home() / "runs" / tag
+    config = {"questions": source, "limit": args.limit, "seed": args.seed, "perturb": args.perturb,
+              "options": {"pack": str(options.pack), "k": options.k, "mode": options.mode, "model": options.model}}
+    console = Console()
+    console.print(f"scoring {len(questions):,} questions x {len(names)} backends into {out_dir}")
+    backends = {}
+    for name in names:
+        with console.status(f"loading {name}"):
+            backends[name] = pool.get(name)
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("answering", total=len(questions) * len(names))
+        result = run_eval(backends, questions, out_dir, config=config, batch_size=args.batch_size,
+                          progress=lambda done, total, name: bar.update(task, completed=done,
+                                                                        description=f"answering ({name})"))
+    print_results(result.results, console)
+    console.print(f"results: {result.results_path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kqa", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +174,26 @@ def build_parser() -> argparse.ArgumentParser:
     _pack_arg(p)
     p.add_argument("--markdown", action="store_true", help="print the parse coverage table as Markdown")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("ask", help="ask one question; every backend answers side by side")
+    p.add_argument("question")
+    p.add_argument("--backends", default="graph,dense,closed_book", help="comma-separated (default graph,dense,closed_book)")
+    p.add_argument("--choices", default=None, help="multiple choice: options separated by ';'")
+    _pack_arg(p)
+    _model_args(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="score backends over a question set; resumable, writes results.json, CSV, plots")
+    p.add_argument("--backends", default="graph,dense,closed_book", help="comma-separated (default graph,dense,closed_book)")
+    p.add_argument("--questions", default="test", help="a pack split (dev, test, all) or a question file (default test)")
+    p.add_argument("--limit", type=int, default=None, help="score a seeded sample of N questions")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--perturb", action="store_true", help="also re-ask each question with robustness probes")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default $KQA_HOME/runs/<questions>-<backends>)")
+    p.add_argument("--batch-size", type=int, default=16)
+    _pack_arg(p)
+    _model_args(p)
+    p.set_defaults(func=cmd_eval)
     return parser
 
 
