@@ -83,5 +83,6 @@ def build_passages(entry: FactbookEntry, title: str) -> list[Passage]:
             else:
                 chunks.append(current)
         for i, chunk in enumerate(chunks):
-            passages.append(Passage(id=f"{entry.code}/{slug}/{i}", title=title, section=section, text=" ".join(chunk)))
+            # one field a line, as a person reads the Factbook
+            passages.append(Passage(id=f"{entry.code}/{slug}/{i}", title=title, section=section, text="\n".join(chunk)))
     return passages
