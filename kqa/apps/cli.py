@@ -161,6 +161,22 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from kqa.apps.config import kqa_home
+    from kqa.apps.web import serve
+    from kqa.apps.wiring import BackendPool
+    from kqa.kb.pack import open_pack
+
+    options = _options(args)
+    open_pack(options.pack)  # a missing pack is one clear line, before the server starts
+    names = _backend_names(args.backends)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"kqa: serving on {args.host}: anyone who can reach this machine can use the app", file=sys.stderr)
+    print(f"kqa: open http://{args.host}:{args.port} (Ctrl+C stops)")
+    serve(BackendPool(options), names, host=args.host, port=args.port, runs_dir=args.runs or kqa_home() / "runs")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kqa", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,6 +210,17 @@ def build_parser() -> argparse.ArgumentParser:
     _pack_arg(p)
     _model_args(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="start the web app: one question, every backend side by side")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--backends", default="graph,dense,closed_book",
+                   help="comma-separated, one column each (default graph,dense,closed_book)")
+    p.add_argument("--runs", type=Path, default=None,
+                   help="scoring runs: Batch writes here, Tradeoff shows the latest (default $KQA_HOME/runs)")
+    _pack_arg(p)
+    _model_args(p)
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

