@@ -49,7 +49,9 @@ class BackendPool:
         options = self.options.with_(**overrides) if overrides else self.options
         if name not in FACTORIES:
             raise KqaError(f"unknown backend {name!r}; choose from {', '.join(FACTORIES)}")
-        key = (name, options)
+        # a backend is loaded once per setting of the options it uses: changing the prompt mode in the app
+        # does not load a second knowledge graph
+        key = (name, *(getattr(options, f) for f in USES.get(name, tuple(Options.__dataclass_fields__))))
         with self._lock:
             if key not in self._backends:
                 self._backends[key] = FACTORIES[name](self, options)
@@ -68,3 +70,30 @@ class BackendPool:
 
 
 FACTORIES: dict[str, Callable[[BackendPool, Options], Backend]] = {}
+USES: dict[str, tuple[str, ...]] = {}  # backend -> the Options fields it depends on
+
+
+def register(name: str, uses: tuple[str, ...]):
+    """Decorator: ``make(pool, options) -> Backend`` becomes the factory of backend ``name``."""
+
+    def decorate(make: Callable[[BackendPool, Options], Backend]):
+        FACTORIES[name] = make
+        USES[name] = uses
+        return make
+
+    return decorate
+
+
+def _embedder(pool: BackendPool):
+    from kqa.retrievers.embedder import load_embedder
+
+    return pool.shared(("embedder",), load_embedder)
+
+
+@register("graph", uses=("pack",))
+def _graph(pool: BackendPool, options: Options) -> Backend:
+    from kqa.kb.graph import load_graph
+    from kqa.readers.graph_reader import GraphReader
+
+    # MiniLM backs relation detection only for wordings no phrasing covers: loaded on first such question
+    return GraphReader(load_graph(pool.pack()), encode=lambda texts: _embedder(pool).encode(list(texts)))

@@ -263,7 +263,7 @@ def _parse_currency(text: str) -> Parsed:
     match = re.match(r"\s*([^()]+?)\s*(?:\(([A-Z/]{2,7})\))?\s*per US dollar", text)
     if not match:
         raise ParseError("no '<currency> per US dollar'")
-    name = match.group(1).split("/")[0]
+    name = re.split(r"/|\s+or\s+", match.group(1))[0]  # "Tuvaluan dollars or Australian dollars"
     code = match.group(2) if match.group(2) and re.fullmatch(r"[A-Z]{3}", match.group(2)) else None
     if code is None:
         code = _singular(name).lower()
@@ -286,7 +286,7 @@ def _language_items(text: str) -> list[tuple[str, bool]]:
     out = []
     for part in _split_top(text, ",;"):
         official = "official" in part.lower()
-        name = _strip_parens(re.sub(rf"{_NUM}%?", "", part)).strip()
+        name = _strip_parens(re.sub(rf"[<>]?\s*{_NUM}%?", "", part)).strip(" <>")
         name = re.sub(r"\b(official|only|languages?|dialects?|est\.?)\b.*$", "", name, flags=re.I).strip(" ,.-")
         if name and not _LANG_DROP.match(name) and len(name) <= 30 and not re.search(r"\d", name):
             out.append((name, official))
@@ -313,7 +313,7 @@ def _parse_list(text: str) -> Parsed:
     text = re.split(r"\bnote\b", text, maxsplit=1)[0]
     out = []
     for part in _split_top(text, ",;"):
-        name = _strip_parens(re.sub(rf"{_NUM}\s*%?|\best\.?", "", part))
+        name = _strip_parens(re.sub(rf"[<>]?\s*{_NUM}\s*%?|\best\.?", "", part)).strip(" <>")
         name = re.sub(r"^(and|or)\s+", "", name.strip(), flags=re.I).strip(" ,.-")
         if name and not _LANG_DROP.match(name) and len(name) <= 40 and not re.search(r"\d", name):
             out.append(name)
@@ -467,6 +467,7 @@ def _parse_tld(text: str) -> Parsed:
 def _parse_demonym(text: str) -> Parsed:
     _unavailable(text)
     parts = [_strip_parens(p) for p in _split_top(text, ",;")]
+    parts = [q.strip() for p in parts for q in re.split(r"\s+or\s+", p)]  # "Congolese or Congo"
     parts = [p for p in parts if p and len(p) < 40 and not re.search(r"\d", p)]
     if not parts:
         raise ParseError("no adjective")
@@ -676,7 +677,10 @@ LABEL_OVERRIDES = {
     "cf": "Republic of the Congo",
     "cg": "Democratic Republic of the Congo",
     "vt": "Holy See (Vatican City)",
+    "ee": "European Union",
+    "um": "United States Pacific Island Wildlife Refuges",
 }
+NOT_A_COUNTRY = {"ee"}  # the European Union: a Factbook entry, but no neighbour of anyone
 
 
 def _names_from_entry(entry: FactbookEntry) -> tuple[str, set[str]]:
@@ -769,12 +773,14 @@ def resolve_borders(records: dict[str, CountryRecord], entries: dict[str, Factbo
     """Turn each border list into Country facts, stored both ways (the Factbook lists most pairs twice)."""
     index: dict[str, str] = {}
     for code, record in records.items():
+        if code in NOT_A_COUNTRY:
+            continue
         for name in [record.label, *record.aliases]:
             index.setdefault(normalize_name(name), code)
     pairs: set[tuple[str, str]] = set()
     raw_of: dict[tuple[str, str], tuple[str, str]] = {}
     for code, record in records.items():
-        if "borders" not in record.raw_values:
+        if "borders" not in record.raw_values or code in NOT_A_COUNTRY:
             continue
         path, text = record.raw_values["borders"]
         unresolved = []

@@ -98,11 +98,13 @@ class OpenAICompatibleLM:
                 body["seed"] = job_seed
             choice = self._post("/completions", body)["choices"][0]
             # Servers cut at a stop string already; cutting again costs nothing and covers those that don't.
-            text, stopped = truncate_at_stop(choice.get("text", ""), stop)
+            raw = choice.get("text", "")
+            text, stopped = truncate_at_stop(raw, stop)
             logprobs = (choice.get("logprobs") or {}).get("token_logprobs")
             if logprobs is not None:
-                tokens = choice["logprobs"].get("tokens") or []
-                logprobs = tuple(_covering(tokens, logprobs, len(text)))
+                tokens = choice["logprobs"].get("tokens")
+                cut = text != raw and tokens  # the server left a stop string in: keep the tokens before it
+                logprobs = tuple(_covering(tokens, logprobs, len(text)) if cut else (float(v or 0.0) for v in logprobs))
             reason = "stop" if stopped or choice.get("finish_reason") == "stop" else "length"
             return Generation(text=text, token_logprobs=logprobs, finish_reason=reason)
 
