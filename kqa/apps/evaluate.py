@@ -121,8 +121,14 @@ def run_eval(
     batch_size: int = 16,
     progress: Progress | None = None,
     plots: bool = True,
+    timeout_s: float | None = None,
 ) -> EvalResult:
-    """Score every backend over every question into ``out_dir``, resuming what is already there."""
+    """Score every backend over every question into ``out_dir``, resuming what is already there. With
+    ``timeout_s``, a question a backend has not answered in that many seconds is recorded as an error."""
+    if timeout_s is not None:
+        from kqa.apps.time_limit import TimeLimitedBackend
+
+        backends = {name: TimeLimitedBackend(b, timeout_s) for name, b in backends.items()}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config_path = out_dir / "config.json"

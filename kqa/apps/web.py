@@ -19,6 +19,7 @@ import json
 import os
 import random
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from kqa.readers.types import Answer
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before any gradio import: never phone home
 
 MODEL_PRESETS = ("gemma-3-270m", "smollm2-135m")
+MAX_QUESTION_CHARS = 2000  # longer text is refused with a message: a language model would read it for minutes
+TIMEOUT_S = 300.0  # per question and backend, loading included (de-quantizing a GGUF on first use takes ~40 s)
 
 EXAMPLES: tuple[tuple[str, str, str], ...] = (  # (question type, question, choices)
     ("single hop", "What is the capital of Peru?", ""),
@@ -98,10 +101,16 @@ def render_column(answer: Answer, *, labeler: render.Labeler | None = None) -> C
 
 def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
                    choices: Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None, *,
-                   labeler: render.Labeler | None = None) -> Iterator[dict[str, Column]]:
+                   labeler: render.Labeler | None = None,
+                   timeout_s: float | None = TIMEOUT_S) -> Iterator[dict[str, Column]]:
     """Every column's state: first all waiting, then once more each time a backend finishes (in the order
-    they finish). A backend that raises, while loading or answering, gets an error column; the rest go on."""
+    they finish). A backend that raises, while loading or answering, gets an error column; the rest go on.
+    One that has not finished ``timeout_s`` seconds after the question (loading included) gets an error
+    column saying so, and its late answer is dropped."""
+    from kqa.apps.time_limit import BackendTimeoutError
+
     overrides = dict(overrides or {})
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
     columns = {name: Column(name, "waiting", render.waiting_card(name)) for name in backends}
     yield dict(columns)
 
@@ -114,7 +123,15 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
         futures: dict[Future, str] = {executor.submit(run, name): name for name in backends}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+            if not done:  # time is up for every backend still running
+                for future in pending:
+                    name = futures[future]
+                    err = BackendTimeoutError(f"{name} gave no answer within {timeout_s:g} s")
+                    columns[name] = Column(name, "error", render.error_card(name, err))
+                yield dict(columns)
+                return
             for future in done:
                 name = futures[future]
                 try:
@@ -196,6 +213,21 @@ def entity_facts(pool: BackendPool, name: str) -> tuple[str, str, list[tuple[str
     return kg.label(iri), render.local_name(str(iri)), rows, shown
 
 
+def run_sparql(pool: BackendPool, text: str, *, timeout_s: float = 10.0,
+               max_rows: int = 200) -> tuple[list[str], list[list[str]], str]:
+    """(headers, rows, a note) for a query typed in the Explore tab: read-only, on the pack's graph only, under
+    a time limit (``kqa.kb.sparql_guard``); a refused or failed query raises KqaError saying why."""
+    from kqa.kb.graph import PREFIXES
+    from kqa.kb.sparql_guard import check_readonly, run_readonly
+
+    check_readonly(text, prefixes=PREFIXES)
+    kg = knowledge_graph(pool)
+    result = run_readonly(kg.graph, text, prefixes=PREFIXES, timeout_s=timeout_s, max_rows=max_rows)
+    rows = [["" if term is None else str(term) for term in row] for row in result.rows]
+    note = f"{result.form}: {len(rows)} row(s)" + (f" (the first {max_rows})" if result.truncated else "")
+    return list(result.columns), rows, note
+
+
 def entity_passages(pool: BackendPool, code: str) -> list:
     from kqa.kb.corpus import load_corpus
 
@@ -238,9 +270,11 @@ def metrics_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]
 # ------------------------------------------------------------------------------------------------ the app
 
 
-def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | str | None = None):
+def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | str | None = None,
+              timeout_s: float | None = TIMEOUT_S):
     """The Blocks app. ``runs_dir`` is where Batch writes runs and Tradeoff reads the latest one
-    (default ``$KQA_HOME/runs``, where ``kqa eval`` writes too)."""
+    (default ``$KQA_HOME/runs``, where ``kqa eval`` writes too); ``timeout_s`` is how long Ask waits for
+    each backend."""
     import gradio as gr
 
     backends = list(backends)
@@ -283,10 +317,13 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
             def on_ask(question_text: str, choices_text: str, k_value: float, mode_value: str, model_value: str):
                 if not question_text or not question_text.strip():
                     raise gr.Error("Type a question first.")
+            if len(question_text) > MAX_QUESTION_CHARS:
+                raise gr.Error(f"The question is {len(question_text):,} characters long; at most "
+                               f"{MAX_QUESTION_CHARS:,} are read.")
                 overrides = changed_options(pool, k=int(k_value), mode=mode_value, model=model_value)
                 shown: dict[str, Column] = {}
                 for columns in stream_answers(pool, backends, question_text.strip(), parse_choices(choices_text),
-                                              overrides, labeler=labeler):
+                                              overrides, labeler=labeler, timeout_s=timeout_s):
                     out: list[Any] = [agreement(columns)]
                     for name in backends:
                         column = columns[name]
@@ -460,6 +497,26 @@ def _explore_tab(gr, pool: BackendPool, backends: list[str]) -> None:
     go.click(on_lookup, [name], [facts, sparql, passages, model_table], concurrency_limit=2, api_name="explore")
     name.submit(on_lookup, [name], [facts, sparql, passages, model_table], concurrency_limit=2)
 
+    with gr.Accordion("Your own SPARQL (read-only: SELECT, ASK, CONSTRUCT, DESCRIBE; 10 s at most)", open=False):
+        typed = gr.Code(value="SELECT ?capital WHERE {\n  ?country rdfs:label \"Peru\" ;\n"
+                              "           kqa:capital/rdfs:label ?capital .\n}", language="sql", interactive=True,
+                        label="query (prefixes kqa:, rdf:, rdfs:, skos:, xsd: are declared)", elem_id="kqa-sparql")
+        run = gr.Button("Run query", elem_id="kqa-sparql-run")
+        run_note = gr.Markdown()
+        run_rows = gr.Dataframe(label="rows", interactive=False, wrap=True)
+
+    def on_query(text: str):
+        from kqa.kb.errors import KqaError
+
+        try:
+            headers, rows, note = run_sparql(pool, text or "")
+        except KqaError as err:
+            raise gr.Error(str(err)) from None
+        return note, gr.update(value=rows or None, headers=headers)
+
+    run.click(on_query, [typed], [run_note, run_rows], concurrency_limit=1, concurrency_id="sparql",
+              api_name="sparql")
+
 
 def _runs_dir(runs_dir: Path | str | None) -> Path:
     from kqa.apps.config import kqa_home
@@ -477,12 +534,12 @@ def theme():
 
 
 def serve(pool: BackendPool, backends: Sequence[str], host: str = "127.0.0.1", port: int = 7860, *,
-          runs_dir: Path | str | None = None, block: bool = True):
+          runs_dir: Path | str | None = None, block: bool = True, timeout_s: float | None = TIMEOUT_S):
     """Start the app on ``host:port`` (no share link). With ``block=False`` the server runs in a thread and
     the Blocks is returned; call ``.close()`` on it to stop."""
     runs = _runs_dir(runs_dir)
     runs.mkdir(parents=True, exist_ok=True)
-    app = build_app(pool, backends, runs_dir=runs)
+    app = build_app(pool, backends, runs_dir=runs, timeout_s=timeout_s)
     app.queue(default_concurrency_limit=2, max_size=64)
     app.launch(server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=not block,
                quiet=not block, show_error=True, ssr_mode=False, mcp_server=False, pwa=False,

@@ -16,7 +16,7 @@ from typing import Any
 from kqa.kb.errors import KqaError
 from kqa.readers.types import Backend
 
-BACKENDS = ("graph", "dense", "bm25", "hybrid", "closed_book")
+BACKENDS = ("graph", "dense", "bm25", "hybrid", "closed_book", "router", "vote")
 MODES = ("direct", "cot", "self_consistency")
 
 
@@ -97,3 +97,80 @@ def _graph(pool: BackendPool, options: Options) -> Backend:
 
     # MiniLM backs relation detection only for wordings no phrasing covers: loaded on first such question
     return GraphReader(load_graph(pool.pack()), encode=lambda texts: _embedder(pool).encode(list(texts)))
+
+
+def _lm(pool: BackendPool, options: Options):
+    from kqa.readers.transformers_lm import TransformersLM
+
+    # one copy of each model, shared by the corpus readers and the closed-book backend
+    return pool.shared(("lm", options.model, options.model_cache),
+                       lambda: TransformersLM(options.model, cache_dir=options.model_cache))
+
+
+def _passages(pool: BackendPool):
+    from kqa.kb.corpus import load_corpus
+
+    return pool.shared(("passages", pool.options.pack), lambda: load_corpus(pool.pack().corpus_path))
+
+
+def _faiss(pool: BackendPool, options: Options):
+    from kqa.retrievers.faiss_retriever import FaissRetriever
+
+    return pool.shared(("faiss", options.pack, options.index_kind), lambda: FaissRetriever.build_or_load(
+        _passages(pool), _embedder(pool), pool.pack().index_dir, kind=options.index_kind, show_progress=True))
+
+
+def _bm25(pool: BackendPool, options: Options):
+    from kqa.retrievers.bm25_retriever import BM25Retriever
+
+    return pool.shared(("bm25", options.pack), lambda: BM25Retriever.build_or_load(_passages(pool),
+                                                                                    pool.pack().index_dir))
+
+
+def _reader(pool: BackendPool, options: Options, retriever, name: str) -> Backend:
+    from kqa.readers.context_reader import ContextReader
+
+    return ContextReader(retriever, _lm(pool, options), k=options.k, name=name)
+
+
+@register("dense", uses=("pack", "k", "model", "model_cache", "index_kind"))
+def _dense(pool: BackendPool, options: Options) -> Backend:
+    return _reader(pool, options, _faiss(pool, options), "dense")
+
+
+@register("bm25", uses=("pack", "k", "model", "model_cache"))
+def _bm25_backend(pool: BackendPool, options: Options) -> Backend:
+    return _reader(pool, options, _bm25(pool, options), "bm25")
+
+
+@register("hybrid", uses=("pack", "k", "model", "model_cache", "index_kind"))
+def _hybrid(pool: BackendPool, options: Options) -> Backend:
+    from kqa.retrievers.hybrid import HybridRetriever
+
+    retriever = HybridRetriever([_faiss(pool, options), _bm25(pool, options)])
+    return _reader(pool, options, retriever, "hybrid")
+
+
+@register("closed_book", uses=("model", "model_cache", "mode", "n_samples"))
+def _closed_book(pool: BackendPool, options: Options) -> Backend:
+    from kqa.readers.closed_book import ClosedBookReader
+
+    return ClosedBookReader(_lm(pool, options), mode=options.mode, n_samples=options.n_samples)
+
+
+@register("router", uses=tuple(Options.__dataclass_fields__))
+def _router(pool: BackendPool, options: Options) -> Backend:
+    from kqa.readers.combine import RouterReader
+
+    return RouterReader([pool.get(n, **_overrides(options)) for n in ("graph", "dense", "closed_book")])
+
+
+@register("vote", uses=tuple(Options.__dataclass_fields__))
+def _vote(pool: BackendPool, options: Options) -> Backend:
+    from kqa.readers.combine import VoteReader
+
+    return VoteReader([pool.get(n, **_overrides(options)) for n in ("graph", "dense", "closed_book")])
+
+
+def _overrides(options: Options) -> dict[str, Any]:
+    return {f: getattr(options, f) for f in Options.__dataclass_fields__}

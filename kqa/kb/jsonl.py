@@ -27,6 +27,12 @@ def read_jsonl(path: Path | str) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise BadFileError(path, f"not valid JSON ({err.msg})", line=number) from None
             if not isinstance(obj, dict):
                 raise BadFileError(path, "each line must be a JSON object", line=number)
+            if "\\ud" in line.lower():  # an escaped surrogate: a valid pair, or half of one (not text)
+                try:
+                    json.dumps(obj, ensure_ascii=False).encode("utf-8")
+                except UnicodeEncodeError:
+                    raise BadFileError(path, "holds an unpaired surrogate escape (\\ud800-\\udfff), which is "
+                                       "not text", line=number) from None
             yield number, obj
 
 

@@ -17,7 +17,9 @@ caches of the previous pack are carried over: they are keyed by content hash, so
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kqa.kb.errors import KqaError
+from kqa.kb.errors import BadFileError, KqaError
 from kqa.kb.jsonl import write_jsonl
 from kqa.kb.types import Passage
 
@@ -81,7 +83,23 @@ def open_pack(path: Path | str) -> Pack:
     for part in (GRAPH, CORPUS, QUESTIONS):
         if not (path / part).is_file():
             raise KqaError(f"the pack at {path} has no {part}; rebuild it with `kqa build`")
+    for part, expected in (manifest.get("files") or {}).items():  # packs built by kqa; a user's pack may lack it
+        if _fingerprint(path / part, size_only=True)["size_bytes"] != expected.get("size_bytes") or \
+                _fingerprint(path / part) != expected:
+            raise BadFileError(path / part, "does not match the pack's manifest (its size or SHA-256 differs): it "
+                               "was cut short or changed after the build", hint="rebuild the pack with `kqa build`")
     return Pack(path=path, manifest=manifest)
+
+
+def _fingerprint(path: Path, *, size_only: bool = False) -> dict[str, Any]:
+    size = path.stat().st_size if path.is_file() else -1
+    if size_only or size < 0:
+        return {"size_bytes": size}
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return {"size_bytes": size, "sha256": digest.hexdigest()}
 
 
 def build_factbook_pack(target: Path | str, *, progress: Progress | None = None, seed: int = 13) -> Pack:
@@ -112,7 +130,8 @@ def build_factbook_pack(target: Path | str, *, progress: Progress | None = None,
     with stage("questions", "generating questions"):
         questions = QuestionGenerator(records, passages_by_country, seed=seed).generate()
 
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.building-"))
+    _clear_interrupted(target)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.building-{os.getpid()}-"))
     try:
         with stage("write", "writing the pack"):
             graph.serialize(destination=str(tmp / GRAPH), format="turtle")
@@ -142,13 +161,15 @@ def build_factbook_pack(target: Path | str, *, progress: Progress | None = None,
                  "time_sensitive": r.time_sensitive} for r in RELATIONS
             ],
             "coverage": _coverage(records),
+            # checked by open_pack: a part cut short or changed after the build is an error, not fewer answers
+            "files": {part: _fingerprint(tmp / part) for part in (GRAPH, CORPUS, QUESTIONS)},
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         if (target / INDEX).is_dir():
             shutil.move(str(target / INDEX), str(tmp / INDEX))
         old = None
         if target.exists():
-            old = target.with_name(f".{target.name}.old-{int(time.time())}")
+            old = target.with_name(f".{target.name}.old-{os.getpid()}-{int(time.time())}")
             target.rename(old)
         tmp.rename(target)
         if old is not None:
@@ -158,6 +179,35 @@ def build_factbook_pack(target: Path | str, *, progress: Progress | None = None,
         raise
     say(f"pack written to {target}")
     return open_pack(target)
+
+
+def _clear_interrupted(target: Path) -> None:
+    """What a build killed by its process's death (kill -9, power loss) left beside ``target``: its
+    temporary folder is removed, and a previous pack it had moved aside but not yet replaced is put back
+    (or removed, when the new pack did arrive). Folders of a build whose process still runs are left alone."""
+    for leftover in sorted(target.parent.glob(f".{target.name}.building-*")):
+        if not _alive(leftover.name.removeprefix(f".{target.name}.building-").split("-")[0]):
+            shutil.rmtree(leftover, ignore_errors=True)
+    for old in sorted(target.parent.glob(f".{target.name}.old-*")):
+        if _alive(old.name.removeprefix(f".{target.name}.old-").split("-")[0]):
+            continue
+        if not target.exists() and (old / MANIFEST).is_file():
+            old.rename(target)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: str) -> bool:
+    """Whether the process with this id (text from a folder name) is running; False for no number."""
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _coverage(records) -> list[dict[str, Any]]:

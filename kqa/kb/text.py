@@ -15,3 +15,20 @@ def normalize_answer(text: str) -> str:
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
     text = "".join(" " if c in _PUNCT else c for c in text)
     return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # terminal escape codes: colours, cursor moves
+
+
+def clean_question(text: str) -> str:
+    """A question as a person meant it: terminal escape codes, zero-width and direction marks (Unicode format
+    characters), lone surrogates and control characters gone, runs of space folded. Words joined by a
+    zero-width space join again: 'Pe\u200bru' -> 'Peru'; 'of\x00Peru' -> 'of Peru'."""
+    text = _ANSI.sub(" ", text)
+    out = []
+    for c in text:
+        category = unicodedata.category(c)
+        if category in ("Cf", "Cs"):
+            continue
+        out.append(" " if category == "Cc" else c)
+    return " ".join("".join(out).split())

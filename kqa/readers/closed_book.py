@@ -4,7 +4,8 @@ Modes:
 
 - ``direct``: a few-shot prompt, greedy, one line; the confidence is the probability of the answer's tokens.
 - ``cot``: chain-of-thought (Wei et al. 2022): a greedy rationale, the answer read from its end
-  ("So the answer is X."); the confidence is the rationale's geometric-mean token probability.
+  ("So the answer is X."), or, when the rationale has no such phrase, from a second greedy step that appends
+  it (Kojima et al. 2022); the confidence is the rationale's geometric-mean token probability.
 - ``self_consistency`` (Wang et al. 2022): ``n_samples`` rationales sampled at ``temperature``, a majority
   vote over their normalised answers; the vote share is the confidence and the votes go in ``meta``.
 
@@ -25,16 +26,27 @@ import math
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kqa.kb.text import normalize_answer
 from kqa.kb.types import Question
 from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
 from kqa.readers.lm import Generation, LanguageModel
-from kqa.readers.prompts import COT_STOP, DIRECT_STOP, cot_prompt, direct_prompt, extract_answer
+from kqa.readers.prompts import ANSWER_TRIGGER, COT_STOP, DIRECT_STOP, cot_prompt, direct_prompt, extract_answer
 from kqa.readers.types import Answer, abstain
 
 MODES = ("direct", "cot", "self_consistency")
+
+
+@dataclass(frozen=True)
+class Rationale:
+    """One chain of thought and the answer read from its end (``None`` when it gives none)."""
+
+    text: str
+    answer: str | None
+    logprob_mean: float | None  # over the rationale's tokens: exp() of it is the cot confidence
+    finish_reason: str
 
 
 def majority_vote(answers: Sequence[str | None]) -> tuple[str | None, dict[str, int]]:
@@ -105,54 +117,71 @@ class ClosedBookReader:
             questions = [items[i][0] for i in open_]
             if self.mode == "direct":
                 prompts = [direct_prompt(self.lm, q) for q in questions]
-                generations = self.lm.generate(prompts, max_new_tokens=self.max_new_tokens, stop=DIRECT_STOP)
+                samples = self.lm.generate(prompts, max_new_tokens=self.max_new_tokens, stop=DIRECT_STOP)
             else:
                 prompts = [cot_prompt(self.lm, q) for q in questions]
                 sampling = self.mode == "self_consistency"
+                per = self.n_samples if sampling else 1
                 generations = self.lm.generate(
                     prompts, max_new_tokens=self.cot_max_new_tokens, stop=COT_STOP,
                     temperature=self.temperature if sampling else 0.0, seed=self.seed if sampling else None,
-                    num_samples=self.n_samples if sampling else 1)
+                    num_samples=per)
+                samples = self._finish([p for p in prompts for _ in range(per)], generations)
             # Batched: each question's latency is its share of the batch.
             latency_ms = (time.perf_counter() - t) * 1000 / len(open_)
-            per = len(generations) // len(open_)
+            per = len(samples) // len(open_)
             for j, i in enumerate(open_):
-                samples = generations[j * per:(j + 1) * per]
-                out[i] = self._read(questions[j], prompts[j], samples, latency_ms, batch=len(open_))
+                out[i] = self._read(questions[j], prompts[j], samples[j * per:(j + 1) * per], latency_ms,
+                                    batch=len(open_))
         return out  # type: ignore[return-value]  # every slot is filled: by a choice or by a generation
 
-    def _read(self, question: str, prompt: str, samples: list[Generation], latency_ms: float,
-              batch: int) -> Answer:
+    def _finish(self, prompts: Sequence[str], generations: Sequence[Generation]) -> list[Rationale]:
+        """Read each rationale's answer from its end. A small model often states the answer without the
+        exemplars' closing phrase; those rationales get a second, greedy step that appends "So the answer is"
+        and reads one line (the two-stage extraction of Kojima et al. 2022), batched over all of them."""
+        out = [Rationale(g.text.strip(), extract_answer(g.text), g.logprob_mean, g.finish_reason) for g in generations]
+        missing = [i for i, r in enumerate(out) if r.answer is None and r.text]
+        if missing:
+            follow = [f"{prompts[i]}{generations[i].text.rstrip()} {ANSWER_TRIGGER}" for i in missing]
+            extra = self.lm.generate(follow, max_new_tokens=self.max_new_tokens, stop=DIRECT_STOP)
+            for i, g in zip(missing, extra):
+                lps = (generations[i].token_logprobs or ()) + (g.token_logprobs or ())
+                mean = sum(lps) / len(lps) if lps and generations[i].token_logprobs is not None else None
+                text = f"{out[i].text} {ANSWER_TRIGGER}{g.text.rstrip()}"
+                out[i] = Rationale(text, extract_answer(text), mean, g.finish_reason)
+        return out
+
+    def _read(self, question: str, prompt: str, samples: Sequence[Generation] | Sequence[Rationale],
+              latency_ms: float, batch: int) -> Answer:
         meta = self._meta(prompt, batch=batch)
         if self.mode == "direct":
             return greedy_answer(question, samples[0], backend=self.name, abstain_below=self.abstain_below,
                                  latency_ms=latency_ms, meta=meta)
+        rationales: Sequence[Rationale] = samples  # type: ignore[assignment]
         if self.mode == "cot":
-            [generation] = samples
-            text = extract_answer(generation.text)
-            mean = generation.logprob_mean
-            confidence = math.exp(mean) if mean is not None else None
-            meta.update(finish_reason=generation.finish_reason)
-            if text is None:
+            [r] = rationales
+            confidence = math.exp(r.logprob_mean) if r.logprob_mean is not None else None
+            meta.update(finish_reason=r.finish_reason)
+            if r.answer is None:
                 return abstain(question, self.name, "the rationale ends in no answer", latency_ms=latency_ms,
-                               rationale=generation.text, **meta)
+                               rationale=r.text, **meta)
             if confidence is not None and confidence < self.abstain_below:
                 return abstain(question, self.name, f"confidence {confidence:.3f} is below {self.abstain_below}",
-                               latency_ms=latency_ms, candidate=text, rationale=generation.text, **meta)
-            return Answer(question=question, text=text, backend=self.name, confidence=confidence, evidence=(),
-                          latency_ms=latency_ms, rationale=generation.text.strip(), meta=meta)
-        answers = [extract_answer(g.text) for g in samples]
+                               latency_ms=latency_ms, candidate=r.answer, rationale=r.text, **meta)
+            return Answer(question=question, text=r.answer, backend=self.name, confidence=confidence, evidence=(),
+                          latency_ms=latency_ms, rationale=r.text, meta=meta)
+        answers = [r.answer for r in rationales]
         winner, votes = majority_vote(answers)
-        meta.update(votes=votes, samples=[g.text.strip() for g in samples], n_samples=len(samples),
+        meta.update(votes=votes, samples=[r.text for r in rationales], n_samples=len(rationales),
                     temperature=self.temperature, seed=self.seed)
         if winner is None:
             return abstain(question, self.name, "no sampled rationale ended in an answer", latency_ms=latency_ms,
                            **meta)
-        share = votes[winner] / len(samples)  # failed extractions count against the winner
+        share = votes[winner] / len(rationales)  # failed extractions count against the winner
         if share < self.abstain_below:
             return abstain(question, self.name, f"vote share {share:.2f} is below {self.abstain_below}",
                            latency_ms=latency_ms, candidate=winner, **meta)
         key = normalize_answer(winner)
-        rationale = next(g.text.strip() for g, a in zip(samples, answers) if a and normalize_answer(a) == key)
+        rationale = next(r.text for r in rationales if r.answer and normalize_answer(r.answer) == key)
         return Answer(question=question, text=winner, backend=self.name, confidence=share, evidence=(),
                       latency_ms=latency_ms, rationale=rationale, meta=meta)

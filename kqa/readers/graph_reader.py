@@ -25,6 +25,7 @@ from typing import Any
 
 from kqa.kb.graph import KnowledgeGraph, format_value, load_graph, name_key
 from kqa.kb.pack import Pack
+from kqa.kb.text import clean_question
 from kqa.kb.types import Evidence, Question
 from kqa.readers.types import Answer, abstain
 from kqa.retrievers.graph_retriever import GraphResult, GraphRetriever, _local
@@ -46,10 +47,12 @@ class GraphReader:
 
     def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
         start = time.perf_counter()
-        result = self.retriever.run(question, choices)
+        # zero-width and control characters split names ("Pe\u200bru"): link on the cleaned text, answer the
+        # question as asked
+        result = self.retriever.run(clean_question(question), choices)
         answer = self._read(result, choices)
         latency_ms = (time.perf_counter() - start) * 1000.0
-        return Answer(**{**answer.__dict__, "latency_ms": latency_ms})
+        return Answer(**{**answer.__dict__, "question": question, "latency_ms": latency_ms})
 
     def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
         # a query takes about a millisecond: nothing to gain from batching

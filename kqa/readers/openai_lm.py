@@ -2,9 +2,9 @@
 (vLLM, TGI, llama.cpp's server, llama-cpp-python), for models too big for this machine.
 
 Plain ``urllib`` against ``POST {base_url}/completions``, one request per prompt and sample, sent from a
-small thread pool so the server can batch them. ``loglikelihood`` asks the server to echo the prompt with
-``logprobs`` and ``max_tokens=0`` (vLLM and llama-cpp-python with ``logits_all`` do; llama.cpp's own server
-does not): a server that cannot raises ``KqaError`` saying so. No chat endpoint: an instruct model's chat
+small thread pool so the server can batch them (``max_concurrency=1`` for llama-cpp-python's server, which runs
+one request at a time and whose per-request ``seed`` is reproducible only when requests do not overlap). ``loglikelihood`` asks the server to echo the prompt with
+``logprobs`` (vLLM and llama-cpp-python with ``logits_all`` do; llama.cpp's own server does not): a server that cannot raises ``KqaError`` saying so. No chat endpoint: an instruct model's chat
 template can be given as ``chat_template`` (Jinja, as in a tokenizer config) and is rendered here.
 
 Example::
@@ -113,7 +113,8 @@ class OpenAICompatibleLM:
 
     def loglikelihood(self, context: str, continuations: Sequence[str]) -> list[float]:
         def one(continuation: str) -> float:
-            body = {"model": self.model, "prompt": context + continuation, "max_tokens": 0, "echo": True,
+            # max_tokens=1, not 0: llama-cpp-python reads 0 as "no limit". The one new token is ignored below.
+            body = {"model": self.model, "prompt": context + continuation, "max_tokens": 1, "echo": True,
                     "logprobs": 1, "temperature": 0.0}
             choice = self._post("/completions", body)["choices"][0]
             logprobs = choice.get("logprobs") or {}
@@ -121,8 +122,9 @@ class OpenAICompatibleLM:
             if not offsets or not values or len(values) < 2:
                 raise KqaError(f"the server at {self.base_url} does not return prompt log-probabilities "
                                "(echo + logprobs); use vLLM, or llama-cpp-python's server with --logits_all true")
-            # The tokens that start at or after the context's end belong to the continuation.
-            return float(sum(v for off, v in zip(offsets, values) if off >= len(context) and v is not None))
+            # The tokens that start at or after the context's end, and before the echo's end, are the continuation.
+            end = len(context) + len(continuation)
+            return float(sum(v for off, v in zip(offsets, values) if len(context) <= off < end and v is not None))
 
         if not continuations:
             return []

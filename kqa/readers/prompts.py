@@ -47,6 +47,7 @@ READING_EXAMPLE = (
     "346 km",
 )
 
+ANSWER_TRIGGER = "So the answer is"  # the exemplars' closing phrase; also the second-stage trigger
 COT_STOP = ("\n\n", "\nQuestion:")  # a rationale may span lines; the next exemplar would start here
 DIRECT_STOP = ("\n",)
 PASSAGE_CHARS = 700  # per passage in a reading prompt: 4 passages stay well inside a small model's context
@@ -111,7 +112,7 @@ def choice_continuation(lm: LanguageModel, choice: str) -> str:
 def clean_answer(text: str) -> str | None:
     """One line of model output as a short answer: trimmed, with no trailing period or wrapping quotes."""
     text = text.strip().splitlines()[0].strip() if text.strip() else ""
-    if text.endswith(".") and not re.search(r"\b[A-Z]\.$", text):  # keep "U.S." style abbreviations whole
+    if text.endswith(".") and not re.search(r"(?:\b[A-Z]\.){2,}$", text):  # keep "U.S." and "D.C." whole
         text = text[:-1]
     text = text.strip().strip("\"'*").strip()
     return text or None

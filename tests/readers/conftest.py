@@ -123,3 +123,52 @@ def served_lm(gemma_lm):
     yield OpenAICompatibleLM(base_url=url, model="gemma-3-270m", timeout_s=60)
     server.shutdown()
     server.server_close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_lm(model_cache):
+    """``OpenAICompatibleLM`` against llama-cpp-python's own server on 127.0.0.1, running the same GGUF file.
+    Skipped where llama-cpp-python[server] is not installed (it compiles llama.cpp, so it is optional)."""
+    import importlib.util
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    for module in ("llama_cpp", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"llama-cpp-python's server is not installed ({module} missing)")
+    from kqa.readers.openai_lm import OpenAICompatibleLM
+    from kqa.readers.transformers_lm import PRESETS, _preset_source
+
+    gguf = _preset_source(PRESETS["gemma-3-270m"], model_cache).locate()
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
+         "--logits_all", "true", "--n_ctx", "512"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{url}/models", timeout=1).read()
+                break
+            except OSError:
+                if process.poll() is not None:
+                    pytest.fail(f"llama-cpp-python's server exited with {process.returncode}")
+                time.sleep(0.25)
+        else:
+            pytest.fail("llama-cpp-python's server did not start in 60 s")
+        # One request at a time: this server runs one anyway, and overlapping requests share its sampler's seed.
+        yield OpenAICompatibleLM(base_url=url, model="gemma-3-270m", timeout_s=60, max_concurrency=1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

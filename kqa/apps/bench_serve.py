@@ -1,0 +1,172 @@
+"""What a user of ``kqa serve`` waits for and what it holds: start the app in a child process, as a user would,
+ask it one question through the app's own API (``gradio_client``, what the page's Ask button calls), and time
+the page, the first column's answer and the last; sample the resident memory of the process tree throughout.
+
+Only the process this module starts is stopped, by its id. Nothing here answers a question itself.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class ServeRun:
+    backends: tuple[str, ...]
+    page_s: float | None = None  # process start -> the page is served
+    first_answer_s: float | None = None  # process start -> the first backend's column is filled
+    all_answers_s: float | None = None  # process start -> every column is filled (answer, abstention or error)
+    column_s: dict[str, float] = field(default_factory=dict)  # per backend: process start -> its column filled
+    states: dict[str, str] = field(default_factory=dict)  # per backend: answer | abstain | error
+    peak_rss_mb: float | None = None  # the most the process tree held at once (sampled every 0.2 s)
+    peak_hwm_mb: float | None = None  # the server process's own high-water mark (VmHWM), exact
+    rss_after_mb: float | None = None  # the tree's resident memory once every column is filled
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: (round(v, 3) if isinstance(v, float) else v) for key, v in self.__dict__.items()}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _RssSampler(threading.Thread):
+    """Sums the resident memory of a process and its children every ``every_s`` seconds; keeps the peak."""
+
+    def __init__(self, pid: int, every_s: float = 0.2):
+        super().__init__(daemon=True)
+        self.pid, self.every_s = pid, every_s
+        self.peak = 0
+        self.last = 0
+        self._halt = threading.Event()
+
+    def tree_rss(self) -> int:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0
+        total = 0
+        for proc in procs:
+            try:
+                total += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self.last = self.tree_rss()
+            self.peak = max(self.peak, self.last)
+            self._halt.wait(self.every_s)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=5)
+
+
+def _hwm_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _state(card: Any) -> str | None:
+    """The column's state from its card's HTML: None while it is still waiting."""
+    if not isinstance(card, str) or "kqa-card" not in card or "kqa-waiting" in card:
+        return None
+    if "kqa-error" in card:
+        return "error"
+    return "abstain" if "kqa-abstain" in card else "answer"
+
+
+def serve_and_ask(pack: Path, backends: Sequence[str], question: str, *, ask_args: Sequence[Any],
+                  log_path: Path, timeout_s: float = 600.0, env: dict[str, str] | None = None) -> ServeRun:
+    """Start ``kqa serve`` for ``pack`` with ``backends``, ask ``question`` once, and stop the server."""
+    from gradio_client import Client
+
+    run = ServeRun(backends=tuple(backends))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = [sys.executable, "-m", "kqa.apps.cli", "serve", "--port", str(port), "--pack", str(pack),
+               "--backends", ",".join(backends)]
+    child_env = {**os.environ, **(env or {})}
+    start = time.perf_counter()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_env)
+    sampler = _RssSampler(proc.pid)
+    sampler.start()
+    deadline = start + timeout_s
+    try:
+        while run.page_s is None:
+            if proc.poll() is not None:
+                raise RuntimeError(f"kqa serve exited with {proc.returncode}; see {log_path}")
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"no page within {timeout_s:.0f} s")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        run.page_s = time.perf_counter() - start
+            except OSError:
+                time.sleep(0.1)
+        client = Client(url, verbose=False, download_files=False)
+        job = client.submit(question, *ask_args, api_name="/ask")
+        cards: dict[str, Any] = {}
+        for update in job:  # streamed: once when every column waits, then once per column that finishes
+            for i, name in enumerate(backends):
+                value = update[1 + 2 * i] if len(update) > 1 + 2 * i else None
+                if isinstance(value, str):
+                    cards[name] = value
+            now = time.perf_counter() - start
+            for name in backends:
+                state = _state(cards.get(name))
+                if state and name not in run.states:
+                    run.states[name], run.column_s[name] = state, now
+            if run.first_answer_s is None and run.states:
+                run.first_answer_s = now
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"no answer within {timeout_s:.0f} s")
+        job.result(timeout=max(1.0, deadline - time.perf_counter()))
+        done = time.perf_counter() - start
+        for name, card in zip(backends, job.outputs()[-1][1::2] if job.outputs() else []):
+            state = _state(card)
+            if state and name not in run.states:
+                run.states[name], run.column_s[name] = state, done
+        if run.first_answer_s is None and run.states:
+            run.first_answer_s = min(run.column_s.values())
+        if len(run.states) == len(backends):
+            run.all_answers_s = max(run.column_s.values())
+        time.sleep(0.5)  # one more sample after the last column
+        run.rss_after_mb = sampler.tree_rss() / 2**20
+        run.peak_hwm_mb = _hwm_mb(proc.pid)
+    except Exception as err:  # noqa: BLE001 - a failed start is a figure too; the report says why
+        run.error = f"{type(err).__name__}: {str(err)[:300]}"
+    finally:
+        sampler.stop()
+        run.peak_rss_mb = sampler.peak / 2**20 if sampler.peak else None
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+    return run

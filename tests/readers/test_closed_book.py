@@ -1,0 +1,138 @@
+"""ClosedBookReader over a scripted model: each mode, voting, multiple choice, abstention and batching."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from kqa.kb.types import Question
+from kqa.readers.closed_book import ClosedBookReader, majority_vote
+from kqa.readers.types import Backend
+from tests.readers.conftest import ScriptedLM
+
+
+def q(text: str, choices: tuple[str, ...] | None = None) -> Question:
+    return Question(id=text, question=text, answers=("x",), choices=choices)
+
+
+def test_is_a_backend():
+    reader = ClosedBookReader(ScriptedLM())
+    assert isinstance(reader, Backend) and reader.name == "closed_book"
+
+
+def test_direct_answer_with_token_probability_as_confidence():
+    lm = ScriptedLM({"Peru": " Lima\n\nQuestion: something else"}, word_logprobs={"Lima": -0.2})
+    answer = ClosedBookReader(lm).answer("What is the capital of Peru?")
+    assert answer.text == "Lima" and answer.backend == "closed_book"
+    assert answer.confidence == pytest.approx(math.exp(-0.2))
+    assert answer.meta["model"] == "scripted" and answer.meta["mode"] == "direct"
+    assert answer.meta["prompt"].endswith("What is the capital of Peru?\nAnswer:")
+    assert answer.evidence == () and answer.latency_ms >= 0
+
+
+def test_abstains_below_the_threshold_and_on_empty_output():
+    lm = ScriptedLM({"Peru": " Lima\n", "Chad": "\n", "Mali": " unknown\n"}, word_logprobs={"Lima": -2.0})
+    reader = ClosedBookReader(lm, abstain_below=0.5)
+    low, empty, unknown = reader.answer_many([q("Capital of Peru?"), q("Capital of Chad?"), q("Capital of Mali?")])
+    assert low.text is None and "below 0.5" in low.meta["reason"] and low.meta["candidate"] == "Lima"
+    assert empty.text is None and empty.meta["reason"] == "the model wrote no answer"
+    assert unknown.text is None and "does not know" in unknown.meta["reason"]
+    assert ClosedBookReader(lm, abstain_below=0.1).answer("Capital of Peru?").text == "Lima"
+
+
+def test_answer_many_sends_one_batch_and_keeps_order():
+    lm = ScriptedLM({"Peru": " Lima\n", "Japan": " Tokyo\n", "Chile": " Santiago\n"})
+    answers = ClosedBookReader(lm).answer_many([q("Capital of Peru?"), q("Capital of Japan?"), q("Capital of Chile?")])
+    assert [a.text for a in answers] == ["Lima", "Tokyo", "Santiago"]
+    assert len(lm.prompts) == 1 and len(lm.prompts[0]) == 3  # one generate call for all three
+    assert all(a.meta["batch"] == 3 for a in answers)
+
+
+def test_multiple_choice_by_loglikelihood():
+    lm = ScriptedLM(word_logprobs={"Paris": -0.5, "London": -3.0, "Berlin": -4.0})
+    answer = ClosedBookReader(lm).answer("What is the capital of France?", ["London", "Paris", "Berlin"])
+    assert answer.text == "Paris" and answer.meta["method"] == "loglikelihood"
+    expected = math.exp(-0.5) / (math.exp(-0.5) + math.exp(-3.0) + math.exp(-4.0))
+    assert answer.confidence == pytest.approx(expected)
+    assert answer.meta["choice_logprobs"] == {"London": -3.0, "Paris": -0.5, "Berlin": -4.0}
+    assert lm.prompts == []  # no generation for a multiple-choice question
+
+
+def test_mixed_batch_of_open_and_multiple_choice_questions():
+    lm = ScriptedLM({"Peru": " Lima\n", "Japan": " Tokyo\n"}, word_logprobs={"Paris": -0.1, "Rome": -5.0})
+    answers = ClosedBookReader(lm).answer_many([
+        q("Capital of Peru?"), q("Capital of France?", ("Rome", "Paris")), q("Capital of Japan?")])
+    assert [a.text for a in answers] == ["Lima", "Paris", "Tokyo"]
+    assert lm.prompts == [[lm.prompts[0][0], lm.prompts[0][1]]] and len(lm.prompts[0]) == 2
+
+
+def test_chain_of_thought_reads_the_answer_from_the_end():
+    lm = ScriptedLM({"longer": " The Nile is 6650 km. The Thames is 346 km. So the answer is the Nile.\n\nQuestion:"})
+    answer = ClosedBookReader(lm, mode="cot").answer("Which is longer, the Nile or the Thames?")
+    assert answer.text == "the Nile"
+    assert answer.rationale.startswith("The Nile is 6650 km.") and "Question" not in answer.rationale
+    assert 0 < answer.confidence <= 1 and answer.meta["mode"] == "cot"
+
+
+def test_chain_of_thought_without_the_closing_phrase_gets_a_second_step():
+    """Kojima et al. 2022: append "So the answer is" to the rationale and read one more line."""
+
+    def script(prompt: str, i: int) -> str:
+        if prompt.endswith("So the answer is"):
+            return " Lima.\nQuestion:"
+        return " The capital of Peru is Lima.\n\n"
+
+    lm = ScriptedLM(script)
+    answer = ClosedBookReader(lm, mode="cot").answer("What is the capital of Peru?")
+    assert answer.text == "Lima"
+    assert answer.rationale == "The capital of Peru is Lima. So the answer is Lima."
+    assert len(lm.prompts) == 2 and lm.prompts[1][0].endswith("Lima. So the answer is")
+
+
+def test_self_consistency_majority_vote_with_vote_share():
+    rationales = ["So the answer is Lima.", "So the answer is lima", "So the answer is Cusco.",
+                  "So the answer is Lima.", "I am not sure."]
+
+    def script(prompt: str, i: int) -> str:
+        if prompt.endswith("So the answer is"):
+            return "\n"  # the second step finds nothing for the unsure sample either
+        return " " + rationales[i % 1000] + "\n\n"
+
+    lm = ScriptedLM(script)
+    reader = ClosedBookReader(lm, mode="self_consistency", n_samples=5, temperature=0.7, seed=3)
+    answer = reader.answer("What is the capital of Peru?")
+    assert answer.text == "Lima"
+    assert answer.confidence == pytest.approx(3 / 5)  # the failed sample counts against the winner
+    assert answer.meta["votes"] == {"Lima": 3, "Cusco": 1}
+    assert answer.meta["n_samples"] == 5 and len(answer.meta["samples"]) == 5
+    assert answer.rationale == "So the answer is Lima."
+    assert ClosedBookReader(lm, mode="self_consistency", abstain_below=0.8).answer("x?").text is None
+
+
+def test_self_consistency_abstains_when_no_sample_answers():
+    lm = ScriptedLM(lambda prompt, i: "\n")
+    answer = ClosedBookReader(lm, mode="self_consistency", n_samples=3).answer("What is the capital of Peru?")
+    assert answer.text is None and answer.meta["reason"] == "no sampled rationale ended in an answer"
+
+
+def test_self_consistency_batches_every_sample_of_every_question():
+    lm = ScriptedLM(lambda prompt, i: " So the answer is Fe.\n")
+    answers = ClosedBookReader(lm, mode="self_consistency", n_samples=4).answer_many([q("a?"), q("b?"), q("c?")])
+    assert [a.text for a in answers] == ["Fe", "Fe", "Fe"] and len(lm.prompts) == 1
+    assert len(lm.prompts[0]) == 3  # one prompt per question; the model draws the 4 samples of each
+
+
+@pytest.mark.parametrize("answers, winner, votes", [
+    (["Lima", "lima.", "The Lima", "Cusco"], "Lima", {"Lima": 3, "Cusco": 1}),
+    (["Cusco", "Lima", "Lima", "Cusco"], "Cusco", {"Cusco": 2, "Lima": 2}),  # a tie goes to the first sampled
+    ([None, None, "Quito"], "Quito", {"Quito": 1}),
+    ([None, "", "..."], None, {}),
+])
+def test_majority_vote(answers, winner, votes):
+    assert majority_vote(answers) == (winner, votes)
+
+
+def test_rejects_unknown_mode():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        ClosedBookReader(ScriptedLM(), mode="tree_of_thought")

@@ -1,0 +1,59 @@
+"""ContextReader over a keyword retriever and a scripted model."""
+
+from __future__ import annotations
+
+from kqa.kb.types import Question
+from kqa.readers.context_reader import ContextReader
+from kqa.readers.types import Backend
+from tests.readers.conftest import KeywordRetriever, ScriptedLM
+
+PASSAGES = {
+    "pe/government/0": "Peru: the capital is Lima; a presidential republic.",
+    "pe/economy/0": "Peru exports copper and gold.",
+    "jp/government/0": "Japan: the capital is Tokyo; a parliamentary monarchy.",
+    "fr/geography/0": "France: Mont Blanc is the highest point.",
+}
+
+
+def q(text: str, choices: tuple[str, ...] | None = None) -> Question:
+    return Question(id=text, question=text, answers=("x",), choices=choices)
+
+
+def test_reads_the_top_k_passages_and_returns_them_as_evidence():
+    retriever = KeywordRetriever(PASSAGES)
+    lm = ScriptedLM({"capital of Peru": " Lima\n"}, word_logprobs={"Lima": -0.05})
+    reader = ContextReader(retriever, lm, k=2)
+    assert isinstance(reader, Backend) and reader.name == "dense"
+    answer = reader.answer("What is the capital of Peru?")
+    assert answer.text == "Lima" and answer.backend == "dense"
+    assert [e.id for e in answer.evidence] == ["passage:pe/government/0", "passage:jp/government/0"]
+    assert [e.score for e in answer.evidence] == [2.0, 1.0]  # rank order, retrieval scores kept
+    prompt = answer.meta["prompt"]
+    assert "[1] Peru: the capital is Lima" in prompt and "[2] Japan" in prompt and "Mont Blanc" not in prompt
+    assert answer.meta["k"] == 2 and answer.meta["retriever"] == "keyword" and answer.confidence > 0.9
+
+
+def test_answer_many_retrieves_and_generates_in_one_batch_each():
+    retriever = KeywordRetriever(PASSAGES)
+    lm = ScriptedLM({"Peru": " Lima\n", "Japan": " Tokyo\n"})
+    reader = ContextReader(retriever, lm, k=3, name="bm25")
+    answers = reader.answer_many([q("What is the capital of Peru?"), q("What is the capital of Japan?")])
+    assert [a.text for a in answers] == ["Lima", "Tokyo"] and {a.backend for a in answers} == {"bm25"}
+    assert len(retriever.calls) == 1 and len(retriever.calls[0]) == 2
+    assert len(lm.prompts) == 1 and len(lm.prompts[0]) == 2
+
+
+def test_multiple_choice_is_scored_after_the_passages():
+    lm = ScriptedLM(word_logprobs={"Tokyo": -0.3, "Kyoto": -2.0})
+    answer = ContextReader(KeywordRetriever(PASSAGES), lm).answer("What is the capital of Japan?", ["Kyoto", "Tokyo"])
+    assert answer.text == "Tokyo" and answer.meta["method"] == "loglikelihood"
+    assert answer.evidence[0].id == "passage:jp/government/0" and lm.prompts == []
+
+
+def test_abstains_without_passages_or_when_the_passages_do_not_say():
+    lm = ScriptedLM({"Mars": " unknown\n"})
+    reader = ContextReader(KeywordRetriever(PASSAGES), lm)
+    nothing, unknown = reader.answer_many([q("Zzz?"), q("What is the capital of Mars?")])
+    assert nothing.text is None and nothing.meta["reason"] == "retrieval found no passages"
+    assert unknown.text is None and "does not know" in unknown.meta["reason"]
+    assert len(lm.prompts) == 1 and len(lm.prompts[0]) == 1  # nothing to read, nothing generated

@@ -1,0 +1,71 @@
+"""Prompt building and reading answers back out of model text."""
+
+from __future__ import annotations
+
+import pytest
+
+from kqa.kb.types import Evidence
+from kqa.readers import prompts
+from kqa.readers.prompts import clean_answer, extract_answer
+from tests.readers.conftest import ScriptedLM
+
+
+@pytest.mark.parametrize("rationale, answer", [
+    ("Lima is the capital of Peru. So the answer is Lima.", "Lima"),
+    ("A triangle has 3 sides. Two have 6.\nSo the answer is 6.", "6"),
+    ("First the answer is Quito, no wait. So the answer is Lima. Then more text", "Lima"),
+    ("So the answer is: the Nile", "the Nile"),
+    ("so THE ANSWER IS Mount Everest.\n", "Mount Everest"),
+    ("So the answer is the U.S.", "the U.S."),
+    ("The element is uranium. So the answer is U.", "U"),
+    ("So the answer is 1,285,216 sq km.", "1,285,216 sq km"),
+    ("The capital of France is Paris.", None),  # no closing phrase
+    ("", None),
+    ("So the answer is .", None),
+])
+def test_extract_answer_reads_the_end_of_a_rationale(rationale, answer):
+    assert extract_answer(rationale) == answer
+
+
+@pytest.mark.parametrize("raw, answer", [
+    (" Lima\n", "Lima"), (' "Jane Austen".', "Jane Austen"), ("  ", None), ("", None),
+    ("Washington, D.C.", "Washington, D.C."), (" 8 legs\nQuestion: next", "8 legs"), ("**Au**", "Au"),
+])
+def test_clean_answer(raw, answer):
+    assert clean_answer(raw) == answer
+
+
+def test_base_models_get_few_shot_text_ending_at_the_answer_slot():
+    lm = ScriptedLM()
+    prompt = prompts.direct_prompt(lm, "What is the capital of Peru?")
+    assert prompt.endswith("Question: What is the capital of Peru?\nAnswer:")
+    assert prompt.count("Question:") == len(prompts.DIRECT_EXAMPLES) + 1
+    cot = prompts.cot_prompt(lm, "Which is longer?")
+    assert cot.count(prompts.ANSWER_TRIGGER) == len(prompts.COT_EXAMPLES) + 1  # and once in the instruction
+    assert prompts.choice_continuation(lm, "Paris") == " Paris"
+
+
+def test_instruct_models_get_their_chat_template():
+    lm = ScriptedLM(is_chat=True)
+    prompt = prompts.direct_prompt(lm, "What is the capital of Peru?")
+    assert prompt.startswith(f"<system>{prompts.DIRECT_INSTRUCTION}</system><user>")
+    assert prompt.endswith("<user>What is the capital of Peru?</user><assistant>")
+    assert prompt.count("<assistant>") == len(prompts.DIRECT_EXAMPLES) + 1
+    assert prompts.choice_continuation(lm, "Paris") == "Paris"
+
+
+def test_exemplars_leak_no_country_facts():
+    """The few-shot examples must not answer the pack's questions (capitals, currencies, languages...)."""
+    text = " ".join(q + " " + a for q, a in prompts.DIRECT_EXAMPLES + prompts.COT_EXAMPLES).lower()
+    for word in ("capital", "currency", "language", "country", "population", "president", "anthem"):
+        assert word not in text
+
+
+def test_reading_prompt_numbers_and_trims_passages():
+    lm = ScriptedLM()
+    passages = [Evidence("passage:a", "Lima is the capital.", "corpus", 2.0),
+                Evidence("passage:b", "word " * 500, "corpus", 1.0)]
+    prompt = prompts.reading_prompt(lm, "What is the capital of Peru?", passages)
+    assert "[1] Lima is the capital.\n[2] word" in prompt
+    assert prompt.endswith("Question: What is the capital of Peru?\nAnswer:")
+    assert len(prompt) < 2 * prompts.PASSAGE_CHARS + 1000
