@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ def available(module: str) -> bool:
 
 def _haystack_quiet() -> None:
     os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")  # no usage reports from a benchmark
+    # Haystack 2.x says its sentence-transformers components move to a separate package in 3.0; we pin < 3
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"haystack\.")
 
 
 def haystack_documents(texts: Sequence[str], vectors: np.ndarray | None = None, *,

@@ -24,9 +24,17 @@ def load_rdf(path: Path | str, *, format: str | None = None):
     try:
         graph.parse(str(path), format=fmt)
     except Exception as err:  # rdflib raises many parser-specific types
-        line = getattr(err, "lines", None) or getattr(err, "line", None)
+        lines = getattr(err, "lines", None)  # rdflib's BadSyntax counts the lines before the error, from 0
+        line = lines + 1 if isinstance(lines, int) else getattr(err, "line", None)
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if isinstance(err, IndexError):  # rdflib's Turtle parser runs off the end of a file cut short
+            message, line = "the file ends in the middle of a statement: was it cut short?", _count_lines(path)
         raise BadFileError(path, f"not valid {fmt} ({message[:200]})", line=line if isinstance(line, int) else None) from None
     if len(graph) == 0:
         raise BadFileError(path, "the RDF file holds no triples")
     return graph
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) + 1

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from kqa.kb.types import Evidence
+from kqa.kb.types import Evidence, Passage
+
+
+def passage_evidence(passage: Passage, score: float) -> Evidence:
+    """A retrieved passage as Evidence. The title leads the text: most Factbook passages never name their
+    country, and neither a reader model nor a person can tell whose capital "Lima" is without it."""
+    text = f"{passage.title}\n{passage.text}" if passage.title else passage.text
+    return Evidence(id="passage:" + passage.id, text=text, source="corpus", score=float(score))
 
 
 @runtime_checkable

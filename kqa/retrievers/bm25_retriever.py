@@ -21,6 +21,7 @@ import numpy as np
 
 from kqa.kb.errors import KqaError
 from kqa.kb.types import Evidence, Passage
+from kqa.retrievers.base import passage_evidence
 from kqa.retrievers import _cache
 from kqa.retrievers.embedder import passage_text
 
@@ -161,4 +162,4 @@ class BM25Retriever:
 
 
 def _evidence(passage: Passage, score: float) -> Evidence:
-    return Evidence(id="passage:" + passage.id, text=passage.text, source="corpus", score=float(score))
+    return passage_evidence(passage, score)

@@ -34,6 +34,7 @@ import numpy as np
 
 from kqa.kb.errors import KqaError
 from kqa.kb.types import Evidence, Passage
+from kqa.retrievers.base import passage_evidence
 from kqa.retrievers import _cache
 from kqa.retrievers.embedder import Encoder, passage_text
 
@@ -95,11 +96,15 @@ def set_search_params(index: Any, *, ef_search: int = 128, nprobe: int = 16) -> 
         ivf.nprobe = min(nprobe, ivf.nlist)
 
 
+# Whole passages by default: windows of 120 words (stride 90) raise hit@5 on the Factbook test split from
+# 0.804 to 0.836 but embed about twice the text, and embedding is what the index build spends its time on.
+DEFAULT_WINDOW_WORDS: int | None = None
+
 def passage_windows(
     passages: Sequence[Passage],
     *,
     format_passage: Callable[[Passage], str] = passage_text,
-    window_words: int | None = 120,
+    window_words: int | None = DEFAULT_WINDOW_WORDS,
     window_stride: int = 90,
 ) -> tuple[list[str], list[str], np.ndarray]:
     """What gets embedded: ``(keys, texts, owner)``, one entry per window, ``owner[i]`` the row of the
@@ -170,7 +175,7 @@ class FaissRetriever:
         *,
         kind: str = "flat",
         format_passage: Callable[[Passage], str] = passage_text,
-        window_words: int | None = 120,
+        window_words: int | None = DEFAULT_WINDOW_WORDS,
         window_stride: int = 90,
         batch_size: int = 64,
         show_progress: bool = False,
@@ -192,7 +197,7 @@ class FaissRetriever:
         *,
         kind: str = "flat",
         format_passage: Callable[[Passage], str] = passage_text,
-        window_words: int | None = 120,
+        window_words: int | None = DEFAULT_WINDOW_WORDS,
         window_stride: int = 90,
         batch_size: int = 64,
         show_progress: bool = False,
@@ -287,4 +292,4 @@ class FaissRetriever:
 
 
 def _evidence(passage: Passage, score: float) -> Evidence:
-    return Evidence(id="passage:" + passage.id, text=passage.text, source="corpus", score=float(score))
+    return passage_evidence(passage, score)

@@ -41,7 +41,8 @@ def test_retriever_contract(name, small_passages, hashing_encoder, tmp_path):
         assert 1 <= len(evidence) <= 3
         assert len({e.id for e in evidence}) == len(evidence)
         for e in evidence:
-            assert e.id in by_id and e.text == by_id[e.id].text and e.source == "corpus"
+            passage = by_id[e.id]
+            assert e.text == f"{passage.title}\n{passage.text}" and e.source == "corpus"
             assert isinstance(e.score, float)
         assert [e.score for e in evidence] == sorted((e.score for e in evidence), reverse=True)
     assert many[0][0].id == "passage:pe/government/0"
