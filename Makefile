@@ -49,7 +49,11 @@ demo: pack
 test: install-test
 	$(PY) -m pytest -q
 
-bench: install-test
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(PIP) install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench /usr/bin/chromium
 	$(PY) -m kqa.apps.bench
 
 clean:

@@ -576,8 +576,8 @@ def bench_lm(b: Bench) -> None:
         gens = lm.generate(short, max_new_tokens=n_new, stop=())
         return tf_tokens(gens), [g.text for g in gens]
 
-    tf = {"one_at_a_time": _rate(tf_one, s.repeats), "batched": _rate(tf_batched, s.repeats)}
-    tf_texts = tf_one()[1]
+    tf_one_rate, tf_texts = _rate(tf_one, s.repeats)
+    tf = {"one_at_a_time": tf_one_rate, "batched": _rate(tf_batched, s.repeats)[0]}
     prompt_tokens = [len(lm.tokenizer(p).input_ids) for p in long]
     tf["prompt_tokens_per_s"] = _prefill_rate(lambda p: lm.generate([p], max_new_tokens=1, stop=()), long,
                                               prompt_tokens, s.repeats)
@@ -589,7 +589,7 @@ def bench_lm(b: Bench) -> None:
     from kqa.readers.llamacpp_lm import LlamaCppLM, gguf_path
 
     b.say("language model: llama.cpp on the same GGUF file")
-    gguf = gguf_path("gemma-3-270m", b.model_cache / "gguf")
+    gguf = gguf_path("gemma-3-270m", b.model_cache)  # the file TransformersLM converted from
     raw, took = seconds(lambda: peers.LlamaCppCompletions(gguf))
     raw.complete(short[0], 2)  # warm
 
@@ -597,19 +597,19 @@ def bench_lm(b: Bench) -> None:
         outs = [raw.complete(p, n_new) for p in short]
         return sum(o[2] for o in outs), [o[0] for o in outs]
 
-    cpp = {"load_s": round(took, 3), "one_at_a_time": _rate(cpp_one, s.repeats),
+    cpp_one_rate, cpp_texts = _rate(cpp_one, s.repeats)
+    cpp = {"load_s": round(took, 3), "one_at_a_time": cpp_one_rate,
            "batched": "llama-cpp-python's API decodes one sequence at a time",
            "prompt_tokens_per_s": _prefill_rate(lambda p: raw.complete(p, 1), long,
                                                 [raw.prompt_tokens(p) for p in long], s.repeats)}
-    cpp_texts = cpp_one()[1]
     # the same weights, quantized vs de-quantized: how often greedy decoding writes the same 32 tokens
     cpp["same_greedy_text_share"] = round(sum(a == c for a, c in zip(tf_texts, cpp_texts)) / len(short), 4)
     cpp["same_first_word_share"] = round(sum(_first_word(a) == _first_word(c) for a, c in zip(tf_texts, cpp_texts))
                                          / len(short), 4)
-    ours = LlamaCppLM("gemma-3-270m", cache_dir=b.model_cache / "gguf")
+    ours = LlamaCppLM("gemma-3-270m", cache_dir=b.model_cache)
     cpp["kqa_llamacpp_lm_one_at_a_time"] = _rate(
         lambda: (sum(len(g.token_logprobs or ()) for g in ours.generate(short, max_new_tokens=n_new, stop=())), []),
-        s.repeats)
+        s.repeats)[0]
     b.put("lm", "llama_cpp", cpp)
     b.put("lm", "llama_cpp_speedup_one_at_a_time", round(
         cpp["one_at_a_time"]["tokens_per_s"]["median"] / tf["one_at_a_time"]["tokens_per_s"]["median"], 2))
@@ -620,12 +620,13 @@ def _first_word(text: str) -> str:
     return words[0].strip(".,;:").lower() if words else ""
 
 
-def _rate(run: Callable[[], tuple[int, Any]], repeats: int) -> dict[str, Any]:
-    rates, tokens = [], 0
+def _rate(run: Callable[[], tuple[int, Any]], repeats: int) -> tuple[dict[str, Any], Any]:
+    """Tokens per second of ``run() -> (tokens generated, outputs)`` over repeats; and the last outputs."""
+    rates, tokens, outputs = [], 0, None
     for _ in range(max(1, repeats)):
-        (tokens, _), took = seconds(run)
+        (tokens, outputs), took = seconds(run)
         rates.append(tokens / took)
-    return {"tokens_per_s": summary(rates, digits=1), "tokens": tokens}
+    return {"tokens_per_s": summary(rates, digits=1), "tokens": tokens}, outputs
 
 
 def _prefill_rate(run: Callable[[str], Any], prompts: Sequence[str], counts: Sequence[int], repeats: int):

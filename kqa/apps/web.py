@@ -317,9 +317,9 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
             def on_ask(question_text: str, choices_text: str, k_value: float, mode_value: str, model_value: str):
                 if not question_text or not question_text.strip():
                     raise gr.Error("Type a question first.")
-            if len(question_text) > MAX_QUESTION_CHARS:
-                raise gr.Error(f"The question is {len(question_text):,} characters long; at most "
-                               f"{MAX_QUESTION_CHARS:,} are read.")
+                if len(question_text) > MAX_QUESTION_CHARS:
+                    raise gr.Error(f"The question is {len(question_text):,} characters long; at most "
+                                   f"{MAX_QUESTION_CHARS:,} are read.")
                 overrides = changed_options(pool, k=int(k_value), mode=mode_value, model=model_value)
                 shown: dict[str, Column] = {}
                 for columns in stream_answers(pool, backends, question_text.strip(), parse_choices(choices_text),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import re
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -334,11 +335,17 @@ def build_index(triples: Iterable[tuple[Any, Any, Any]]) -> GraphIndex:
     )
 
 
+# rdflib parses SPARQL with pyparsing, which is not thread-safe: two threads parsing at once (the app's
+# workers on their first questions) can fail with "Expected SelectQuery, found end of text". Parse one at a time.
+SPARQL_PARSE_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=128)
 def _prepared(sparql: str):
     from rdflib.plugins.sparql import prepareQuery
 
-    return prepareQuery(sparql, initNs=PREFIXES)
+    with SPARQL_PARSE_LOCK:
+        return prepareQuery(sparql, initNs=PREFIXES)
 
 
 def _local_name(term) -> str:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kqa.kb.errors import KqaError
+from kqa.kb.graph import SPARQL_PARSE_LOCK
 
 FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
 MAX_QUERY_CHARS = 20_000
@@ -58,7 +59,8 @@ def check_readonly(text: str, *, prefixes: Mapping[str, str] | None = None) -> s
     if len(text) > MAX_QUERY_CHARS:
         raise UnsafeQueryError(f"the query is {len(text):,} characters long; at most {MAX_QUERY_CHARS:,} are run")
     try:
-        parsed = parseQuery(text)
+        with SPARQL_PARSE_LOCK:
+            parsed = parseQuery(text)
     except Exception as err:  # pyparsing's ParseException and friends
         first = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
         raise UnsafeQueryError("not a read-only SPARQL query (only SELECT, ASK, CONSTRUCT and DESCRIBE are run; "
@@ -70,7 +72,8 @@ def check_readonly(text: str, *, prefixes: Mapping[str, str] | None = None) -> s
         raise UnsafeQueryError("FROM and FROM NAMED are refused: queries run on the pack's graph only, and rdflib "
                                "would load the named graphs from the web")
     try:
-        algebra = translateQuery(parsed, initNs=dict(prefixes or {})).algebra
+        with SPARQL_PARSE_LOCK:
+            algebra = translateQuery(parsed, initNs=dict(prefixes or {})).algebra
     except Exception as err:  # an undeclared prefix, a variable used twice in a SELECT expression ...
         raise UnsafeQueryError(f"the query does not compile: {str(err).splitlines()[0][:200]}") from None
     if _finds(algebra, "ServiceGraphPattern"):
@@ -101,7 +104,14 @@ def run_readonly(graph, text: str, *, prefixes: Mapping[str, str] | None = None,
 
     def work() -> None:
         try:
-            result = graph.query(text, initNs=dict(prefixes or {}))
+            from rdflib.plugins.sparql import prepareQuery
+
+            if getattr(graph.store, "query_endpoint", None):  # a SPARQL endpoint parses the text itself
+                result = graph.query(text, initNs=dict(prefixes or {}))
+            else:
+                with SPARQL_PARSE_LOCK:
+                    prepared = prepareQuery(text, initNs=dict(prefixes or {}))
+                result = graph.query(prepared)
             if result.type == "ASK":
                 box["value"] = (("answer",), ((bool(result.askAnswer),),), False)
                 return

@@ -20,7 +20,6 @@ IMPLEMENTATIONS = [
     "scripted_lm",
     pytest.param("gemma_lm", marks=pytest.mark.real_model),
     pytest.param("served_lm", marks=pytest.mark.real_model),
-    pytest.param("llama_cpp_lm", marks=pytest.mark.real_model),
 ]
 
 

@@ -104,7 +104,10 @@ def faulty_pool(pool, monkeypatch):
     pool.get("graph")  # loaded before the clock starts
     monkeypatch.setitem(wiring.FACTORIES, "broken", lambda p, o: Raising())
     monkeypatch.setitem(wiring.FACTORIES, "hung", lambda p, o: hung)
-    yield pool
+    # a pool of its own (sharing the loaded graph), so that no test gets another test's fakes
+    fresh = wiring.BackendPool(pool.options, _backends={k: v for k, v in pool._backends.items() if k[0] == "graph"},
+                               _shared=pool._shared)
+    yield fresh
     hung.release.set()
 
 
@@ -127,7 +130,7 @@ def test_the_app_shows_a_raising_and_a_hanging_backend_while_the_graph_answers(f
 
 
 def test_eval_records_a_hanging_backend_as_an_error_and_goes_on(faulty_pool, pack_questions, tmp_path, observe):
-    from kqa.apps.evaluate import run_eval
+    from kqa.apps.evaluate import read_records, run_eval
 
     questions = [q for q in pack_questions if q.type == "single_hop" and q.relation == "capital"][:3]
     backends = {name: faulty_pool.get(name) for name in ("graph", "broken", "hung")}
@@ -137,5 +140,6 @@ def test_eval_records_a_hanging_backend_as_an_error_and_goes_on(faulty_pool, pac
             "each question of those two recorded as an error; the graph's scored",
             f"errors: graph {metrics['graph']['errors']}, broken {metrics['broken']['errors']}, hung "
             f"{metrics['hung']['errors']} of {len(questions)}; graph accuracy {metrics['graph']['accuracy']}")
-    assert metrics["graph"]["errors"] == 0 and metrics["graph"]["accuracy"] == 1.0
+    graph_rows = [r for r in read_records(tmp_path / "answers.jsonl") if r["backend"] == "graph"]
+    assert metrics["graph"]["errors"] == 0 and metrics["graph"]["accuracy"] == 1.0, graph_rows
     assert metrics["broken"]["errors"] == metrics["hung"]["errors"] == len(questions)
