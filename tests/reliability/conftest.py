@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -194,10 +193,3 @@ def served_app(pool, tmp_path_factory):
         yield f"http://127.0.0.1:{port}/", runs
     finally:
         app.close()
-
-
-def dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-_lock = threading.Lock()
