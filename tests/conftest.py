@@ -46,3 +46,31 @@ def pack_graph(factbook_pack):
     from kqa.kb.rdf import load_rdf
 
     return load_rdf(factbook_pack.graph_path)
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory):
+    """A fresh model cache per session: the first load converts the GGUF file for real, later ones reuse it."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture(scope="session")
+def small_pack(factbook_pack, tmp_path_factory):
+    """The session's pack with the passages of six countries only, so a FAISS index builds in seconds: the
+    real backends over a corpus small enough for tests that also drive a browser or a server."""
+    import json
+    import shutil
+
+    from kqa.kb.jsonl import read_jsonl, write_jsonl
+
+    small = tmp_path_factory.mktemp("small-pack") / "factbook"
+    small.mkdir()
+    for part in ("graph.ttl", "questions.jsonl"):
+        shutil.copy(factbook_pack.path / part, small / part)
+    keep = ("pe/", "ci/", "fr/", "ja/", "gm/", "br/")
+    write_jsonl(small / "corpus.jsonl", (row for _, row in read_jsonl(factbook_pack.corpus_path)
+                                         if str(row["id"]).startswith(keep)))
+    manifest = json.loads((factbook_pack.path / "manifest.json").read_text())
+    manifest.pop("files", None)  # a user's pack: no fingerprints to check
+    (small / "manifest.json").write_text(json.dumps(manifest))
+    return small

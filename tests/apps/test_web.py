@@ -205,7 +205,7 @@ def _serve(pool, backends, port, runs_dir):
 
 
 @pytest.fixture
-def screenshot_pool(monkeypatch, factbook_pack, tmp_path):
+def screenshot_pool(monkeypatch, small_pack, model_cache):
     """The real backends where they exist (a factory the lead wired, or the graph reader itself), the fakes
     for the rest; says which are fake, since only a fake closed_book is known to be slow."""
     from kqa.apps import wiring
@@ -228,7 +228,11 @@ def screenshot_pool(monkeypatch, factbook_pack, tmp_path):
             monkeypatch.setitem(wiring.FACTORIES, name, lambda pool, options, r=respond, d=delay, n=name:
                                 FakeBackend(n, r, d))
             fakes.append(name)
-    return wiring.BackendPool(wiring.Options(pack=factbook_pack.path, model_cache=tmp_path / "models")), fakes
+    pool = wiring.BackendPool(wiring.Options(pack=small_pack, model_cache=model_cache))
+    for name in ("dense", "closed_book"):
+        if name not in fakes:
+            pool.get(name)  # build the index and convert the model before the browser starts waiting
+    return pool, fakes
 
 
 @pytest.mark.browser

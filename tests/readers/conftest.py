@@ -101,12 +101,6 @@ def scripted_lm() -> ScriptedLM:
 
 
 @pytest.fixture(scope="session")
-def model_cache(tmp_path_factory):
-    """A fresh cache folder per session: the first load converts the GGUF file for real."""
-    return tmp_path_factory.mktemp("model-cache")
-
-
-@pytest.fixture(scope="session")
 def gemma_lm(model_cache):
     from kqa.readers.transformers_lm import TransformersLM
 

@@ -132,35 +132,20 @@ def render_report(rows: list[dict[str, str]], notes: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def pool(factbook_pack, tmp_path_factory):
+def pool(factbook_pack, model_cache):
     """A BackendPool over the session's Factbook pack: the real backends, whatever is wired."""
     from kqa.apps.wiring import BackendPool, Options
 
-    return BackendPool(Options(pack=factbook_pack.path, model_cache=tmp_path_factory.mktemp("models")))
+    return BackendPool(Options(pack=factbook_pack.path, model_cache=model_cache))
 
 
 @pytest.fixture(scope="session")
-def small_pool(factbook_pack, tmp_path_factory):
-    """A BackendPool over a small copy of the pack (the passages of six countries, so the FAISS index builds in
-    seconds), with this session's converted model when another test already made one."""
-    import shutil
-
+def small_pool(small_pack, model_cache):
+    """A BackendPool over a small copy of the pack (the passages of six countries), sharing the session's
+    converted model."""
     from kqa.apps.wiring import BackendPool, Options
-    from kqa.kb.jsonl import read_jsonl, write_jsonl
 
-    small = tmp_path_factory.mktemp("small-pack") / "factbook"
-    small.mkdir()
-    for part in ("graph.ttl", "questions.jsonl"):
-        shutil.copy(factbook_pack.path / part, small / part)
-    keep = ("pe/", "cl/", "fr/", "ja/", "gm/", "br/")
-    write_jsonl(small / "corpus.jsonl", (row for _, row in read_jsonl(factbook_pack.corpus_path)
-                                         if str(row["id"]).startswith(keep)))
-    manifest = json.loads((factbook_pack.path / "manifest.json").read_text())
-    manifest.pop("files", None)  # a user's pack: no fingerprints to check
-    (small / "manifest.json").write_text(json.dumps(manifest))
-    converted = sorted(p for p in tmp_path_factory.getbasetemp().glob("model-cache*") if any(p.iterdir()))
-    cache = converted[0] if converted else tmp_path_factory.mktemp("model-cache")
-    return BackendPool(Options(pack=small, model_cache=cache))
+    return BackendPool(Options(pack=small_pack, model_cache=model_cache))
 
 
 @pytest.fixture(scope="session")
