@@ -368,7 +368,8 @@ def highlight(text: str, answer: str | None) -> str:
     needles = sorted({n.strip() for n in [answer, *split_list(answer)] if len(n.strip()) >= 2}, key=len, reverse=True)
     if not needles:
         return escaped
-    pattern = re.compile("|".join(re.escape(esc(n)) for n in needles), re.IGNORECASE)
+    # whole words only: "Lima" is marked in "Capital: name: Lima", not inside "climate"
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(esc(n)) for n in needles) + r")(?!\w)", re.IGNORECASE)
     return pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped)
 
 

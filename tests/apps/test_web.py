@@ -100,6 +100,7 @@ def test_passages_show_scores_and_highlight_the_answer():
     assert "0.712" in html and "<mark>Lima</mark>" in html and "pe/government/0" in html
     assert "<mark>" not in render.highlight("Santiago <b>", "Lima") and "&lt;b&gt;" in render.highlight("<b>", "x")
     assert render.highlight("Austria borders Germany and Italy", "Germany, Italy").count("<mark>") == 2
+    assert "<mark>" not in render.highlight("tempered by climate risks", "Lima")  # whole words only
 
 
 def test_closed_book_shows_mode_votes_rationale_and_abstention_reason():
