@@ -153,13 +153,10 @@ class BM25Retriever:
         query_ids = self.tokenizer.tokenize(list(questions), update_vocab=False, return_as="ids", show_progress=False)
         rows, scores = self.index.retrieve(query_ids, k=min(k, len(self.passages)), show_progress=False)
         return [
-            [_evidence(self.passages[row], score) for row, score in zip(row_row, score_row) if score > 0]
+            [passage_evidence(self.passages[row], score) for row, score in zip(row_row, score_row) if score > 0]
             for row_row, score_row in zip(np.asarray(rows).tolist(), np.asarray(scores).tolist())
         ]
 
     def __repr__(self) -> str:
         return f"BM25Retriever({len(self.passages)} passages)"
 
-
-def _evidence(passage: Passage, score: float) -> Evidence:
-    return passage_evidence(passage, score)

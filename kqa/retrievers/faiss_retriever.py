@@ -282,7 +282,7 @@ class FaissRetriever:
             passage_row = int(self.owner[row])
             if passage_row not in seen:
                 seen.add(passage_row)
-                found.append(_evidence(self.passages[passage_row], score))
+                found.append(passage_evidence(self.passages[passage_row], score))
                 if len(found) == k:
                     break
         return found
@@ -290,6 +290,3 @@ class FaissRetriever:
     def __repr__(self) -> str:
         return f"FaissRetriever({len(self.passages)} passages, {self.encoder.model_id}, {self.kind})"
 
-
-def _evidence(passage: Passage, score: float) -> Evidence:
-    return passage_evidence(passage, score)

@@ -7,7 +7,6 @@ ends and every reliability test was run (no ``-k``, no single file), the rows ar
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 from collections.abc import Callable
