@@ -62,7 +62,8 @@ def _options(args):
     from kqa.apps.config import model_cache_dir
     from kqa.apps.wiring import Options
 
-    return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), k=args.k, mode=args.mode, model=args.model)
+    return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), k=args.k, lines=args.lines, mode=args.mode,
+                   model=args.model)
 
 
 def _backend_names(text: str) -> list[str]:
@@ -78,7 +79,9 @@ def _backend_names(text: str) -> list[str]:
 def _model_args(parser: argparse.ArgumentParser) -> None:
     from kqa.apps.wiring import MODES
 
-    parser.add_argument("--k", type=int, default=4, help="passages the reader sees (default 4)")
+    parser.add_argument("--k", type=int, default=5, help="passages a corpus backend retrieves (default 5)")
+    parser.add_argument("--lines", type=int, default=3,
+                        help="lines of those passages its model reads (default 3; 0: the passages whole)")
     parser.add_argument("--mode", choices=MODES, default="direct", help="closed-book prompting (default direct)")
     parser.add_argument("--model", default="gemma-3-270m",
                         help="LM preset (gemma-3-270m, smollm2-135m), a local folder, a GGUF file or a hub id")
@@ -115,8 +118,9 @@ def cmd_eval(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
+    from kqa.apps.construction import construction_costs
     from kqa.apps.evaluate import run_eval
-    from kqa.apps.report import print_results
+    from kqa.apps.report import REPORT, print_results
     from kqa.apps.wiring import BackendPool
     from kqa.kb.questions import load_questions
 
@@ -153,16 +157,26 @@ def cmd_eval(args) -> int:
     for name in names:
         with console.status(f"loading {name}"):
             backends[name] = pool.get(name)
+    # read after loading, so an index built just now counts
+    construction = construction_costs(names, pack=options.pack, model=options.model, model_cache=options.model_cache,
+                                      index_kind=options.index_kind)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn())
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("answering", total=len(questions) * len(names))
         result = run_eval(backends, questions, out_dir, config=config, batch_size=args.batch_size,
-                          timeout_s=args.timeout or None,
+                          timeout_s=args.timeout or None, construction=construction,
                           progress=lambda done, total, name: bar.update(task, completed=done,
                                                                         description=f"answering ({name})"))
     print_results(result.results, console)
-    console.print(f"results: {result.results_path}")
+    console.print(f"results: {result.results_path}, report: {out_dir / REPORT}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from kqa.apps.report import write_report
+
+    print(f"kqa: wrote {write_report(args.run_dir)}")
     return 0
 
 
@@ -237,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     _pack_arg(p)
     _model_args(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("report", help="write RUN_DIR/report.md from a scoring run's results.json")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder `kqa eval` wrote (it holds results.json)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("sparql", help="run a read-only SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) on the pack's graph")
     p.add_argument("query", help="the query; prefixes kqa:, rdf:, rdfs:, skos: and xsd: are declared")

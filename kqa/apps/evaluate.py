@@ -3,9 +3,11 @@
 ``run_eval`` appends one JSONL line per (question, backend) to ``answers.jsonl`` after each batch (flushed
 and fsynced), so a run that is killed resumes where it stopped with nothing lost or counted twice: lines
 already there are skipped, a torn last line is dropped. ``summarise`` turns the lines into ``results.json``
-(resolved config, package versions, git commit, metrics and breakdowns), ``answers.csv`` and PNG plots. The
-metrics part of results.json depends only on the answers, so an interrupted and resumed run gives the same
-figures as an uninterrupted one; wall-clock figures live under ``timing``.
+(resolved config, package versions, git commit, metrics and breakdowns, and what each backend cost to
+construct when the caller says: ``kqa.apps.construction``), ``answers.csv``, PNG plots and ``report.md``
+(``kqa.apps.report.write_report``). The metrics part of results.json depends only on the answers, so an
+interrupted and resumed run gives the same figures as an uninterrupted one; wall-clock figures live under
+``timing``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import datetime as dt
 import json
 import os
 import subprocess
+import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,9 +125,11 @@ def run_eval(
     progress: Progress | None = None,
     plots: bool = True,
     timeout_s: float | None = None,
+    construction: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> EvalResult:
     """Score every backend over every question into ``out_dir``, resuming what is already there. With
-    ``timeout_s``, a question a backend has not answered in that many seconds is recorded as an error."""
+    ``timeout_s``, a question a backend has not answered in that many seconds is recorded as an error;
+    ``construction`` (``kqa.apps.construction.construction_costs``) goes into results.json as it is."""
     if timeout_s is not None:
         from kqa.apps.time_limit import TimeLimitedBackend
 
@@ -160,7 +165,7 @@ def run_eval(
                 if progress:
                     progress(finished, total, name)
     results = summarise(out_dir, questions, list(backends), config=config, plots=plots,
-                        wall_seconds=time.perf_counter() - started)
+                        wall_seconds=time.perf_counter() - started, construction=construction)
     return EvalResult(out_dir=out_dir, results=results)
 
 
@@ -247,8 +252,11 @@ def git_commit() -> str | None:
 
 
 def summarise(out_dir: Path, questions: Sequence[Question], backends: list[str], *, config: dict[str, Any],
-              plots: bool = True, wall_seconds: float | None = None) -> dict[str, Any]:
-    """results.json, answers.csv and plots from answers.jsonl; returns the results dict."""
+              plots: bool = True, wall_seconds: float | None = None,
+              construction: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """results.json, answers.csv, plots and report.md from answers.jsonl; returns the results dict."""
+    from kqa.apps.report import write_report
+
     order = {q.id: i for i, q in enumerate(questions)}
     records = [r for r in read_records(out_dir / ANSWERS) if r["question_id"] in order and r["backend"] in backends]
     records.sort(key=lambda r: (backends.index(r["backend"]), order[r["question_id"]]))
@@ -281,6 +289,8 @@ def summarise(out_dir: Path, questions: Sequence[Question], backends: list[str],
         "metrics": metrics,
         "agreement": _agreement(by_backend, backends),
         "robustness": robustness_table(records, backends) if len(originals) < len(questions) else None,
+        "construction": {name: dict(construction[name]) for name in backends if name in construction}
+                        if construction else None,
         "versions": package_versions(),
         "git_commit": git_commit(),
         "timing": {**timing, "wall_seconds": round(wall_seconds, 2) if wall_seconds else None,
@@ -290,6 +300,7 @@ def summarise(out_dir: Path, questions: Sequence[Question], backends: list[str],
     _write_csv(out_dir / "answers.csv", records)
     if plots and records:
         write_plots(out_dir, results)
+    write_report(out_dir, results)
     return results
 
 
@@ -329,7 +340,7 @@ def write_plots(out_dir: Path, results: dict[str, Any]) -> list[Path]:
         ax.set_title(title)
         ax.legend()
         fig.tight_layout()
-        fig.savefig(out_dir / filename, dpi=110)
+        _save_figure(fig, out_dir / filename)
         plt.close(fig)
         paths.append(out_dir / filename)
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -343,7 +354,21 @@ def write_plots(out_dir: Path, results: dict[str, Any]) -> list[Path]:
     ax.set_title("Latency")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out_dir / "latency.png", dpi=110)
+    _save_figure(fig, out_dir / "latency.png")
     plt.close(fig)
     paths.append(out_dir / "latency.png")
     return paths
+
+
+def _save_figure(fig, path: Path) -> None:
+    """Save beside ``path`` and rename, so a reader (the app's gallery, a report) never sees half a PNG."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fig.savefig(handle, format="png", dpi=110)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -368,6 +368,7 @@ def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mo
 
     def on_run(source_value, upload_path, sample_value, seed_value, chosen_backends, k_value, mode_value,
                model_value, progress=gr.Progress()):
+        from kqa.apps.construction import construction_costs
         from kqa.apps.evaluate import run_eval
         from kqa.kb.errors import KqaError
         from kqa.kb.questions import load_questions
@@ -393,7 +394,10 @@ def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mo
             config = {"source": str(path), "split": split, "sample": n, "seed": int(seed_value or 0),
                       "options": {**{f: str(getattr(pool.options, f)) for f in ("pack", "k", "mode", "model")},
                                   **{f: str(v) for f, v in overrides.items()}}}
-            result = run_eval(loaded, questions, out_dir, config=config,
+            used = pool.options.with_(**overrides)
+            construction = construction_costs(list(loaded), pack=used.pack, model=used.model,
+                                              model_cache=used.model_cache, index_kind=used.index_kind)
+            result = run_eval(loaded, questions, out_dir, config=config, construction=construction,
                               progress=lambda done, total, message: progress((done, total), desc=message))
         except KqaError as err:
             raise gr.Error(str(err)) from None

@@ -26,7 +26,8 @@ class Options:
 
     pack: Path
     model_cache: Path
-    k: int = 4
+    k: int = 5  # passages retrieved for a corpus reader
+    lines: int = 3  # lines of them the reader's model reads; 0: the passages whole
     mode: str = "direct"  # closed_book prompt mode
     model: str = "gemma-3-270m"  # LM preset, local folder, GGUF file or hub id
     n_samples: int = 5  # self-consistency
@@ -129,21 +130,25 @@ def _bm25(pool: BackendPool, options: Options):
 
 def _reader(pool: BackendPool, options: Options, retriever, name: str) -> Backend:
     from kqa.readers.context_reader import ContextReader
+    from kqa.retrievers.lines import LineSelector
 
-    return ContextReader(retriever, _lm(pool, options), k=options.k, name=name)
+    # one selector, so the line vectors it caches serve every corpus backend
+    selector = pool.shared(("lines",), lambda: LineSelector(_embedder(pool))) if options.lines > 0 else None
+    return ContextReader(retriever, _lm(pool, options), selector=selector, k=options.k, lines=options.lines,
+                         name=name)
 
 
-@register("dense", uses=("pack", "k", "model", "model_cache", "index_kind"))
+@register("dense", uses=("pack", "k", "lines", "model", "model_cache", "index_kind"))
 def _dense(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, _faiss(pool, options), "dense")
 
 
-@register("bm25", uses=("pack", "k", "model", "model_cache"))
+@register("bm25", uses=("pack", "k", "lines", "model", "model_cache"))
 def _bm25_backend(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, _bm25(pool, options), "bm25")
 
 
-@register("hybrid", uses=("pack", "k", "model", "model_cache", "index_kind"))
+@register("hybrid", uses=("pack", "k", "lines", "model", "model_cache", "index_kind"))
 def _hybrid(pool: BackendPool, options: Options) -> Backend:
     from kqa.retrievers.hybrid import HybridRetriever
 

@@ -335,7 +335,7 @@ def _parse_resources(text: str) -> Parsed:
 
 
 _TITLE_WORDS = re.compile(
-    r"^((Acting|Interim|Transitional|Executive|Co-|Supreme|Grand|Federal|Chief|First|Crown|State)\s+)*"
+    r"^((Acting|Interim|Transitional|Executive|Co-|Co-Vice|Vice|Deputy|Supreme|Grand|Federal|Chief|First|Crown|State)\s+)*"
     r"(President|Prime Minister|King|Queen|Emperor|Emir|Amir|Sultan|Prince|Princess|Grand Duke|Chancellor|"
     r"Premier|Chief Minister|Governor|Governor General|Leader|Chairman|Chairwoman|Chair|Head|Pope|Supreme Leader|"
     r"Captain[s]? Regent|Administrator|Mayor|Lieutenant Governor|General|Colonel|Commander|Field Marshal|"
@@ -349,8 +349,8 @@ def _person_name(text: str) -> tuple[str, tuple[str, ...]]:
     name = _strip_parens(text)
     name = re.sub(r"\b(since|represented by|note)\b.*$", "", name, flags=re.I).strip(" ,;")
     stripped = name
-    while True:
-        new = _TITLE_WORDS.sub("", stripped).strip()
+    while True:  # "Prime Minister and Co-Vice President X": one title after another
+        new = re.sub(r"^(?:and|&)\s+", "", _TITLE_WORDS.sub("", stripped).strip())
         if new == stripped:
             break
         stripped = new
@@ -426,6 +426,9 @@ def _parse_point(text: str) -> tuple[str, float]:
     if not match:
         raise ParseError("no name and elevation in m")
     name = _strip_parens(match.group(1))
+    # "Soufriere Hills volcano pre-eruption height was 915 m": the name ends before the comment on it
+    name = re.sub(r"\s+(?:pre-eruption|post-eruption|current|estimated)?\s*(?:height|elevation)\s+(?:was|is)$", "",
+                  name, flags=re.I).strip()
     if not name:
         raise ParseError("no name")
     return name, float(match.group(2).replace(",", ""))

@@ -260,8 +260,15 @@ class QuestionGenerator:
             text = SECOND_HOP[relation].format(b=phrase)
             facts = self.records[code].values(relation)
             forms = tuple(dict.fromkeys(f for fact in facts for f in answer_forms(fact)))
+            # Gold passages support either hop, as HotpotQA's supporting facts do: the bridge passage is the
+            # one a single-shot retriever can find from the question's words.
+            # The bridge as the question writes it (".hk", not the "HK" of an abbreviation).
+            written = re.compile(rf"(?<!\w){re.escape(strip_accents(str(bridge_fact.value)).lower())}(?!\w)")
+            bridge_passages = [f"passage:{p.id}" for p in self.passages.get(code, [])
+                               if written.search(strip_accents(p.text).lower())]
+            gold = bridge_passages + list(self._gold_passages(code, forms))
             out.append(self._question("two_hop", relation, code, text, forms, facts=[bridge_fact, *facts], hops=2,
-                                      gold_passages=self._gold_passages(code, forms)))
+                                      gold_passages=tuple(dict.fromkeys(gold))))
         return out
 
     def comparison(self, n: int) -> list[Question]:

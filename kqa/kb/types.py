@@ -17,6 +17,7 @@ class Evidence:
     text: str  # what a person reads
     source: str  # "graph" | "corpus"
     score: float | None = None
+    title: str | None = None  # a passage's title (its country), also the first line of ``text``
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Measure the language model runtime: first and second start of a model, and closed-book questions per second
-batched against one at a time. Prints one JSON object (with the settings that produced it).
+batched against one at a time (the same prompts; ``same_answers`` checks that both ways answer alike). Prints
+one JSON object (with the settings that produced it, and the machine's load around the timing).
 
     python -m kqa.readers._measure_lm [--model gemma-3-270m] [--cache-dir DIR] [--questions 32]
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,6 +44,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--questions", type=int, default=32)
     args = parser.parse_args(argv)
 
+    import torch
+
     from kqa.kb.types import Question
     from kqa.readers.closed_book import ClosedBookReader
     from kqa.readers.transformers_lm import TransformersLM
@@ -56,6 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
     questions = [Question(id=str(i), question=t, answers=("x",)) for i, t in enumerate(texts)]
     reader = ClosedBookReader(lm)
     reader.answer_many(questions[:2])  # warm-up: first calls pay for lazy initialisation
+    load_before = os.getloadavg()[0]  # two runs on a shared machine are only comparable at similar load
     start = time.perf_counter()
     batched = reader.answer_many(questions)
     batched_s = time.perf_counter() - start
@@ -75,6 +80,8 @@ def main(argv: list[str] | None = None) -> dict:
         "speedup": round(single_s / batched_s, 2),
         "same_answers": [a.text for a in batched] == [a.text for a in single],
         "batch_size": lm.batch_size,
+        "threads": torch.get_num_threads(),
+        "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],  # before and after timing
     }
     print(json.dumps(result, indent=2))
     return result

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kqa.kb.text import normalize_answer
+from kqa.kb.text import clean_question, normalize_answer
 from kqa.kb.types import Question
 from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
 from kqa.readers.lm import Generation, LanguageModel
@@ -107,7 +107,7 @@ class ClosedBookReader:
         open_ = [i for i, (_, choices) in enumerate(items) if not choices]
         for i, (question, choices) in enumerate(items):
             if choices:
-                prompt = direct_prompt(self.lm, question)
+                prompt = direct_prompt(self.lm, clean_question(question))
                 t = time.perf_counter()
                 choice = choose(self.lm, prompt, choices)
                 out[i] = choice_answer(question, choice, backend=self.name, abstain_below=self.abstain_below,
@@ -115,11 +115,14 @@ class ClosedBookReader:
         if open_:
             t = time.perf_counter()
             questions = [items[i][0] for i in open_]
+            # Prompts get the question as a person meant it (no escape codes or zero-width marks); answers
+            # keep the question as it was asked.
+            cleaned = [clean_question(q) for q in questions]
             if self.mode == "direct":
-                prompts = [direct_prompt(self.lm, q) for q in questions]
+                prompts = [direct_prompt(self.lm, q) for q in cleaned]
                 samples = self.lm.generate(prompts, max_new_tokens=self.max_new_tokens, stop=DIRECT_STOP)
             else:
-                prompts = [cot_prompt(self.lm, q) for q in questions]
+                prompts = [cot_prompt(self.lm, q) for q in cleaned]
                 sampling = self.mode == "self_consistency"
                 per = self.n_samples if sampling else 1
                 generations = self.lm.generate(

@@ -1,6 +1,8 @@
-"""``ContextReader``: retrieval-augmented answering. A retriever finds the top-k passages, a language model
-reads them and writes a short span; a question with choices is answered by the log-likelihood of each choice
-after the passages.
+"""``ContextReader``: retrieval-augmented answering. A retriever finds the top-k passages, a line selector
+keeps the few lines of them that bear on the question, and a language model reads those and writes a short
+span; a question with choices is answered by the log-likelihood of each choice after them. Without a
+selector the model reads the passages whole (worth it only for a model far larger than the default: see
+``retrievers/lines``).
 
 It is the reader of the ``dense`` backend, and of any other backend made of a passage retriever and a model
 (``bm25``, ``hybrid``): the backend's name is given by the caller. The answer's evidence is the passages in
@@ -9,7 +11,7 @@ index.
 
 Example::
 
-    reader = ContextReader(FaissRetriever(...), lm, k=4, name="dense")
+    reader = ContextReader(FaissRetriever(...), lm, selector=LineSelector(encoder), k=5, name="dense")
     reader.answer("What is the capital of Peru?").evidence[0].id   # "passage:pe/government/3"
 """
 
@@ -18,29 +20,42 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from kqa.kb.text import clean_question
 from kqa.kb.types import Evidence, Question
 from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
 from kqa.readers.lm import LanguageModel
 from kqa.readers.prompts import DIRECT_STOP, reading_prompt
 from kqa.readers.types import Answer, abstain
 from kqa.retrievers.base import Retriever
+from kqa.retrievers.lines import LineSelector
 
 
 class ContextReader:
-    """Retrieve ``k`` passages, then read them with ``lm``."""
+    """Retrieve ``k`` passages, keep their ``lines`` best lines (all of each passage without a selector),
+    then read them with ``lm``."""
 
     def __init__(
         self,
         retriever: Retriever,
         lm: LanguageModel,
         *,
-        k: int = 4,
+        selector: LineSelector | None = None,
+        k: int = 5,
+        lines: int = 3,
         name: str = "dense",
         abstain_below: float = 0.0,
         max_new_tokens: int = 16,
     ):
-        self.retriever, self.lm, self.k, self.name = retriever, lm, k, name
+        self.retriever, self.lm, self.selector, self.name = retriever, lm, selector, name
+        self.k, self.lines = k, lines
         self.abstain_below, self.max_new_tokens = abstain_below, max_new_tokens
+
+    def _facts(self, questions: Sequence[str], retrieved: Sequence[list[Evidence]]) -> list[list[str]]:
+        """What the model reads for each question: the selected lines, each after its passage's title."""
+        if self.selector is None:
+            return [[e.text for e in passages] for passages in retrieved]
+        chosen = self.selector.select_many(questions, retrieved, m=self.lines)
+        return [[f"{line.title} - {line.text}" if line.title else line.text for line in lines] for lines in chosen]
 
     def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
         return self._answer([(question, tuple(choices) if choices else None)])[0]
@@ -49,18 +64,20 @@ class ContextReader:
         return self._answer([(q.question, q.choices or None) for q in questions])
 
     def _answer(self, items: Sequence[tuple[str, tuple[str, ...] | None]]) -> list[Answer]:
+        items = [(clean_question(q), choices) for q, choices in items]
         t = time.perf_counter()
         retrieved = self.retriever.retrieve_many([q for q, _ in items], k=self.k)
+        facts = self._facts([q for q, _ in items], retrieved)
         retrieve_ms = (time.perf_counter() - t) * 1000 / max(len(items), 1)
         out: list[Answer | None] = [None] * len(items)
         to_generate: list[int] = []
         prompts: dict[int, str] = {}
         for i, ((question, choices), passages) in enumerate(zip(items, retrieved)):
-            meta = {"model": self.lm.model_id, "k": self.k, "retriever": self.retriever.name}
+            meta = {"model": self.lm.model_id, "k": self.k, "retriever": self.retriever.name, "facts": facts[i]}
             if not passages:
                 out[i] = abstain(question, self.name, "retrieval found no passages", latency_ms=retrieve_ms, **meta)
                 continue
-            prompts[i] = reading_prompt(self.lm, question, passages)
+            prompts[i] = reading_prompt(self.lm, question, facts[i])
             if choices:
                 t = time.perf_counter()
                 choice = choose(self.lm, prompts[i], choices)
@@ -78,7 +95,7 @@ class ContextReader:
                 question = items[i][0]
                 passages: list[Evidence] = retrieved[i]
                 meta = {"model": self.lm.model_id, "k": self.k, "retriever": self.retriever.name,
-                        "prompt": prompts[i], "batch": len(to_generate)}
+                        "facts": facts[i], "prompt": prompts[i], "batch": len(to_generate)}
                 answer = greedy_answer(question, generation, backend=self.name, abstain_below=self.abstain_below,
                                        latency_ms=retrieve_ms + read_ms, evidence=tuple(passages), meta=meta)
                 out[i] = answer

@@ -38,13 +38,26 @@ COT_EXAMPLES: tuple[tuple[str, str], ...] = (
      "A triangle has 3 sides. Two triangles have 2 x 3 = 6 sides. So the answer is 6."),
 )
 
-READING_INSTRUCTION = ("Answer the question from the passages. Answer with a short span copied from the "
-                       "passages, or \"unknown\" if they do not say.")
-READING_EXAMPLE = (
-    ("The Thames is a river that flows through southern England, including London. At 346 km, it is the "
-     "longest river entirely in England.",),
-    "How long is the Thames?",
-    "346 km",
+READING_INSTRUCTION = ("Answer each question with the shortest span copied from its facts: a name, a number or "
+                       "a date, nothing more.")
+# The worked examples are about a made-up country, so they teach the format and leak no Factbook answer. They
+# show what a small model gets wrong most: titles, trailing figures and asides go; "X or Y" picks one; a
+# yes-no question gets yes or no.
+READING_FACTS = (
+    "Ruritania - Capital: name: Strelsau",
+    "Ruritania - Executive branch: chief of state: King Rudolf ELPHBERG (since 3 May 2011)",
+    "Ruritania - Elevation: highest point: Mount Tarlenheim 2,310 m",
+    "Ruritania - Exchange rates: Currency: Ruritanian crowns (RUC) per US dollar -",
+    "Ruritania - Legislative branch: legislative structure: unicameral",
+    "Ruritania - Population: 4,512,300 (2024 est.)",
+)
+READING_EXAMPLES = (
+    ("Who is the chief of state of Ruritania?", "Rudolf Elphberg"),
+    ("What is the highest point in Ruritania?", "Mount Tarlenheim"),
+    ("Which currency does Ruritania use?", "Ruritanian crown"),
+    ("Is the legislature of Ruritania unicameral or bicameral?", "unicameral"),
+    ("How many people live in Ruritania?", "4,512,300"),
+    ("Is Zenda the capital of Ruritania?", "no"),
 )
 
 ANSWER_TRIGGER = "So the answer is"  # the exemplars' closing phrase; also the second-stage trigger
@@ -80,28 +93,25 @@ def cot_prompt(lm: LanguageModel, question: str) -> str:
     return _few_shot(COT_INSTRUCTION, COT_EXAMPLES, question)
 
 
-def format_passages(passages: Sequence[Evidence], *, max_chars: int = PASSAGE_CHARS) -> str:
-    lines = []
-    for i, passage in enumerate(passages, 1):
-        text = " ".join(passage.text.split())
-        if len(text) > max_chars:
-            text = text[:max_chars].rsplit(" ", 1)[0] + " ..."
-        lines.append(f"[{i}] {text}")
-    return "\n".join(lines)
+def shorten(text: str, max_chars: int = PASSAGE_CHARS) -> str:
+    """``text`` on one line, cut at a word boundary to at most about ``max_chars`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0] + " ..."
 
 
-def reading_prompt(lm: LanguageModel, question: str, passages: Sequence[Evidence]) -> str:
-    """A reading-comprehension prompt: one worked example, then the retrieved passages and the question."""
-    example_passages, example_question, example_answer = READING_EXAMPLE
-    example = f"Passages:\n[1] {example_passages[0]}\nQuestion: {example_question}"
-    current = f"Passages:\n{format_passages(passages)}\nQuestion: {question}"
+def reading_prompt(lm: LanguageModel, question: str, facts: Sequence[str]) -> str:
+    """A reading prompt: worked examples over made-up facts, then ``facts`` (the lines or passages that the
+    retrieval chose, best first) and the question. For an instruct model, chat turns."""
+    def block(lines: Sequence[str]) -> str:
+        return "Facts:\n" + "\n".join(f"- {shorten(line)}" for line in lines)
+
     if lm.is_chat:
-        return lm.render_chat([
-            {"role": "system", "content": READING_INSTRUCTION},
-            {"role": "user", "content": example}, {"role": "assistant", "content": example_answer},
-            {"role": "user", "content": current},
-        ])
-    return f"{READING_INSTRUCTION}\n\n{example}\nAnswer: {example_answer}\n\n{current}\nAnswer:"
+        messages = [{"role": "system", "content": f"{READING_INSTRUCTION}\n\n{block(READING_FACTS)}"}]
+        for q, a in READING_EXAMPLES:
+            messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+        return lm.render_chat([*messages, {"role": "user", "content": f"{block(facts)}\nQuestion: {question}"}])
+    shots = "".join(f"Question: {q}\nAnswer: {a}\n" for q, a in READING_EXAMPLES)
+    return f"{READING_INSTRUCTION}\n\n{block(READING_FACTS)}\n{shots}\n{block(facts)}\nQuestion: {question}\nAnswer:"
 
 
 def choice_continuation(lm: LanguageModel, choice: str) -> str:
@@ -110,10 +120,14 @@ def choice_continuation(lm: LanguageModel, choice: str) -> str:
 
 
 def clean_answer(text: str) -> str | None:
-    """One line of model output as a short answer: trimmed, with no trailing period or wrapping quotes."""
+    """One line of model output as a short answer: trimmed, with no trailing period, wrapping quotes or
+    trailing asides in parentheses ("National Assembly (Majlis)", "1 (2025)", "Xi (since 14 March" ->
+    "National Assembly", "1", "Xi"), unless the whole answer is in parentheses."""
     text = text.strip().splitlines()[0].strip() if text.strip() else ""
     if text.endswith(".") and not re.search(r"(?:\b[A-Z]\.){2,}$", text):  # keep "U.S." and "D.C." whole
         text = text[:-1]
+    while (shorter := re.sub(r"\s+\([^()]*\)?$", "", text)) != text and shorter.strip():  # even cut off
+        text = shorter
     text = text.strip().strip("\"'*").strip()
     return text or None
 

@@ -9,8 +9,11 @@ rebuilding the tokenizer). The result is saved once as safetensors plus tokenize
 half a cache and later starts load in seconds. ``loaded_from`` says which path a model took.
 
 Generation is batched with left padding (a causal model continues from the right edge of each row), greedy
-unless ``temperature > 0``, and stops each row at the first stop sequence. This file does not build prompts:
-that is ``prompts.py``.
+unless ``temperature > 0``, and stops each row at the first stop sequence. The tokens that every prompt of a
+batch starts with (a few-shot prompt's instruction and examples: most of a short question's prompt) are run
+once and their key/value cache shared by all rows, laid out so that each row sees exactly what it would see
+without it. A prompt too long for the model's context loses its first tokens, with a warning. This file does
+not build prompts: that is ``prompts.py``.
 
 Example::
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -36,6 +40,8 @@ from kqa.kb.errors import KqaError
 from kqa.readers.lm import Generation, truncate_at_stop
 
 DEFAULT_MODEL = "gemma-3-270m"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,68 @@ def cached_gguf_folder(source: _GgufSource, cache_dir: Path, dtype: Any) -> tupl
     return final, True
 
 
+# -- token rows ------------------------------------------------------------------------------------------------
+
+
+def keep_last_tokens(ids: list[int], room: int, bos_id: int | None) -> list[int]:
+    """``ids`` cut from the left to at most ``room`` tokens, keeping a leading BOS, without which a model
+    like Gemma reads text as if it were mid-document."""
+    if len(ids) <= room:
+        return ids
+    head = ids[:1] if bos_id is not None and ids[:1] == [bos_id] and room > 1 else []
+    return head + ids[len(ids) - (room - len(head)):]
+
+
+def left_pad(rows: Sequence[Sequence[int]], pad_id: int):
+    """``rows`` as (n, width) input ids and attention mask, padded on the left: a causal model continues
+    from the right edge of every row."""
+    import torch
+
+    width = max(len(row) for row in rows)
+    input_ids = torch.tensor([[pad_id] * (width - len(row)) + list(row) for row in rows])
+    attention_mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in rows])
+    return input_ids, attention_mask
+
+
+def shared_prefix_length(rows: Sequence[Sequence[int]]) -> int:
+    """How many leading token ids all ``rows`` have in common, leaving each row at least one of its own to
+    compute the next token from. Each row is its own prompt's tokenization, so this is a token boundary in
+    every prompt: no text is tokenized apart from its prompt."""
+    shortest = min(len(row) for row in rows)
+    first = rows[0]
+    n = 0
+    while n < shortest - 1 and all(row[n] == first[n] for row in rows):
+        n += 1
+    return n
+
+
+def _context_tokens(model: Any, tokenizer: Any) -> int | None:
+    """The model's context in tokens: the smaller of what its config and its tokenizer say, ignoring the
+    tokenizer's "no limit" placeholder (1e30)."""
+    limits = (getattr(model.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None))
+    sane = [n for n in limits if isinstance(n, int) and 0 < n < 10**7]
+    return min(sane) if sane else None
+
+
+def _max_prefix_tokens(model: Any) -> int:
+    """The longest shared prefix ``TransformersLM`` may cache: 0 (never) unless generation uses the default
+    dynamic cache and every layer of it is a plain key/value layer; below the sliding window, so the one run of
+    the prefix keeps all of its tokens."""
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
+
+    if getattr(model.generation_config, "cache_implementation", None) is not None:  # generate builds its own
+        return 0
+    try:
+        layers = DynamicCache(config=model.config).layers
+    except (TypeError, ValueError, AttributeError):  # a model whose cache is not a DynamicCache
+        return 0
+    if not layers or any(type(layer) not in (DynamicLayer, DynamicSlidingWindowLayer) for layer in layers):
+        return 0
+    windows = [layer.sliding_window for layer in layers if isinstance(layer, DynamicSlidingWindowLayer)]
+    return min(windows) - 1 if windows else 1 << 30
+
+
 class TransformersLM:
     """A causal language model run in-process. See the module docstring for what ``model`` may be."""
 
@@ -192,12 +260,14 @@ class TransformersLM:
                 "a .gguf file, or a hub id that is already in the Hugging Face cache"
             ) from error
         self.model.eval()
-        self.tokenizer.padding_side = "left"  # generation continues from the right edge of every row
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         if is_chat is None:
             is_chat = preset.is_chat if preset else self.tokenizer.chat_template is not None
         self.is_chat = is_chat
+        self.context_tokens = _context_tokens(self.model, self.tokenizer)  # prompt + new tokens; None: no limit
+        self._warned_truncation = False
+        self._max_prefix_tokens = _max_prefix_tokens(self.model)
         self.load_s = time.perf_counter() - start
 
     def __repr__(self) -> str:
@@ -210,11 +280,29 @@ class TransformersLM:
             [dict(m) for m in messages], tokenize=False, add_generation_prompt=True
         )
 
-    def _encode(self, texts: Sequence[str]):
+    def _encode(self, texts: Sequence[str], max_new_tokens: int) -> list[list[int]]:
+        """Token ids of each text, with room left in the model's context for ``max_new_tokens``."""
         bos = self.tokenizer.bos_token
         # A rendered chat template may already start with BOS; never add a second one.
         add_special = not (bos and all(t.startswith(bos) for t in texts))
-        return self.tokenizer(list(texts), return_tensors="pt", padding=True, add_special_tokens=add_special)
+        rows = self.tokenizer(list(texts), add_special_tokens=add_special).input_ids
+        return [self._fit(row, max_new_tokens) for row in rows]
+
+    def _fit(self, ids: list[int], reserved: int) -> list[int]:
+        """``ids`` cut from the left so that they and ``reserved`` more tokens fit the model's context: the
+        question and the answer cue sit at the end of a prompt, so the end is what to keep. Warns once."""
+        if self.context_tokens is None or len(ids) + reserved <= self.context_tokens:
+            return ids
+        room = self.context_tokens - reserved
+        if room < 2:
+            raise ValueError(f"{reserved} new tokens leave no room for a prompt in the {self.context_tokens}-token "
+                             f"context of {self.model_id}")
+        if not self._warned_truncation:
+            self._warned_truncation = True  # once per model: a long-context workload would repeat it every batch
+            log.warning("a prompt of %d tokens does not fit %s's context of %d tokens with %d for the answer: "
+                        "its first tokens were dropped (this warning is shown once)",
+                        len(ids), self.model_id, self.context_tokens, reserved)
+        return keep_last_tokens(ids, room, self.tokenizer.bos_token_id)
 
     # -- generation --------------------------------------------------------------------------------------------
 
@@ -251,8 +339,12 @@ class TransformersLM:
         from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
         tokenizer = self.tokenizer
-        enc = self._encode(prompts)
-        prompt_len = enc["input_ids"].shape[1]
+        # The samples of a prompt are rows of their own, in the order num_return_sequences would give them, so
+        # the shared prefix below covers them too.
+        rows = [row for row in self._encode(prompts, max_new_tokens) for _ in range(num_samples)]
+        input_ids, attention_mask = left_pad(rows, tokenizer.pad_token_id)
+        prompt_len = input_ids.shape[1]
+        shared = min(shared_prefix_length(rows), self._max_prefix_tokens) if len(rows) > 1 else 0
 
         class RecordLogprobs(LogitsProcessor):
             """Keeps log p(chosen token) per row without holding (steps, rows, vocab) logits in memory:
@@ -276,7 +368,7 @@ class TransformersLM:
         recorder = RecordLogprobs()
         sampling = temperature > 0
         kwargs: dict[str, Any] = dict(
-            max_new_tokens=max_new_tokens, do_sample=sampling, num_return_sequences=num_samples,
+            max_new_tokens=max_new_tokens, do_sample=sampling,
             pad_token_id=tokenizer.pad_token_id, logits_processor=LogitsProcessorList([recorder]),
             stopping_criteria=StoppingCriteriaList([StopOnText()]) if stop else None,
         )
@@ -285,13 +377,41 @@ class TransformersLM:
         else:
             kwargs.update(temperature=None, top_k=None, top_p=None)
         with torch.inference_mode():
-            sequences = self.model.generate(**enc, **kwargs)
-        new_ids = sequences[:, prompt_len:]  # (rows * num_samples, steps)
+            if shared:
+                kwargs["cache"] = self._prefix_cache(rows, shared, prompt_len)
+            sequences = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+        new_ids = sequences[:, prompt_len:]  # (rows, steps)
         if recorder.previous is not None and new_ids.shape[1] > len(recorder.chosen):
             recorder.chosen.append(recorder.previous.gather(1, new_ids[:, -1:]).squeeze(1))
         logprobs = torch.stack(recorder.chosen, dim=1) if recorder.chosen else torch.zeros_like(new_ids, dtype=torch.float)
         return [self._to_generation(ids.tolist(), lp.tolist(), stop, max_new_tokens)
                 for ids, lp in zip(new_ids, logprobs)]
+
+    def _prefix_cache(self, rows: Sequence[Sequence[int]], shared: int, width: int):
+        """The key/value cache of the first ``shared`` columns of the left-padded batch, from one run of the
+        ``shared`` tokens that every row starts with (a few-shot prompt's instruction and examples).
+
+        Left-padded, row r is [d_r pads][its tokens]; its first ``shared`` columns hold the pads, then its first
+        ``shared - d_r`` tokens, all of them shared. So each row's cache is the one run shifted right by d_r,
+        zeros under the pads (masked, never attended). The rest of every row then goes through ``generate`` in
+        the same columns, at the same positions and under the same masks and sliding windows as without the
+        cache: the shared tokens are computed once instead of once per row."""
+        import torch
+        from transformers import DynamicCache
+
+        one = DynamicCache(config=self.model.config)
+        self.model.get_decoder()(input_ids=torch.tensor([rows[0][:shared]]), cache=one, use_cache=True)
+        batched = DynamicCache(config=self.model.config)
+        for i, layer in enumerate(one.layers):
+            keys = layer.keys.new_zeros((len(rows), *layer.keys.shape[1:]))  # (rows, kv heads, shared, head dim)
+            values = layer.values.new_zeros((len(rows), *layer.values.shape[1:]))
+            for r, row in enumerate(rows):
+                pad = width - len(row)
+                if pad < shared:
+                    keys[r, :, pad:] = layer.keys[0, :, :shared - pad]
+                    values[r, :, pad:] = layer.values[0, :, :shared - pad]
+            batched.update(keys, values, i)
+        return batched
 
     def _to_generation(self, ids: list[int], logprobs: list[float], stop, max_new_tokens) -> Generation:
         special = set(self.tokenizer.all_special_ids)
@@ -325,6 +445,7 @@ class TransformersLM:
         if not continuations:
             return []
         pairs = [self._split(context, c) for c in continuations]
+        pairs = [(self._fit(ctx, len(cont)), cont) for ctx, cont in pairs]
         rows = [c + x for c, x in pairs]
         width = max(len(r) for r in rows)
         pad = self.tokenizer.pad_token_id

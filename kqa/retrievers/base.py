@@ -12,7 +12,8 @@ def passage_evidence(passage: Passage, score: float) -> Evidence:
     """A retrieved passage as Evidence. The title leads the text: most Factbook passages never name their
     country, and neither a reader model nor a person can tell whose capital "Lima" is without it."""
     text = f"{passage.title}\n{passage.text}" if passage.title else passage.text
-    return Evidence(id="passage:" + passage.id, text=text, source="corpus", score=float(score))
+    return Evidence(id="passage:" + passage.id, text=text, source="corpus", score=float(score),
+                    title=passage.title or None)
 
 
 @runtime_checkable

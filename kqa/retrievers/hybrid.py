@@ -11,6 +11,8 @@ The typical pair is dense + BM25: dense finds paraphrases, BM25 finds rare exact
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Sequence
 
 from kqa.kb.types import Evidence
@@ -50,9 +52,7 @@ def reciprocal_rank_fusion(
     order = sorted(fused, key=lambda eid: (-fused[eid], tiebreak[eid]))
     if k is not None:
         order = order[:k]
-    return [
-        Evidence(id=eid, text=first[eid].text, source=first[eid].source, score=fused[eid]) for eid in order
-    ]
+    return [dataclasses.replace(first[eid], score=fused[eid]) for eid in order]
 
 
 class HybridRetriever:

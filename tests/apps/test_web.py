@@ -302,6 +302,9 @@ def test_browser_batch_tradeoff_and_explore_tabs(browser, fake_backends, factboo
         (run,) = [p.parent for p in runs.glob("*/results.json")]
         results = json.loads((run / "results.json").read_text())
         assert results["metrics"]["graph"]["n"] == 4 and (run / "answers.csv").exists()
+        # the tab records what each backend cost to construct, from the pack, and writes the report
+        assert results["construction"]["graph"]["triples"] == factbook_pack.manifest["counts"]["triples"]
+        assert "## Cost to construct vs accuracy" in (run / "report.md").read_text()
         page.get_by_role("tab", name="Tradeoff").click()
         page.get_by_role("button", name="Load the latest run").click()
         page.get_by_text(f"Run `{run.name}`".replace("`", "")).wait_for(timeout=20_000)

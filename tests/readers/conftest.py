@@ -108,6 +108,14 @@ def gemma_lm(model_cache):
 
 
 @pytest.fixture(scope="session")
+def smollm2_lm(model_cache):
+    """The instruct preset, converted from its package's Q4_1 GGUF file into the session's model cache."""
+    from kqa.readers.transformers_lm import TransformersLM
+
+    return TransformersLM("smollm2-135m", cache_dir=model_cache)
+
+
+@pytest.fixture(scope="session")
 def served_lm(gemma_lm):
     """``OpenAICompatibleLM`` talking HTTP to a completions server on 127.0.0.1 that runs the real model."""
     from kqa.readers.openai_lm import OpenAICompatibleLM

@@ -136,3 +136,16 @@ def test_majority_vote(answers, winner, votes):
 def test_rejects_unknown_mode():
     with pytest.raises(ValueError, match="mode must be one of"):
         ClosedBookReader(ScriptedLM(), mode="tree_of_thought")
+
+
+def test_prompts_get_the_cleaned_question_and_answers_the_question_as_asked():
+    lm = ScriptedLM({"capital of Peru?": " Lima\n"}, word_logprobs={"Paris": -0.1, "Rome": -5.0})
+    asked = "What is the capital of Pe\u200bru?\x1b[31m"  # a zero-width space and a terminal colour code
+    answer = ClosedBookReader(lm).answer(asked)
+    assert answer.text == "Lima" and answer.question == asked
+    assert lm.prompts[0][0].endswith("Question: What is the capital of Peru?\nAnswer:")
+    for mode in ("cot", "self_consistency"):
+        ClosedBookReader(lm, mode=mode, n_samples=2).answer(asked)
+        assert "Question: What is the capital of Peru?\nAnswer:" in lm.prompts[-1][-1]
+    choice = ClosedBookReader(lm).answer("Capital of \x00France?", ["Rome", "Paris"])
+    assert choice.text == "Paris" and choice.meta["prompt"].endswith("Question: Capital of France?\nAnswer:")

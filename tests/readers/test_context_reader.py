@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from kqa.kb.types import Question
+from kqa.kb.types import Evidence, Question
 from kqa.readers.context_reader import ContextReader
 from kqa.readers.types import Backend
+from kqa.retrievers.embedder import HashingEncoder
+from kqa.retrievers.lines import LineSelector
 from tests.readers.conftest import KeywordRetriever, ScriptedLM
 
 PASSAGES = {
@@ -29,7 +31,7 @@ def test_reads_the_top_k_passages_and_returns_them_as_evidence():
     assert [e.id for e in answer.evidence] == ["passage:pe/government/0", "passage:jp/government/0"]
     assert [e.score for e in answer.evidence] == [2.0, 1.0]  # rank order, retrieval scores kept
     prompt = answer.meta["prompt"]
-    assert "[1] Peru: the capital is Lima" in prompt and "[2] Japan" in prompt and "Mont Blanc" not in prompt
+    assert "- Peru: the capital is Lima; a presidential republic.\n- Japan" in prompt and "Mont Blanc" not in prompt
     assert answer.meta["k"] == 2 and answer.meta["retriever"] == "keyword" and answer.confidence > 0.9
 
 
@@ -57,3 +59,19 @@ def test_abstains_without_passages_or_when_the_passages_do_not_say():
     assert nothing.text is None and nothing.meta["reason"] == "retrieval found no passages"
     assert unknown.text is None and "does not know" in unknown.meta["reason"]
     assert len(lm.prompts) == 1 and len(lm.prompts[0]) == 1  # nothing to read, nothing generated
+
+
+def test_with_a_selector_the_model_reads_only_the_best_lines_after_their_titles():
+    class Titled:
+        name = "titled"
+
+        def retrieve_many(self, questions, k=5):
+            text = "Peru\nCapital: name: Lima\nPopulation: 34 million\nCurrency: sol"
+            return [[Evidence("passage:pe/0", text, "corpus", 0.7, title="Peru")] for _ in questions]
+
+    lm = ScriptedLM({"capital": " Lima\n"})
+    reader = ContextReader(Titled(), lm, selector=LineSelector(HashingEncoder()), lines=1)
+    answer = reader.answer("capital name of Peru")
+    assert answer.text == "Lima" and answer.meta["facts"] == ["Peru - Capital: name: Lima"]
+    assert "- Peru - Capital: name: Lima\nQuestion: capital name of Peru" in answer.meta["prompt"]
+    assert "Currency: sol" not in answer.meta["prompt"] and answer.evidence[0].id == "passage:pe/0"

@@ -1,6 +1,7 @@
 """The contract every LanguageModel must pass, run over each implementation: the scripted fake, the real
-default model in-process (TransformersLM), and the same model behind a completions server on 127.0.0.1
-(OpenAICompatibleLM); llama-cpp-python's server too where it is installed."""
+default model in-process (TransformersLM), the instruct preset smollm2-135m in-process, and the default model
+behind a completions server on 127.0.0.1 (OpenAICompatibleLM); llama-cpp-python's server too where it is
+installed."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ PROMPTS = [
 IMPLEMENTATIONS = [
     "scripted_lm",
     pytest.param("gemma_lm", marks=pytest.mark.real_model),
+    pytest.param("smollm2_lm", marks=pytest.mark.real_model),
     pytest.param("served_lm", marks=pytest.mark.real_model),
 ]
 

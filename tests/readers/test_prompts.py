@@ -30,6 +30,8 @@ def test_extract_answer_reads_the_end_of_a_rationale(rationale, answer):
 @pytest.mark.parametrize("raw, answer", [
     (" Lima\n", "Lima"), (' "Jane Austen".', "Jane Austen"), ("  ", None), ("", None),
     ("Washington, D.C.", "Washington, D.C."), (" 8 legs\nQuestion: next", "8 legs"), ("**Au**", "Au"),
+    ("National Assembly (Hagerawi Baito)", "National Assembly"), ("1 (2025) (est.)", "1"), ("(none)", "(none)"),
+    ("f(x)", "f(x)"), ("XI Jinping (since 14 March 2013", "XI Jinping"),
 ])
 def test_clean_answer(raw, answer):
     assert clean_answer(raw) == answer
@@ -61,11 +63,14 @@ def test_exemplars_leak_no_country_facts():
         assert word not in text
 
 
-def test_reading_prompt_numbers_and_trims_passages():
+def test_reading_prompt_lists_the_facts_after_worked_examples_and_trims_long_ones():
     lm = ScriptedLM()
-    passages = [Evidence("passage:a", "Lima is the capital.", "corpus", 2.0),
-                Evidence("passage:b", "word " * 500, "corpus", 1.0)]
-    prompt = prompts.reading_prompt(lm, "What is the capital of Peru?", passages)
-    assert "[1] Lima is the capital.\n[2] word" in prompt
+    prompt = prompts.reading_prompt(lm, "What is the capital of Peru?", ["Peru - Capital: name: Lima", "word " * 500])
+    assert "\n\nFacts:\n- Peru - Capital: name: Lima\n- word" in prompt
     assert prompt.endswith("Question: What is the capital of Peru?\nAnswer:")
-    assert len(prompt) < 2 * prompts.PASSAGE_CHARS + 1000
+    assert prompt.count("Question:") == len(prompts.READING_EXAMPLES) + 1
+    assert prompt.count("word") <= prompts.PASSAGE_CHARS // len("word ") and "word ..." in prompt
+
+
+def test_reading_examples_are_about_a_made_up_country():
+    assert all(fact.startswith("Ruritania - ") for fact in prompts.READING_FACTS)

@@ -1,4 +1,5 @@
-"""TransformersLM: the converted-weights cache, the ways to name a model, and the errors a user can fix."""
+"""TransformersLM: the converted-weights cache, the ways to name a model, the errors a user can fix, the token
+rows a batch is built from, and the shared-prefix cache against generating without it (an oracle)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ import pytest
 
 from kqa.kb.errors import KqaError
 from kqa.readers import transformers_lm
-from kqa.readers.transformers_lm import TransformersLM, _GgufSource, cached_gguf_folder
+from kqa.readers.prompts import cot_prompt, direct_prompt
+from kqa.readers.transformers_lm import (
+    TransformersLM,
+    _GgufSource,
+    cached_gguf_folder,
+    keep_last_tokens,
+    left_pad,
+    shared_prefix_length,
+)
 
 # -- the cache, without a model ----------------------------------------------------------------------------
 
@@ -77,6 +86,28 @@ def test_missing_file_or_unknown_hub_id_is_a_clear_error(tmp_path):
         TransformersLM("kqa-tests/no-such-model-anywhere")  # offline: the hub path is tried, and fails clearly
 
 
+# -- token rows, without a model ------------------------------------------------------------------------------
+
+
+def test_shared_prefix_leaves_every_row_a_token_of_its_own():
+    assert shared_prefix_length([[2, 5, 6, 7, 9], [2, 5, 6, 8], [2, 5, 6, 7]]) == 3
+    assert shared_prefix_length([[2, 5, 6], [2, 5, 6], [2, 5, 6]]) == 2  # the samples of one prompt
+    assert shared_prefix_length([[2, 5], [3, 5]]) == 0
+    assert shared_prefix_length([[2]]) == 0
+
+
+def test_left_pad_puts_the_padding_before_each_row():
+    input_ids, mask = left_pad([[7, 8, 9], [5]], pad_id=0)
+    assert input_ids.tolist() == [[7, 8, 9], [0, 0, 5]]
+    assert mask.tolist() == [[1, 1, 1], [0, 0, 1]]
+
+
+def test_keep_last_tokens_cuts_from_the_left_and_keeps_bos():
+    assert keep_last_tokens([2, 10, 11, 12, 13], 3, bos_id=2) == [2, 12, 13]
+    assert keep_last_tokens([10, 11, 12, 13], 3, bos_id=2) == [11, 12, 13]
+    assert keep_last_tokens([2, 10, 11], 3, bos_id=2) == [2, 10, 11]  # fits: unchanged
+
+
 # -- the real default model ----------------------------------------------------------------------------------
 
 
@@ -104,3 +135,85 @@ def test_loads_a_local_model_folder(gemma_lm):
     assert lm.loaded_from == "folder" and lm.model_id == gemma_lm.cache_folder.name and not lm.is_chat
     prompt = "The three primary colours are red, yellow and"
     assert lm.loglikelihood(prompt, [" blue"]) == pytest.approx(gemma_lm.loglikelihood(prompt, [" blue"]), abs=1e-4)
+
+
+STOP = ["Question:"]  # past the first line, so that every prompt's output has several tokens
+QUESTIONS = ("What is the capital of Peru?", "Who wrote Hamlet?",
+             "How many official languages does the country with the longest coastline in South America have?")
+
+
+def _reading(question: str, passages: int, sentences: int) -> str:
+    """A reading-style prompt: a fixed instruction, then passages that differ in length from prompt to prompt."""
+    facts = "\n".join("- " + " ".join(f"Zembla{i} fact {j} is {j * 7 % 13}." for j in range(sentences))
+                      for i in range(passages))
+    return f"Answer the question from the facts.\n\nFacts:\n{facts}\nQuestion: {question}\nAnswer:"
+
+
+@pytest.mark.real_model
+def test_prefix_cached_batch_equals_no_cache_and_one_at_a_time(gemma_lm, monkeypatch):
+    """Oracle: sharing the prompts' common prefix must not change what any prompt generates. Prompts of
+    different lengths, so rows are padded, and a reading prompt longer than gemma's 512-token sliding window."""
+    batches = [[direct_prompt(gemma_lm, q) for q in QUESTIONS], [cot_prompt(gemma_lm, q) for q in QUESTIONS[:2]],
+               [_reading("What is Zembla0 fact 3?", 1, 8), _reading("What is Zembla2 fact 5?", 4, 30)]]
+    assert len(gemma_lm.tokenizer(batches[-1][-1]).input_ids) > 512
+    used = []  # the shared prefix length of each batch that built a prefix cache
+
+    def spy(rows, shared, width):
+        used.append(shared)
+        return real(rows, shared, width)
+
+    real = gemma_lm._prefix_cache
+    monkeypatch.setattr(gemma_lm, "_prefix_cache", spy)
+
+    for batch in batches:
+        used.clear()
+        cached = gemma_lm.generate(batch, max_new_tokens=8, stop=STOP)
+        assert len(used) == 1 and used[0] > 60  # the instruction and examples, or the first passage
+        single = [gemma_lm.generate([p], max_new_tokens=8, stop=STOP)[0] for p in batch]
+        with monkeypatch.context() as m:
+            m.setattr(gemma_lm, "_max_prefix_tokens", 0)
+            plain = gemma_lm.generate(batch, max_new_tokens=8, stop=STOP)
+        assert [g.text for g in cached] == [g.text for g in plain] == [g.text for g in single]
+        assert [g.finish_reason for g in cached] == [g.finish_reason for g in plain]
+        assert any(g.text.strip() for g in cached)
+        for c, p in zip(cached, plain):
+            assert len(c.token_logprobs) == len(p.token_logprobs)
+            assert c.token_logprobs == pytest.approx(p.token_logprobs, abs=1e-3)
+
+
+@pytest.mark.real_model
+def test_prefix_cached_sampling_equals_sampling_without_it(gemma_lm, monkeypatch):
+    prompts = [cot_prompt(gemma_lm, q) for q in QUESTIONS[:2]]
+    cached = gemma_lm.generate(prompts, max_new_tokens=10, stop=["\n\n"], temperature=0.8, seed=3, num_samples=3)
+    monkeypatch.setattr(gemma_lm, "_max_prefix_tokens", 0)
+    plain = gemma_lm.generate(prompts, max_new_tokens=10, stop=["\n\n"], temperature=0.8, seed=3, num_samples=3)
+    assert len(cached) == 6 and [g.text for g in cached] == [g.text for g in plain]
+    assert len({g.text for g in cached}) > 1  # samples, not six copies of one
+
+
+@pytest.mark.real_model
+def test_a_prompt_longer_than_the_context_loses_its_start_with_one_warning(gemma_lm, monkeypatch, caplog):
+    monkeypatch.setattr(gemma_lm, "context_tokens", 40)
+    monkeypatch.setattr(gemma_lm, "_warned_truncation", False)
+    seen = []  # the input ids each model.generate call got
+
+    def spy(input_ids, **kwargs):
+        seen.append(input_ids)
+        return real(input_ids=input_ids, **kwargs)
+
+    real = gemma_lm.model.generate
+    monkeypatch.setattr(gemma_lm.model, "generate", spy)
+    long = direct_prompt(gemma_lm, "What is the capital of France?")  # about 80 tokens
+    with caplog.at_level("WARNING", logger="kqa.readers.transformers_lm"):
+        [first] = gemma_lm.generate([long], max_new_tokens=8, stop=["\n"])
+        [again] = gemma_lm.generate([long, "1, 2, 3,"], max_new_tokens=8, stop=["\n"])[:1]
+    assert [ids.shape[1] for ids in seen] == [32, 32]  # 40 tokens of context, 8 kept for the answer
+    assert seen[0][0, 0].item() == gemma_lm.tokenizer.bos_token_id  # the start of the text went, not BOS
+    assert gemma_lm.tokenizer.decode(seen[0][0]).endswith("Question: What is the capital of France?\nAnswer:")
+    assert first.text == again.text and first.finish_reason in ("stop", "length")
+    warnings = [r for r in caplog.records if "context" in r.getMessage()]
+    assert len(warnings) == 1 and "40 tokens" in warnings[0].getMessage()
+    [score] = gemma_lm.loglikelihood(long, [" Paris"])  # scoring cuts the context the same way
+    assert -30 < score < 0
+    with pytest.raises(ValueError, match="no room"):
+        gemma_lm.generate([long], max_new_tokens=40)

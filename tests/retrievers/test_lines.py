@@ -1,0 +1,75 @@
+"""Line selection: passages cut into lines or sentences, embedded by what they are about, best first."""
+
+from __future__ import annotations
+
+import pytest
+
+from kqa.kb.types import Evidence, Passage
+from kqa.retrievers.base import passage_evidence
+from kqa.retrievers.lines import LineSelector, passage_units, unit_key
+
+PERU = Passage("pe/government/0", "Peru", "Government",
+               "Country name: conventional long form: Republic of Peru\nCapital: name: Lima\n"
+               "Executive branch: chief of state: President Jose JERI (since 10 October 2025)\n"
+               "Legislative branch: legislative structure: unicameral")
+CHILE = Passage("ci/government/0", "Chile", "Government", "Capital: name: Santiago\nGovernment type: presidential republic")
+
+
+def test_units_are_lines_without_the_title_line_or_sentences_of_prose():
+    assert passage_units(passage_evidence(PERU, 1.0)) == PERU.text.splitlines()
+    prose = Evidence("passage:x", "Lima is the capital. It lies on the coast! Is it dry? Yes.", "corpus", 1.0)
+    assert passage_units(prose) == ["Lima is the capital.", "It lies on the coast!", "Is it dry?", "Yes."]
+
+
+def test_a_label_value_line_is_keyed_by_title_and_label_and_prose_by_its_first_words():
+    assert unit_key("Peru", "Capital: name: Lima") == "Peru: Capital: name"
+    assert unit_key(None, "Capital: name: Lima") == "Capital: name"
+    long_prose = "Note: " + " ".join(f"w{i}" for i in range(40)) + ": end"
+    assert unit_key("Peru", long_prose).split() == ["Peru:", "Note:", *[f"w{i}" for i in range(23)]]
+
+
+def test_the_best_lines_come_first_with_their_passage_and_title(hashing_encoder):
+    selector = LineSelector(hashing_encoder)
+    evidence = [passage_evidence(PERU, 0.9), passage_evidence(CHILE, 0.8)]
+    [lines] = selector.select_many(["Peru capital name"], [evidence], m=2)
+    assert [(line.passage_id, line.title, line.text) for line in lines][0] == (
+        "passage:pe/government/0", "Peru", "Capital: name: Lima")
+    assert len(lines) == 2 and lines[0].score >= lines[1].score
+
+
+def test_vectors_are_cached_and_the_cache_is_bounded(hashing_encoder):
+    calls = []
+
+    class Counting:
+        model_id, dim = "counting", hashing_encoder.dim
+
+        def encode(self, texts, **kwargs):
+            calls.append(list(texts))
+            return hashing_encoder.encode(texts)
+
+    selector = LineSelector(Counting(), cache_size=3)
+    evidence = [passage_evidence(PERU, 1.0)]
+    selector.select("capital of Peru", evidence)
+    selector.select("president of Peru", evidence)
+    unit_calls = [c for c in calls if c[0].startswith("Peru:")]
+    assert len(unit_calls) == 2  # four keys, a cache of three: the second question re-embeds what was evicted
+    assert len(selector._cache) == 3
+
+
+def test_no_passages_or_no_lines_wanted_select_nothing(hashing_encoder):
+    selector = LineSelector(hashing_encoder)
+    assert selector.select_many(["q1", "q2"], [[], [passage_evidence(PERU, 1.0)]], m=0) == [[], []]
+    with pytest.raises(ValueError):
+        selector.select_many(["q1"], [], m=3)
+
+
+@pytest.mark.real_model
+def test_minilm_picks_the_line_a_question_asks_about(minilm):
+    selector = LineSelector(minilm)
+    evidence = [passage_evidence(PERU, 0.6), passage_evidence(CHILE, 0.5)]
+    cases = {"Which city is the capital of Peru?": "Capital: name: Lima",
+             "Who is Peru's head of state?": PERU.text.splitlines()[2],
+             "Does Peru have one legislative chamber or two?": PERU.text.splitlines()[3],
+             "What is the capital of Chile?": "Capital: name: Santiago"}
+    chosen = selector.select_many(list(cases), [evidence] * len(cases), m=1)
+    assert [lines[0].text for lines in chosen] == list(cases.values())
