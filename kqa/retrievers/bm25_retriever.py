@@ -13,6 +13,7 @@ A passage that shares no word with the question is never returned, so fewer than
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -132,13 +133,15 @@ class BM25Retriever:
         elif folder.exists():
             log.warning("cached BM25 index %s is incomplete or corrupt; rebuilding", folder)
 
+        start = time.perf_counter()
         built = cls.build(passages, stem=stem, format_passage=format_passage, k1=k1, b=b)
+        build_seconds = round(time.perf_counter() - start, 2)  # for the construction table
 
         def write(tmp: Path) -> None:
             built.index.save(str(tmp), show_progress=False)
             built.tokenizer.save_vocab(str(tmp))
 
-        _cache.write_entry(folder, write, meta=expect)
+        _cache.write_entry(folder, write, meta={**expect, "build_seconds": build_seconds})
         return cls(passages, built.index, built.tokenizer, cache_hit=False, cache_path=folder)
 
     def retrieve(self, question: str, k: int = 5) -> list[Evidence]:

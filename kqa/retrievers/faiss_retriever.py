@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -246,9 +247,11 @@ class FaissRetriever:
         elif folder.exists():
             log.warning("cached index %s is incomplete or corrupt; rebuilding", folder)
 
+        start = time.perf_counter()
         vectors = encoder.encode(texts, batch_size=batch_size, show_progress=show_progress)
         index = build_index(vectors, kind=kind, **build_params, **search_params)
-        _cache.write_entry(folder, lambda tmp: faiss.write_index(index, str(tmp / INDEX_FILE)), meta=expect)
+        built = {**expect, "build_seconds": round(time.perf_counter() - start, 2)}  # for the construction table
+        _cache.write_entry(folder, lambda tmp: faiss.write_index(index, str(tmp / INDEX_FILE)), meta=built)
         return cls(passages, encoder, index, kind=kind, batch_size=batch_size, owner=owner,
                    cache_hit=False, cache_path=folder)
 
