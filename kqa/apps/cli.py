@@ -150,7 +150,8 @@ def cmd_eval(args) -> int:
           f"{f'-n{args.limit}' if args.limit else ''}{'-perturb' if args.perturb else ''}"
     out_dir = args.out or kqa_home() / "runs" / tag
     config = {"questions": source, "limit": args.limit, "seed": args.seed, "perturb": args.perturb,
-              "options": {"pack": str(options.pack), "k": options.k, "mode": options.mode, "model": options.model}}
+              "options": {"pack": str(options.pack), "k": options.k, "lines": options.lines, "mode": options.mode,
+                          "model": options.model}}
     console = Console()
     console.print(f"scoring {len(questions):,} questions x {len(names)} backends into {out_dir}")
     backends = {}

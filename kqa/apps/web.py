@@ -392,7 +392,7 @@ def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mo
             loaded = {name: pool.get(name, **overrides) for name in chosen_backends}
             out_dir = runs_dir / f"{dt.datetime.now():%Y%m%d-%H%M%S}-app"
             config = {"source": str(path), "split": split, "sample": n, "seed": int(seed_value or 0),
-                      "options": {**{f: str(getattr(pool.options, f)) for f in ("pack", "k", "mode", "model")},
+                      "options": {**{f: str(getattr(pool.options, f)) for f in ("pack", "k", "lines", "mode", "model")},
                                   **{f: str(v) for f, v in overrides.items()}}}
             used = pool.options.with_(**overrides)
             construction = construction_costs(list(loaded), pack=used.pack, model=used.model,
