@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import os
 import subprocess
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -27,7 +27,7 @@ from typing import Any
 
 from kqa.apps.metrics import normalize_answer, popularity_bucket, score_answer
 from kqa.apps.perturb import robustness_table
-from kqa.kb.jsonl import atomic_write_text
+from kqa.kb.jsonl import atomic_write_bytes, atomic_write_text
 from kqa.kb.types import Question
 from kqa.readers.types import Answer, Backend
 
@@ -305,8 +305,6 @@ def summarise(out_dir: Path, questions: Sequence[Question], backends: list[str],
 
 
 def _write_csv(path: Path, records: list[dict[str, Any]]) -> None:
-    import io
-
     columns = ["question_id", "backend", "type", "relation", "hops", "popularity", "time_sensitive", "question",
                "prediction", "correct", "exact", "f1", "abstained", "wrong", "confidence", "latency_ms", "error"]
     buffer = io.StringIO()
@@ -362,13 +360,6 @@ def write_plots(out_dir: Path, results: dict[str, Any]) -> list[Path]:
 
 def _save_figure(fig, path: Path) -> None:
     """Save beside ``path`` and rename, so a reader (the app's gallery, a report) never sees half a PNG."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format="png", dpi=110)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    atomic_write_bytes(path, buffer.getvalue())
