@@ -231,6 +231,7 @@ def bench_build(b: Bench) -> None:
     runs = [seconds(lambda: embedder.encode(texts))[1] for _ in range(s.repeats)]
     kqa_rate = summary([len(texts) / r for r in runs], digits=1)
     b.put("build", "embedding", {"passages": len(texts), "kqa_passages_per_s": kqa_rate,
+                                 "batch_size": embedder.batch_size, "precision": embedder.precision,
                                  "sample": "fixed random sample of what the dense retriever embeds (passage windows)"})
     _haystack_embedding(b, texts)
 
@@ -340,8 +341,10 @@ def bench_retrieval(b: Bench) -> None:
 
 def _score_one_at_a_time(retrievers: dict[str, Callable[[str], list[str]]], questions,
                          passes: int) -> dict[str, dict[str, Any]]:
-    """Time each retriever on each question, one question at a time, and score its ranking. The retrievers
-    take turns on every question (the order rotating), so a busy neighbour slows them alike."""
+    """Time each retriever on each question, one question at a time, and score its ranking. Each pass runs
+    every retriever over all the questions in turn (the order rotating between passes), so a busy neighbour
+    slows them alike; a retriever is never timed straight after another one's call, whose model would have
+    just taken the caches (taking turns question by question doubled kqa dense's p50 beside Haystack)."""
     from kqa.retrievers.metrics import hit_at_k, recall_at_k, reciprocal_rank
 
     names = list(retrievers)
@@ -352,16 +355,16 @@ def _score_one_at_a_time(retrievers: dict[str, Callable[[str], list[str]]], ques
             retrieve(q.question)
     timings: dict[str, list[list[float]]] = {name: [] for name in names}
     ranked: dict[str, list[list[str]]] = {name: [] for name in names}
-    for _ in range(max(1, passes)):
-        times: dict[str, list[float]] = {name: [] for name in names}
-        ranked = {name: [] for name in names}
-        for i, q in enumerate(questions):
-            for name in names[i % len(names):] + names[:i % len(names)]:
+    for turn in range(max(1, passes)):
+        for name in names[turn % len(names):] + names[:turn % len(names)]:
+            retrievers[name](questions[0].question)  # warm again after the other retrievers' block
+            times: list[float] = []
+            ranked[name] = []
+            for q in questions:
                 ids, took = seconds(lambda: retrievers[name](q.question))
-                times[name].append(took * 1000)
+                times.append(took * 1000)
                 ranked[name].append(ids)
-        for name in names:
-            timings[name].append(times[name])
+            timings[name].append(times)
     n = len(questions)
     out = {}
     for name in names:
@@ -377,7 +380,7 @@ def _score_one_at_a_time(retrievers: dict[str, Callable[[str], list[str]]], ques
 
 
 def _dense_vs_haystack(b: Bench, dense, questions) -> None:
-    """kqa's dense retriever and Haystack's, taking turns on the same questions over the same vectors."""
+    """kqa's dense retriever and Haystack's, in turns on the same questions over the same vectors."""
     from kqa.apps import bench_peers as peers
 
     contenders: dict[str, Callable[[str], list[str]]] = {"kqa_dense": lambda q: [e.id for e in dense.retrieve(q, K)]}

@@ -139,7 +139,7 @@ class MemoEncoder:
         self._rows = {text: row for row, text in enumerate(texts)}
         self._vectors = vectors  # (n, dim) float32, L2-normalised
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, batch_size: int = 16, show_progress: bool = False) -> np.ndarray:
         texts = list(texts)
         missing = [t for t in texts if t not in self._rows]
         fresh = self.encoder.encode(missing, batch_size=batch_size) if missing else None
@@ -159,5 +159,5 @@ class CacheOnlyEncoder:
         self.model_id = encoder.model_id
         self.dim = encoder.dim
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, batch_size: int = 16, show_progress: bool = False) -> np.ndarray:
         raise LookupError("no cached index")

@@ -89,7 +89,8 @@ def _build(r) -> list[str]:
         ["load MiniLM", _num(b.get("embedder_load_s"), 2, " s"), "", ""],
         [f"embed passage windows, MiniLM (fixed sample of {emb.get('passages')})", _num(emb.get("kqa_passages_per_s"), 1, " /s"),
          _num(hay.get("passages_per_s") if not _status(hay) else hay, 1, " /s") + " Haystack",
-         f"Haystack batch {hay.get('batch_size')}, kqa 64; vectors differ by at most "
+         f"Haystack batch {hay.get('batch_size')} float32, kqa batch {emb.get('batch_size')} "
+         f"{emb.get('precision')}; vectors differ by at most "
          f"{_num(hay.get('max_abs_diff_vs_kqa'), 6)}" if hay and not _status(hay) else ""],
         [f"embed the whole corpus ({corpus.get('passages')} passages in {corpus.get('vectors')} windows, one run)",
          _num(corpus.get("seconds"), 1, " s"), "", _num(corpus.get("vectors_per_s"), 1, " windows/s")],

@@ -80,8 +80,8 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     from kqa.apps.wiring import MODES
 
     parser.add_argument("--k", type=int, default=5, help="passages a corpus backend retrieves (default 5)")
-    parser.add_argument("--lines", type=int, default=3,
-                        help="lines of those passages its model reads (default 3; 0: the passages whole)")
+    parser.add_argument("--lines", type=int, default=1,
+                        help="lines of those passages its model reads (default 1; 0: the passages whole)")
     parser.add_argument("--mode", choices=MODES, default="direct", help="closed-book prompting (default direct)")
     parser.add_argument("--model", default="gemma-3-270m",
                         help="LM preset (gemma-3-270m, smollm2-135m), a local folder, a GGUF file or a hub id")

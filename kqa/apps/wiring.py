@@ -27,7 +27,7 @@ class Options:
     pack: Path
     model_cache: Path
     k: int = 5  # passages retrieved for a corpus reader
-    lines: int = 3  # lines of them the reader's model reads; 0: the passages whole
+    lines: int = 1  # lines of them the reader's model reads; 0: the passages whole
     mode: str = "direct"  # closed_book prompt mode
     model: str = "gemma-3-270m"  # LM preset, local folder, GGUF file or hub id
     n_samples: int = 5  # self-consistency

@@ -41,7 +41,7 @@ class ContextReader:
         *,
         selector: LineSelector | None = None,
         k: int = 5,
-        lines: int = 3,
+        lines: int = 1,
         name: str = "dense",
         abstain_below: float = 0.0,
         max_new_tokens: int = 16,

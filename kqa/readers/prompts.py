@@ -38,26 +38,29 @@ COT_EXAMPLES: tuple[tuple[str, str], ...] = (
      "A triangle has 3 sides. Two triangles have 2 x 3 = 6 sides. So the answer is 6."),
 )
 
-READING_INSTRUCTION = ("Answer each question with the shortest span copied from its facts: a name, a number or "
+READING_INSTRUCTION = ("Answer each question with the shortest span copied from its fact: a name, a number or "
                        "a date, nothing more.")
-# The worked examples are about a made-up country, so they teach the format and leak no Factbook answer. They
-# show what a small model gets wrong most: titles, trailing figures and asides go; "X or Y" picks one; a
-# yes-no question gets yes or no.
-READING_FACTS = (
-    "Ruritania - Capital: name: Strelsau",
-    "Ruritania - Executive branch: chief of state: King Rudolf ELPHBERG (since 3 May 2011)",
-    "Ruritania - Elevation: highest point: Mount Tarlenheim 2,310 m",
-    "Ruritania - Exchange rates: Currency: Ruritanian crowns (RUC) per US dollar -",
-    "Ruritania - Legislative branch: legislative structure: unicameral",
-    "Ruritania - Population: 4,512,300 (2024 est.)",
-)
-READING_EXAMPLES = (
-    ("Who is the chief of state of Ruritania?", "Rudolf Elphberg"),
-    ("What is the highest point in Ruritania?", "Mount Tarlenheim"),
-    ("Which currency does Ruritania use?", "Ruritanian crown"),
-    ("Is the legislature of Ruritania unicameral or bicameral?", "unicameral"),
-    ("How many people live in Ruritania?", "4,512,300"),
-    ("Is Zenda the capital of Ruritania?", "no"),
+# Worked examples (fact, question, answer) about a made-up country, so they teach the format and leak no
+# Factbook answer. Each has its own fact, laid out as the question's fact will be: with one block of facts
+# for all of them, gemma-3-270m copied the examples' answers ("Ruritanian crown" as Taiwan's currency) and
+# answered 57% of dev single-hop questions; with a fact each, 74% (see ``retrievers/lines``). They show what
+# a small model gets wrong most: titles, trailing figures and asides go; one fact answers a name or a figure
+# depending on the question; "X or Y" picks one.
+READING_EXAMPLES: tuple[tuple[str, str, str], ...] = (
+    ("Ruritania - Capital: name: Strelsau", "What is the capital of Ruritania?", "Strelsau"),
+    ("Ruritania - Executive branch: chief of state: King Rudolf ELPHBERG (since 3 May 2011)",
+     "Who is the chief of state of Ruritania?", "Rudolf Elphberg"),
+    ("Ruritania - Elevation: highest point: Mount Tarlenheim 2,310 m", "What is the highest point in Ruritania?",
+     "Mount Tarlenheim"),
+    ("Ruritania - Elevation: highest point: Mount Tarlenheim 2,310 m",
+     "How high is the highest point of Ruritania?", "2,310 m"),
+    ("Ruritania - Nationality: adjective: Ruritanian", "What adjective describes people from Ruritania?",
+     "Ruritanian"),
+    ("Ruritania - Exchange rates: Currency: Ruritanian crowns (RUC) per US dollar -",
+     "Which currency does Ruritania use?", "Ruritanian crown"),
+    ("Ruritania - Legislative branch: legislative structure: unicameral",
+     "Is the legislature of Ruritania unicameral or bicameral?", "unicameral"),
+    ("Ruritania - Population: 4,512,300 (2024 est.)", "How many people live in Ruritania?", "4,512,300"),
 )
 
 ANSWER_TRIGGER = "So the answer is"  # the exemplars' closing phrase; also the second-stage trigger
@@ -100,18 +103,19 @@ def shorten(text: str, max_chars: int = PASSAGE_CHARS) -> str:
 
 
 def reading_prompt(lm: LanguageModel, question: str, facts: Sequence[str]) -> str:
-    """A reading prompt: worked examples over made-up facts, then ``facts`` (the lines or passages that the
-    retrieval chose, best first) and the question. For an instruct model, chat turns."""
+    """A reading prompt: worked examples, each a fact, a question and its answer, then ``facts`` (the lines
+    or passages that the retrieval chose, best first) and the question. For an instruct model, chat turns."""
     def block(lines: Sequence[str]) -> str:
-        return "Facts:\n" + "\n".join(f"- {shorten(line)}" for line in lines)
+        return "\n".join(f"Fact: {shorten(line)}" for line in lines)
 
     if lm.is_chat:
-        messages = [{"role": "system", "content": f"{READING_INSTRUCTION}\n\n{block(READING_FACTS)}"}]
-        for q, a in READING_EXAMPLES:
-            messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+        messages = [{"role": "system", "content": READING_INSTRUCTION}]
+        for fact, q, a in READING_EXAMPLES:
+            messages += [{"role": "user", "content": f"{block([fact])}\nQuestion: {q}"},
+                         {"role": "assistant", "content": a}]
         return lm.render_chat([*messages, {"role": "user", "content": f"{block(facts)}\nQuestion: {question}"}])
-    shots = "".join(f"Question: {q}\nAnswer: {a}\n" for q, a in READING_EXAMPLES)
-    return f"{READING_INSTRUCTION}\n\n{block(READING_FACTS)}\n{shots}\n{block(facts)}\nQuestion: {question}\nAnswer:"
+    shots = "".join(f"{block([fact])}\nQuestion: {q}\nAnswer: {a}\n\n" for fact, q, a in READING_EXAMPLES)
+    return f"{READING_INSTRUCTION}\n\n{shots}{block(facts)}\nQuestion: {question}\nAnswer:"
 
 
 def choice_continuation(lm: LanguageModel, choice: str) -> str:

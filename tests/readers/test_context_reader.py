@@ -31,7 +31,7 @@ def test_reads_the_top_k_passages_and_returns_them_as_evidence():
     assert [e.id for e in answer.evidence] == ["passage:pe/government/0", "passage:jp/government/0"]
     assert [e.score for e in answer.evidence] == [2.0, 1.0]  # rank order, retrieval scores kept
     prompt = answer.meta["prompt"]
-    assert "- Peru: the capital is Lima; a presidential republic.\n- Japan" in prompt and "Mont Blanc" not in prompt
+    assert "Fact: Peru: the capital is Lima; a presidential republic.\nFact: Japan" in prompt and "Mont Blanc" not in prompt
     assert answer.meta["k"] == 2 and answer.meta["retriever"] == "keyword" and answer.confidence > 0.9
 
 
@@ -73,5 +73,5 @@ def test_with_a_selector_the_model_reads_only_the_best_lines_after_their_titles(
     reader = ContextReader(Titled(), lm, selector=LineSelector(HashingEncoder()), lines=1)
     answer = reader.answer("capital name of Peru")
     assert answer.text == "Lima" and answer.meta["facts"] == ["Peru - Capital: name: Lima"]
-    assert "- Peru - Capital: name: Lima\nQuestion: capital name of Peru" in answer.meta["prompt"]
+    assert "Fact: Peru - Capital: name: Lima\nQuestion: capital name of Peru" in answer.meta["prompt"]
     assert "Currency: sol" not in answer.meta["prompt"] and answer.evidence[0].id == "passage:pe/0"

@@ -54,6 +54,11 @@ def test_instruct_models_get_their_chat_template():
     assert prompt.endswith("<user>What is the capital of Peru?</user><assistant>")
     assert prompt.count("<assistant>") == len(prompts.DIRECT_EXAMPLES) + 1
     assert prompts.choice_continuation(lm, "Paris") == "Paris"
+    reading = prompts.reading_prompt(lm, "What is the capital of Peru?", ["Peru - Capital: name: Lima"])
+    assert reading.startswith(f"<system>{prompts.READING_INSTRUCTION}</system><user>Fact: Ruritania")
+    assert reading.endswith("<user>Fact: Peru - Capital: name: Lima\nQuestion: What is the capital of Peru?</user>"
+                            "<assistant>")
+    assert reading.count("<assistant>") == len(prompts.READING_EXAMPLES) + 1
 
 
 def test_exemplars_leak_no_country_facts():
@@ -66,11 +71,16 @@ def test_exemplars_leak_no_country_facts():
 def test_reading_prompt_lists_the_facts_after_worked_examples_and_trims_long_ones():
     lm = ScriptedLM()
     prompt = prompts.reading_prompt(lm, "What is the capital of Peru?", ["Peru - Capital: name: Lima", "word " * 500])
-    assert "\n\nFacts:\n- Peru - Capital: name: Lima\n- word" in prompt
+    assert "\n\nFact: Peru - Capital: name: Lima\nFact: word" in prompt
     assert prompt.endswith("Question: What is the capital of Peru?\nAnswer:")
     assert prompt.count("Question:") == len(prompts.READING_EXAMPLES) + 1
     assert prompt.count("word") <= prompts.PASSAGE_CHARS // len("word ") and "word ..." in prompt
+    # every worked example sits right after its own fact, as the question does
+    for fact, question, answer in prompts.READING_EXAMPLES:
+        assert f"Fact: {fact}\nQuestion: {question}\nAnswer: {answer}\n\n" in prompt
 
 
 def test_reading_examples_are_about_a_made_up_country():
-    assert all(fact.startswith("Ruritania - ") for fact in prompts.READING_FACTS)
+    for fact, question, answer in prompts.READING_EXAMPLES:
+        assert fact.startswith("Ruritania - ") and "Ruritania" in question
+        assert answer.lower().split()[0] in fact.lower()  # the answer is copied from the fact

@@ -7,7 +7,7 @@ import pytest
 
 from kqa.kb.errors import KqaError
 from kqa.kb.types import Passage
-from kqa.retrievers.embedder import Encoder, HashingEncoder, load_embedder, passage_text
+from kqa.retrievers.embedder import Encoder, HashingEncoder, load_embedder, native_bf16, passage_text
 
 
 def test_passage_text_puts_the_title_first():
@@ -49,10 +49,37 @@ def test_minilm_vectors(minilm):
     assert vectors.shape == (4, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
-    # Our own batching (longest first, then put back in order) gives what one sentence-transformers call gives.
-    direct = minilm.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
-    np.testing.assert_allclose(vectors, direct, atol=1e-5)
+    # Our own batching (longest first, then put back in order) gives what one sentence-transformers call gives
+    # (in bfloat16, padding to another batch's length moves the last digits).
+    direct = minilm.model.encode(texts, convert_to_numpy=True).astype(np.float32)
+    direct /= np.linalg.norm(direct, axis=1, keepdims=True)
+    np.testing.assert_allclose(vectors, direct, atol=1e-5 if minilm.precision == "fp32" else 2e-2)
     assert minilm.encode([]).shape == (0, 384)
+
+
+@pytest.mark.real_model
+def test_bfloat16_and_float32_vectors_agree(minilm):
+    texts = ["What is the capital of Peru?", "Peru\nCapital: name: Lima", "Mount Fuji is a volcano."]
+    fp32 = load_embedder(precision="fp32")
+    bf16 = load_embedder(precision="bf16")
+    assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
+    assert bf16.model.dtype == torch_bfloat16() and fp32.model.dtype != torch_bfloat16()
+    a, b = fp32.encode(texts), bf16.encode(texts)
+    assert b.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, rtol=1e-6)  # normalised in float32
+    assert ((a * b).sum(axis=1) > 0.999).all()
+    assert minilm.precision == ("bf16" if native_bf16() else "fp32")  # "auto" follows the CPU
+
+
+def torch_bfloat16():
+    import torch
+
+    return torch.bfloat16
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(KqaError, match="bf16"):
+        load_embedder(precision="int4")
 
 
 @pytest.mark.real_model

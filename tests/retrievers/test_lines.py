@@ -47,12 +47,19 @@ def test_vectors_are_cached_and_the_cache_is_bounded(hashing_encoder):
             calls.append(list(texts))
             return hashing_encoder.encode(texts)
 
-    selector = LineSelector(Counting(), cache_size=3)
     evidence = [passage_evidence(PERU, 1.0)]
+    selector = LineSelector(Counting())
     selector.select("capital of Peru", evidence)
     selector.select("president of Peru", evidence)
     unit_calls = [c for c in calls if c[0].startswith("Peru:")]
-    assert len(unit_calls) == 2  # four keys, a cache of three: the second question re-embeds what was evicted
+    assert len(unit_calls) == 2  # the labels, then the whole lines, once: the second question finds them cached
+    assert sorted(len(c) for c in unit_calls) == [4, 4]
+    calls.clear()
+    selector = LineSelector(Counting(), cache_size=3)
+    selector.select("capital of Peru", evidence)
+    selector.select("president of Peru", evidence)
+    # eight keys, a cache of three: the second question re-embeds what was evicted
+    assert len([c for c in calls if c[0].startswith("Peru:")]) == 4
     assert len(selector._cache) == 3
 
 
