@@ -46,7 +46,7 @@ def greedy_answer(
     meta: dict[str, Any],
 ) -> Answer:
     """A short greedy answer with the probability of its tokens as confidence, or an abstention that says why."""
-    text = clean_answer(generation.text)
+    text = clean_answer(generation.text, question)
     confidence = generation.probability
     meta = {**meta, "raw": generation.text, "finish_reason": generation.finish_reason}
     if text is None:

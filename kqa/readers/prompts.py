@@ -60,7 +60,10 @@ READING_EXAMPLES: tuple[tuple[str, str, str], ...] = (
      "Which currency does Ruritania use?", "Ruritanian crown"),
     ("Ruritania - Legislative branch: legislative structure: unicameral",
      "Is the legislature of Ruritania unicameral or bicameral?", "unicameral"),
-    ("Ruritania - Population: 4,512,300 (2024 est.)", "How many people live in Ruritania?", "4,512,300"),
+    ("Ruritania - Population: total: 4,512,300 (2024 est.)", "How many people live in Ruritania?", "4,512,300"),
+    ("Ruritania - Internet country code: .rt", "What is the internet country code of Ruritania?", ".rt"),
+    ("Ruritania - Legal system: civil law system based on the Austrian model; judicial review by the Supreme Court",
+     "What legal system does Ruritania have?", "civil law system based on the Austrian model"),
 )
 
 ANSWER_TRIGGER = "So the answer is"  # the exemplars' closing phrase; also the second-stage trigger
@@ -123,16 +126,38 @@ def choice_continuation(lm: LanguageModel, choice: str) -> str:
     return choice if lm.is_chat else f" {choice}"
 
 
-def clean_answer(text: str) -> str | None:
+# Expected answer type, coarsely (as question classification in Li & Roth 2002): a question that asks how
+# much, how many, when or for a measure wants a figure; any other wants a name.
+_WANTS_FIGURE = re.compile(r"^(?:how|when)\b|\b(?:many|much|number|elevation|height|length|area|size|population|"
+                           r"age|rate|percent|gdp|product|date|year|expectancy|offset)\b", re.IGNORECASE)
+_TRAILING_MEASURE = re.compile(r"\s+-?\d[\d,.]*(?:\s*(?:m|km|sq km|ft|mi))?$")  # the unit may be cut off
+
+
+def wants_a_figure(question: str) -> bool:
+    """Whether ``question`` asks for a number, a measure or a date rather than a name ("Where ..." and
+    "Who ..." always want a name)."""
+    question = question.strip()
+    if re.match(r"(?:where|who|whom|whose)\b", question, re.IGNORECASE):
+        return False
+    return _WANTS_FIGURE.search(question) is not None
+
+
+def clean_answer(text: str, question: str | None = None) -> str | None:
     """One line of model output as a short answer: trimmed, with no trailing period, wrapping quotes or
     trailing asides in parentheses ("National Assembly (Majlis)", "1 (2025)", "Xi (since 14 March" ->
-    "National Assembly", "1", "Xi"), unless the whole answer is in parentheses."""
+    "National Assembly", "1", "Xi"), unless the whole answer is in parentheses. Given the ``question``, a
+    name followed by a measure the question did not ask for keeps the name ("What is the highest point in
+    Slovenia?" "Triglav 2,864 m" -> "Triglav"): a small reader copies the whole fact."""
     text = text.strip().splitlines()[0].strip() if text.strip() else ""
     if text.endswith(".") and not re.search(r"(?:\b[A-Z]\.){2,}$", text):  # keep "U.S." and "D.C." whole
         text = text[:-1]
     while (shorter := re.sub(r"\s+\([^()]*\)?$", "", text)) != text and shorter.strip():  # even cut off
         text = shorter
     text = text.strip().strip("\"'*").strip()
+    if question is not None and not wants_a_figure(question):
+        name = _TRAILING_MEASURE.sub("", text)
+        if re.search(r"[^\W\d]", name):  # something is left besides the figure
+            text = name
     return text or None
 
 

@@ -37,6 +37,22 @@ def test_clean_answer(raw, answer):
     assert clean_answer(raw) == answer
 
 
+@pytest.mark.parametrize("question, raw, answer", [
+    ("What is the highest point in Slovenia?", "Triglav 2,864 m", "Triglav"),
+    ("Where is the lowest elevation in Tunisia?", "Shatt al Gharsah -17 m", "Shatt al Gharsah"),
+    ("What is the lowest point in Peru?", "Pacific Ocean 0 m", "Pacific Ocean"),
+    ("How high is the highest point of Slovenia?", "Triglav 2,864 m", "Triglav 2,864 m"),
+    ("What is the elevation of the highest point in Peru?", "6,768 m", "6,768 m"),
+    ("What is the highest point in Peru?", "6,768 m", "6,768 m"),  # nothing but the figure: kept
+    ("What is the total area of Peru?", "1,285,216 sq km", "1,285,216 sq km"),
+    ("Who is the chief of state of Peru?", "Jose Jeri", "Jose Jeri"),
+    ("What is the tallest mountain in Marshall Islands?", "Airik Island, Maloelap Atoll 14", "Airik Island, Maloelap Atoll"),
+])
+def test_a_name_question_drops_a_trailing_measure(question, raw, answer):
+    assert clean_answer(raw, question) == answer
+    assert clean_answer(raw) == raw  # without the question nothing is dropped
+
+
 def test_base_models_get_few_shot_text_ending_at_the_answer_slot():
     lm = ScriptedLM()
     prompt = prompts.direct_prompt(lm, "What is the capital of Peru?")
