@@ -250,7 +250,8 @@ class FaissRetriever:
         start = time.perf_counter()
         vectors = encoder.encode(texts, batch_size=batch_size, show_progress=show_progress)
         index = build_index(vectors, kind=kind, **build_params, **search_params)
-        built = {**expect, "build_seconds": round(time.perf_counter() - start, 2)}  # for the construction table
+        built = {**expect, "build_seconds": round(time.perf_counter() - start, 2),  # for the construction table
+                 "precision": getattr(encoder, "precision", "fp32")}
         _cache.write_entry(folder, lambda tmp: faiss.write_index(index, str(tmp / INDEX_FILE)), meta=built)
         return cls(passages, encoder, index, kind=kind, batch_size=batch_size, owner=owner,
                    cache_hit=False, cache_path=folder)
