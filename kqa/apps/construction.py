@@ -209,6 +209,9 @@ def _flatten(cost: _Cost) -> dict[str, Any]:
     """One flat row: what is built, seconds, bytes, then the facts; None values are left out."""
     seconds = list(cost.stages.values()) + [s for s in cost.index_seconds.values() if s is not None]
     covers = [f"{'+'.join(cost.stages)} stages"] if cost.stages else []
+    recorded = sorted({name.split("-")[0] for name, s in cost.index_seconds.items() if s is not None})
+    if recorded:
+        covers.append(f"{'+'.join(recorded)} index build")
     unrecorded = [name for name, s in cost.index_seconds.items() if s is None]
     if unrecorded:
         covers.append(f"index build not recorded ({', '.join(unrecorded)})")

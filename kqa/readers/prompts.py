@@ -42,10 +42,11 @@ READING_INSTRUCTION = ("Answer each question with the shortest span copied from 
                        "a date, nothing more.")
 # Worked examples (fact, question, answer) about a made-up country, so they teach the format and leak no
 # Factbook answer. Each has its own fact, laid out as the question's fact will be: with one block of facts
-# for all of them, gemma-3-270m copied the examples' answers ("Ruritanian crown" as Taiwan's currency) and
-# answered 57% of dev single-hop questions; with a fact each, 74% (see ``retrievers/lines``). They show what
-# a small model gets wrong most: titles, trailing figures and asides go; one fact answers a name or a figure
-# depending on the question; "X or Y" picks one.
+# for all of them, gemma-3-270m copied the examples' answers ("Ruritanian crown" as Taiwan's currency) and,
+# reading the best line, answered 64% of 300 dev single-hop questions; with a fact each, 71%; with the
+# examples below, 77%. They show what a small model gets wrong most: titles, trailing figures and asides go;
+# one fact answers a name or a figure depending on the question; "X or Y" picks one; a sub-label
+# ("total:", "adjective:") is not part of the answer.
 READING_EXAMPLES: tuple[tuple[str, str, str], ...] = (
     ("Ruritania - Capital: name: Strelsau", "What is the capital of Ruritania?", "Strelsau"),
     ("Ruritania - Executive branch: chief of state: King Rudolf ELPHBERG (since 3 May 2011)",

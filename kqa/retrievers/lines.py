@@ -2,9 +2,11 @@
 
 A retrieved passage holds the answer far more often than a 270M-parameter reader finds it: on the Factbook
 dev split the top-5 passages hold the gold answer for 95% of single-hop questions, yet gemma-3-270m reading
-four whole passages answered 16% of them. Given the best three lines instead, it answers most of them, and
-reads a fifth of the tokens. This is the extractive compression step of RECOMP (Xu et al. 2023) and of the
-"refiners" in FlashRAG, done with the retriever's own embedder.
+four whole passages answered 16% of them. Given the best three lines it answered 57% of 300 of them, given
+two 60%, given the best line alone 64% (and 77% once each worked example of the reading prompt had its own
+fact: ``readers/prompts``); a small model is distracted by every line beside the answer's. This is the
+extractive compression step of RECOMP (Xu et al. 2023) and of the "refiners" in FlashRAG, done with the
+retriever's own embedder.
 
 A passage is cut into units: its lines when it has several (the Factbook's ``Field: sub-field: value``
 lines), else its sentences. A unit is embedded twice: by what it is *about*, its passage title and, for a

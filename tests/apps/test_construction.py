@@ -70,6 +70,7 @@ def test_corpus_backends_read_the_corpus_and_their_index_entries(pack):
     index_seconds = json.loads((faiss / "meta.json").read_text())["build_seconds"]  # the index records it
     assert dense["build_seconds"] == pytest.approx(0.5 + 0.25 + index_seconds)
     assert dense["builds"] == "corpus + faiss index" and "not recorded" not in dense["build_seconds_cover"]
+    assert "faiss index build" in dense["build_seconds_cover"]
 
 
 def test_an_index_entry_without_its_build_time_is_said_not_recorded(pack):
