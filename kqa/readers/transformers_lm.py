@@ -399,8 +399,7 @@ class TransformersLM:
         import torch
         from transformers import DynamicCache
 
-        one = DynamicCache(config=self.model.config)
-        self.model.get_decoder()(input_ids=torch.tensor([rows[0][:shared]]), cache=one, use_cache=True)
+        one = self._run_prefix(rows[0][:shared])
         batched = DynamicCache(config=self.model.config)
         for i, layer in enumerate(one.layers):
             keys = layer.keys.new_zeros((len(rows), *layer.keys.shape[1:]))  # (rows, kv heads, shared, head dim)
@@ -411,6 +410,27 @@ class TransformersLM:
                     keys[r, :, pad:] = layer.keys[0, :, :shared - pad]
                     values[r, :, pad:] = layer.values[0, :, :shared - pad]
             batched.update(keys, values, i)
+        return batched
+
+    def _run_prefix(self, prefix: Sequence[int]):
+        """The key/value cache of one run of ``prefix`` through the model."""
+        import torch
+        from transformers import DynamicCache
+
+        one = DynamicCache(config=self.model.config)
+        self.model.get_decoder()(input_ids=torch.tensor([list(prefix)]), cache=one, use_cache=True)
+        return one
+
+    def _shared_cache(self, prefix: Sequence[int], rows: int):
+        """The key/value cache of ``prefix`` for ``rows`` right-padded rows that all start with it (no padding
+        before it, so every row's copy sits in the same columns)."""
+        from transformers import DynamicCache
+
+        one = self._run_prefix(prefix)
+        batched = DynamicCache(config=self.model.config)
+        for i, layer in enumerate(one.layers):
+            batched.update(layer.keys.expand(rows, -1, -1, -1).contiguous(),
+                           layer.values.expand(rows, -1, -1, -1).contiguous(), i)
         return batched
 
     def _to_generation(self, ids: list[int], logprobs: list[float], stop, max_new_tokens) -> Generation:
@@ -453,8 +473,16 @@ class TransformersLM:
         input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
         mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
         first = min(len(c) for c, _ in pairs) - 1  # the first position whose logits predict a continuation
+        # The choices share their context: run it once and start every row from its key/value cache, so four
+        # choices after a 600-token reading prompt cost one prompt, not four.
+        shared = min(shared_prefix_length(rows), self._max_prefix_tokens, first) if len(rows) > 1 else 0
         with torch.inference_mode():
-            logits = self.model(input_ids=input_ids, attention_mask=mask, logits_to_keep=width - first).logits
+            if shared:
+                logits = self.model(input_ids=input_ids[:, shared:], attention_mask=mask,
+                                    cache=self._shared_cache(rows[0][:shared], len(rows)),
+                                    logits_to_keep=width - first).logits
+            else:
+                logits = self.model(input_ids=input_ids, attention_mask=mask, logits_to_keep=width - first).logits
         logprobs = torch.log_softmax(logits.float(), dim=-1)  # (rows, width - first, vocab)
         out = []
         for row, (ctx, cont) in enumerate(pairs):

@@ -8,6 +8,8 @@ import pytest
 from kqa.kb.types import Question
 from kqa.readers.closed_book import ClosedBookReader
 from kqa.readers.context_reader import ContextReader
+from kqa.retrievers.embedder import load_embedder
+from kqa.retrievers.lines import LineSelector
 from tests.readers.conftest import KeywordRetriever
 
 pytestmark = pytest.mark.real_model
@@ -48,9 +50,11 @@ def test_context_reader_reads_the_retrieved_passage(gemma_lm):
         "xx/government/0": "Zembla: the capital is Onhava; a constitutional monarchy.",
         "yy/economy/0": "Ruritania exports timber and glass.",
     })
-    reader = ContextReader(retriever, gemma_lm, k=2)
+    # as the dense backend reads by default: the best line (here sentence) of the passages, by MiniLM
+    reader = ContextReader(retriever, gemma_lm, selector=LineSelector(load_embedder()), k=2, lines=1)
     peak, capital = reader.answer_many([q("What is the highest point in Zembla?"), q("What is the capital of Zembla?")])
     assert peak.evidence[0].id == "passage:xx/geography/0" and capital.evidence[0].id == "passage:xx/government/0"
+    assert capital.meta["facts"] == ["Zembla: the capital is Onhava; a constitutional monarchy."]
     assert "Onhava" in capital.text  # a made-up name: only the passage can tell it (the model may add words)
     assert peak.text  # a 270M model does not always copy the right span; it must still answer
     choice = reader.answer("What is the highest point in Zembla?", ["Pale Sea", "Mount Korvak", "Onhava"])

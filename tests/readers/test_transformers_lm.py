@@ -182,6 +182,25 @@ def test_prefix_cached_batch_equals_no_cache_and_one_at_a_time(gemma_lm, monkeyp
 
 
 @pytest.mark.real_model
+def test_choices_scored_from_their_shared_context_equal_scoring_each_whole(gemma_lm, monkeypatch):
+    """Oracle for loglikelihood: the context run once and its cache shared by the choices gives the scores of
+    running every row whole, for a short context and a reading prompt past gemma's 512-token window."""
+    cases = [("The three primary colours are red, yellow and", [" blue", " green", " a colour of the sky"]),
+             (_reading("What is Zembla2 fact 5?", 4, 30), [" 9", " 12", " nine point five"])]
+    assert len(gemma_lm.tokenizer(cases[1][0]).input_ids) > 512
+    used = []
+    real = gemma_lm._shared_cache
+    monkeypatch.setattr(gemma_lm, "_shared_cache", lambda prefix, rows: used.append(len(prefix)) or real(prefix, rows))
+    cached = [gemma_lm.loglikelihood(context, choices) for context, choices in cases]
+    assert len(used) == 2 and min(used) > 5
+    monkeypatch.setattr(gemma_lm, "_max_prefix_tokens", 0)
+    whole = [gemma_lm.loglikelihood(context, choices) for context, choices in cases]
+    for c, w in zip(cached, whole):
+        assert c == pytest.approx(w, abs=2e-3)
+    assert cached[0][0] > cached[0][2]  # "blue" after the primary colours beats a long detour
+
+
+@pytest.mark.real_model
 def test_prefix_cached_sampling_equals_sampling_without_it(gemma_lm, monkeypatch):
     prompts = [cot_prompt(gemma_lm, q) for q in QUESTIONS[:2]]
     cached = gemma_lm.generate(prompts, max_new_tokens=10, stop=["\n\n"], temperature=0.8, seed=3, num_samples=3)
