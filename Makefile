@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test bench install install-test pack clean
+.PHONY: demo test check bench install install-test pack clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,12 +49,16 @@ demo: pack
 test: install-test
 	$(PY) -m pytest -q
 
+# The inner loop: everything not marked slow (no pack build, no real model), in well under a minute.
+check: install-test
+	$(PY) -m pytest -q -m "not slow and not real_model and not browser"
+
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
 	$(PIP) install --quiet -e '.[test,bench]'
 	touch $@
 
 bench: $(VENV)/.installed-bench /usr/bin/chromium
-	$(PY) -m kqa.apps.bench
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -14,14 +14,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 @pytest.fixture(scope="session")
 def factbook_pack(tmp_path_factory):
-    from kqa.kb.pack import build_factbook_pack
+    from kqa.packs.factbook.build import build_factbook_pack
 
     return build_factbook_pack(tmp_path_factory.mktemp("packs") / "factbook")
 
 
 @pytest.fixture(scope="session")
 def factbook_records():
-    from kqa.kb.factbook import build_records
+    from kqa.packs.factbook.parse import build_records
 
     records, _ = build_records()
     return records

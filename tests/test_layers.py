@@ -7,7 +7,7 @@ from pathlib import Path
 
 import kqa
 
-ORDER = ["kb", "retrievers", "readers", "apps"]
+ORDER = ["kb", "models", "retrievers", "readers", "eval", "apps"]
 ROOT = Path(kqa.__file__).parent
 
 

@@ -27,8 +27,8 @@ def _pack_dir(args) -> Path:
 def cmd_build(args) -> int:
     from rich.console import Console
 
-    from kqa.apps.report import print_manifest
-    from kqa.kb.pack import build_factbook_pack
+    from kqa.eval.report import print_manifest
+    from kqa.packs.factbook.build import build_factbook_pack
 
     console = Console()
     target = _pack_dir(args)
@@ -45,12 +45,12 @@ def cmd_build(args) -> int:
 def cmd_info(args) -> int:
     from rich.console import Console
 
-    from kqa.apps.report import print_manifest
+    from kqa.eval.report import print_manifest
     from kqa.kb.pack import open_pack
 
     pack = open_pack(_pack_dir(args))
     if args.markdown:
-        from kqa.apps.report import coverage_markdown
+        from kqa.eval.report import coverage_markdown
 
         print(coverage_markdown(pack.manifest))
         return 0
@@ -118,9 +118,9 @@ def cmd_eval(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-    from kqa.apps.construction import construction_costs
-    from kqa.apps.evaluate import run_eval
-    from kqa.apps.report import REPORT, print_results
+    from kqa.eval.construction import construction_costs
+    from kqa.eval.runner import run_eval
+    from kqa.eval.report import REPORT, print_results
     from kqa.apps.wiring import BackendPool
     from kqa.kb.questions import load_questions
 
@@ -140,8 +140,8 @@ def cmd_eval(args) -> int:
         questions = sorted(random.Random(args.seed).sample(questions, min(args.limit, len(questions))),
                            key=lambda q: q.id)
     if args.perturb:
-        from kqa.apps.perturb import perturb_all
-        from kqa.kb.names import country_names
+        from kqa.eval.perturb import perturb_all
+        from kqa.packs.factbook.names import country_names
 
         questions = list(questions) + perturb_all(questions, country_names(pool.pack().graph_path), seed=args.seed)
     from kqa.apps.config import kqa_home
@@ -175,7 +175,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from kqa.apps.report import write_report
+    from kqa.eval.report import write_report
 
     print(f"kqa: wrote {write_report(args.run_dir)}")
     return 0

@@ -1,7 +1,7 @@
 """The Gradio app: one question, every backend side by side, each column filled as soon as its backend finishes.
 
 Tabs: **Ask** (one question, a column per backend, a line saying whether they agree), **Batch** (score a
-question set with ``kqa.apps.evaluate.run_eval``), **Tradeoff** (the latest scoring run: cost to construct
+question set with ``kqa.eval.runner.run_eval``), **Tradeoff** (the latest scoring run: cost to construct
 against accuracy), **Explore** (one country: its triples, its passages, what the model alone says).
 
 The app holds no QA logic: it asks a ``BackendPool`` for backends, calls ``Backend.answer`` and renders the
@@ -107,7 +107,7 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
     they finish). A backend that raises, while loading or answering, gets an error column; the rest go on.
     One that has not finished ``timeout_s`` seconds after the question (loading included) gets an error
     column saying so, and its late answer is dropped."""
-    from kqa.apps.time_limit import BackendTimeoutError
+    from kqa.readers.time_limit import BackendTimeoutError
 
     overrides = dict(overrides or {})
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
@@ -352,7 +352,7 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
 
 def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mode, model) -> None:
     gr.Markdown("Score the backends on a question set. Answers are written as they come; the table and plots "
-                "come from `kqa.apps.evaluate`, the same scorer as `kqa eval`.")
+                "come from `kqa.eval.runner`, the same scorer as `kqa eval`.")
     with gr.Row():
         source = gr.Radio(["pack: dev", "pack: test", "uploaded file"], value="pack: dev", label="questions")
         upload = gr.File(label="question file (kqa JSONL, NQ-open or CommonsenseQA)", file_types=[".jsonl"],
@@ -368,8 +368,8 @@ def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mo
 
     def on_run(source_value, upload_path, sample_value, seed_value, chosen_backends, k_value, mode_value,
                model_value, progress=gr.Progress()):
-        from kqa.apps.construction import construction_costs
-        from kqa.apps.evaluate import run_eval
+        from kqa.eval.construction import construction_costs
+        from kqa.eval.runner import run_eval
         from kqa.kb.errors import KqaError
         from kqa.kb.questions import load_questions
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kqa.apps.metrics import normalize_answer, split_list
+from kqa.eval.metrics import normalize_answer, split_list
 from kqa.readers.types import Answer
 
 Labeler = Callable[[str], str]  # an IRI (without <>) -> a person's name for it

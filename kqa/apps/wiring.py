@@ -86,7 +86,7 @@ def register(name: str, uses: tuple[str, ...]):
 
 
 def _embedder(pool: BackendPool):
-    from kqa.retrievers.embedder import load_embedder
+    from kqa.models.embedder import load_embedder
 
     return pool.shared(("embedder",), load_embedder)
 
@@ -101,7 +101,7 @@ def _graph(pool: BackendPool, options: Options) -> Backend:
 
 
 def _lm(pool: BackendPool, options: Options):
-    from kqa.readers.transformers_lm import TransformersLM
+    from kqa.models.transformers_lm import TransformersLM
 
     # one copy of each model, shared by the corpus readers and the closed-book backend
     return pool.shared(("lm", options.model, options.model_cache),

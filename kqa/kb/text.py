@@ -32,3 +32,14 @@ def clean_question(text: str) -> str:
             continue
         out.append(" " if category == "Cc" else c)
     return " ".join("".join(out).split())
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def normalize_name(name: str) -> str:
+    """The key names are matched on: accents, case, a leading 'the', punctuation and spaces folded."""
+    name = strip_accents(name).lower().replace("’", "'")
+    name = re.sub(r"^the\s+", "", name)
+    return re.sub(r"[^a-z0-9']+", " ", name).strip()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kqa.kb.types import Evidence
-from kqa.readers.lm import Generation, LanguageModel
+from kqa.models.lm import Generation, LanguageModel
 from kqa.readers.prompts import choice_continuation, clean_answer
 from kqa.readers.types import Answer, abstain
 

@@ -32,7 +32,7 @@ from typing import Any
 from kqa.kb.text import clean_question, normalize_answer
 from kqa.kb.types import Question
 from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
-from kqa.readers.lm import Generation, LanguageModel
+from kqa.models.lm import Generation, LanguageModel
 from kqa.readers.prompts import ANSWER_TRIGGER, COT_STOP, DIRECT_STOP, cot_prompt, direct_prompt, extract_answer
 from kqa.readers.types import Answer, abstain
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from kqa.kb.text import clean_question
 from kqa.kb.types import Evidence, Question
 from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
-from kqa.readers.lm import LanguageModel
+from kqa.models.lm import LanguageModel
 from kqa.readers.prompts import DIRECT_STOP, reading_prompt
 from kqa.readers.types import Answer, abstain
 from kqa.retrievers.base import Retriever

@@ -221,7 +221,7 @@ def _lazy_minilm() -> Encode:
 
     def encode(texts: Sequence[str]):
         if "encoder" not in holder:
-            from kqa.retrievers.embedder import load_embedder
+            from kqa.models.embedder import load_embedder
 
             holder["encoder"] = load_embedder()
         return holder["encoder"].encode(list(texts))

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 
 from kqa.kb.types import Evidence
-from kqa.readers.lm import LanguageModel
+from kqa.models.lm import LanguageModel
 
 DIRECT_INSTRUCTION = "Answer each question with a short answer: a name, a number or a few words."
 DIRECT_EXAMPLES: tuple[tuple[str, str], ...] = (

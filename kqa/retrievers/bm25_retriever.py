@@ -24,7 +24,7 @@ from kqa.kb.errors import KqaError
 from kqa.kb.types import Evidence, Passage
 from kqa.retrievers.base import passage_evidence
 from kqa.retrievers import _cache
-from kqa.retrievers.embedder import passage_text
+from kqa.models.embedder import passage_text
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from kqa.kb.errors import KqaError
 from kqa.kb.types import Evidence, Passage
 from kqa.retrievers.base import passage_evidence
 from kqa.retrievers import _cache
-from kqa.retrievers.embedder import Encoder, passage_text
+from kqa.models.embedder import Encoder, passage_text
 
 log = logging.getLogger(__name__)
 

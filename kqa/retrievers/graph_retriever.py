@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kqa.kb.graph import KnowledgeGraph, format_value
-from kqa.kb.graph_build import KQA_NS, triple_id
+from kqa.kb.rdf import KQA_NS, triple_id
 from kqa.kb.types import Evidence
 from kqa.retrievers.entity_linker import Candidate, EntityLinker, Mention
 from kqa.retrievers.relation_detector import Encode, RelationDetector, RelationMatch

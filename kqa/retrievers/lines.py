@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kqa.kb.types import Evidence
-from kqa.retrievers.embedder import Encoder
+from kqa.models.embedder import Encoder
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 LABEL_WORDS = 8  # a "label: value" line's label is at most this many words; longer, it is prose

@@ -8,7 +8,7 @@ When none fits, the question is embedded and compared with every relation's prot
 ``threshold`` no relation fits and the caller abstains.
 
 The encoder is any callable from a list of texts to an (n, d) array of L2-normalised rows, so a test can
-pass a fake in one line; the app passes the bundled MiniLM (``kqa.retrievers.embedder.load_embedder``).
+pass a fake in one line; the app passes the bundled MiniLM (``kqa.models.embedder.load_embedder``).
 
 >>> RelationDetector(DESCRIPTIONS).detect("Which currency does X have?")[0].relation
 'currency'
@@ -158,7 +158,7 @@ class RelationDetector:
 
 
 def _descriptions() -> dict[str, str]:
-    from kqa.kb.factbook import RELATIONS
+    from kqa.packs.factbook.parse import RELATIONS
 
     return {r.name: r.description for r in RELATIONS}
 

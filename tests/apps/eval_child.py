@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from kqa.apps.evaluate import run_eval
+from kqa.eval.runner import run_eval
 from kqa.kb.questions import load_questions
 from kqa.readers.types import Answer
 

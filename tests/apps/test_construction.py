@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kqa.apps.construction import PRETRAINED, construction_costs
+from kqa.eval.construction import PRETRAINED, construction_costs
 from kqa.kb.jsonl import read_jsonl
 from kqa.kb.types import Passage
 
@@ -30,7 +30,7 @@ def _size(path: Path) -> int:
 def pack(tmp_path) -> Path:
     """A pack folder with a manifest, a graph and its pickled cache, a corpus, and real FAISS and BM25 entries."""
     from kqa.retrievers.bm25_retriever import BM25Retriever
-    from kqa.retrievers.embedder import HashingEncoder
+    from kqa.models.embedder import HashingEncoder
     from kqa.retrievers.faiss_retriever import FaissRetriever
 
     pack = tmp_path / "pack"

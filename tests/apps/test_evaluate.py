@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from kqa.apps.evaluate import run_eval
+from kqa.eval.runner import run_eval
 from kqa.readers.types import Answer
 
 CHILD = Path(__file__).with_name("eval_child.py")

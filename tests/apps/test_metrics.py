@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kqa.apps.metrics import (alias_match, exact_match, list_f1, normalize_answer, popularity_bucket, score_answer,
+from kqa.eval.metrics import (alias_match, exact_match, list_f1, normalize_answer, popularity_bucket, score_answer,
                               token_f1)
 from kqa.kb.types import Question
 

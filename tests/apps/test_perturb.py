@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from kqa.apps.perturb import PROBES, perturb, perturb_all, robustness_table
-from kqa.kb.names import country_names
+from kqa.eval.perturb import PROBES, perturb, perturb_all, robustness_table
+from kqa.packs.factbook.names import country_names
 from kqa.kb.types import Question
 
 Q = Question(id="single_hop/capital/nl/0", question="What is the capital of Netherlands?", answers=("Amsterdam",),

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from kqa.apps.evaluate import run_eval, write_plots
-from kqa.apps.report import print_results, write_report
+from kqa.eval.runner import run_eval, write_plots
+from kqa.eval.report import print_results, write_report
 from kqa.kb.errors import KqaError
 from kqa.kb.types import Question
 from kqa.readers.types import Answer, abstain

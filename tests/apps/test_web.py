@@ -158,7 +158,7 @@ def test_serve_command_checks_the_pack_before_starting(tmp_path):
 def test_batch_tab_handler_runs_the_scorer(fake_backends, factbook_pack, tmp_path):
     """Drives the scorer the Batch tab calls, with the same config it builds (the tab's handler itself is
     driven in the browser test)."""
-    from kqa.apps.evaluate import run_eval
+    from kqa.eval.runner import run_eval
     from kqa.apps.wiring import BackendPool, Options
     from kqa.kb.questions import load_questions
 

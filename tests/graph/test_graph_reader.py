@@ -88,8 +88,8 @@ def test_abstains_outside_the_graph(graph_reader, question, reason):
 
 
 def test_out_of_graph_questions_are_rarely_answered(graph_kg):
-    from kqa.readers._measure_graph import out_of_graph_questions
-    from kqa.retrievers.embedder import HashingEncoder
+    from bench.graph_relations import out_of_graph_questions
+    from kqa.models.embedder import HashingEncoder
 
     reader = GraphReader(graph_kg, encode=lambda texts: HashingEncoder().encode(list(texts)))
     questions = out_of_graph_questions()

@@ -8,8 +8,9 @@ from collections import Counter, defaultdict
 import pytest
 from rdflib import RDFS, SKOS, Literal
 
-from kqa.kb.factbook import parse_number, strip_accents
-from kqa.kb.pack import build_factbook_pack, open_pack
+from kqa.packs.factbook.parse import parse_number, strip_accents
+from kqa.kb.pack import open_pack
+from kqa.packs.factbook.build import build_factbook_pack
 
 QUESTION_TYPES = {"single_hop", "inverse", "two_hop", "comparison", "count", "boolean", "list", "multiple_choice"}
 
@@ -145,7 +146,7 @@ def test_build_is_all_or_nothing(tmp_path, monkeypatch, factbook_pack):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("kqa.kb.corpus_build.build_passages", boom)
+    monkeypatch.setattr("kqa.packs.factbook.corpus_build.build_passages", boom)
     with pytest.raises(RuntimeError):
         build_factbook_pack(target)
     assert (target / "questions.jsonl").read_bytes() == before

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from kqa.kb import factbook as fb
+from kqa.packs.factbook import parse as fb
 
 
 @pytest.mark.parametrize(("text", "value"), [

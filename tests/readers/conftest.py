@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 import pytest
 
 from kqa.kb.types import Evidence
-from kqa.readers.lm import Generation, truncate_at_stop
+from kqa.models.lm import Generation, truncate_at_stop
 
 _WORD = re.compile(r"\s*\S+|\s+")
 
@@ -102,7 +102,7 @@ def scripted_lm() -> ScriptedLM:
 
 @pytest.fixture(scope="session")
 def gemma_lm(model_cache):
-    from kqa.readers.transformers_lm import TransformersLM
+    from kqa.models.transformers_lm import TransformersLM
 
     return TransformersLM("gemma-3-270m", cache_dir=model_cache)
 
@@ -110,7 +110,7 @@ def gemma_lm(model_cache):
 @pytest.fixture(scope="session")
 def smollm2_lm(model_cache):
     """The instruct preset, converted from its package's Q4_1 GGUF file into the session's model cache."""
-    from kqa.readers.transformers_lm import TransformersLM
+    from kqa.models.transformers_lm import TransformersLM
 
     return TransformersLM("smollm2-135m", cache_dir=model_cache)
 
@@ -118,7 +118,7 @@ def smollm2_lm(model_cache):
 @pytest.fixture(scope="session")
 def served_lm(gemma_lm):
     """``OpenAICompatibleLM`` talking HTTP to a completions server on 127.0.0.1 that runs the real model."""
-    from kqa.readers.openai_lm import OpenAICompatibleLM
+    from kqa.models.openai_lm import OpenAICompatibleLM
     from tests.readers.openai_server import serve
 
     server, url = serve(gemma_lm)

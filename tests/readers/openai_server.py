@@ -82,7 +82,7 @@ if __name__ == "__main__":
     import sys
     from pathlib import Path
 
-    from kqa.readers.transformers_lm import TransformersLM
+    from kqa.models.transformers_lm import TransformersLM
 
     server, url = serve(TransformersLM(cache_dir=Path(sys.argv[1])), int(sys.argv[2]))
     print("serving on", url)

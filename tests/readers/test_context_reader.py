@@ -5,7 +5,7 @@ from __future__ import annotations
 from kqa.kb.types import Evidence, Question
 from kqa.readers.context_reader import ContextReader
 from kqa.readers.types import Backend
-from kqa.retrievers.embedder import HashingEncoder
+from kqa.models.embedder import HashingEncoder
 from kqa.retrievers.lines import LineSelector
 from tests.readers.conftest import KeywordRetriever, ScriptedLM
 

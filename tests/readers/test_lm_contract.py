@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from kqa.readers.lm import Generation, LanguageModel
+from kqa.models.lm import Generation, LanguageModel
 
 PROMPTS = [
     "Question: What is the chemical symbol for gold?\nAnswer: Au\n\nQuestion: Who wrote Hamlet?\nAnswer:",

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from kqa.kb.errors import KqaError
-from kqa.readers.openai_lm import OpenAICompatibleLM
+from kqa.models.openai_lm import OpenAICompatibleLM
 from tests.readers.conftest import _free_port
 
 

@@ -8,7 +8,7 @@ import pytest
 from kqa.kb.types import Question
 from kqa.readers.closed_book import ClosedBookReader
 from kqa.readers.context_reader import ContextReader
-from kqa.retrievers.embedder import load_embedder
+from kqa.models.embedder import load_embedder
 from kqa.retrievers.lines import LineSelector
 from tests.readers.conftest import KeywordRetriever
 

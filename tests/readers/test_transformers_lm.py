@@ -10,9 +10,9 @@ import time
 import pytest
 
 from kqa.kb.errors import KqaError
-from kqa.readers import transformers_lm
+from kqa.models import transformers_lm
 from kqa.readers.prompts import cot_prompt, direct_prompt
-from kqa.readers.transformers_lm import (
+from kqa.models.transformers_lm import (
     TransformersLM,
     _GgufSource,
     cached_gguf_folder,
@@ -223,7 +223,7 @@ def test_a_prompt_longer_than_the_context_loses_its_start_with_one_warning(gemma
     real = gemma_lm.model.generate
     monkeypatch.setattr(gemma_lm.model, "generate", spy)
     long = direct_prompt(gemma_lm, "What is the capital of France?")  # about 80 tokens
-    with caplog.at_level("WARNING", logger="kqa.readers.transformers_lm"):
+    with caplog.at_level("WARNING", logger="kqa.models.transformers_lm"):
         [first] = gemma_lm.generate([long], max_new_tokens=8, stop=["\n"])
         [again] = gemma_lm.generate([long, "1, 2, 3,"], max_new_tokens=8, stop=["\n"])[:1]
     assert [ids.shape[1] for ids in seen] == [32, 32]  # 40 tokens of context, 8 kept for the answer

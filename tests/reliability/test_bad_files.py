@@ -174,7 +174,7 @@ def _faiss(passages, encoder, index_dir):
 @pytest.fixture
 def small_corpus():
     from kqa.kb.types import Passage
-    from kqa.retrievers.embedder import HashingEncoder
+    from kqa.models.embedder import HashingEncoder
 
     texts = ["Lima is the capital of Peru.", "Santiago is the capital of Chile.", "Paris is the capital of France.",
              "The Nile flows north.", "Mount Fuji is the highest point of Japan.", "The sol is the currency of Peru."]

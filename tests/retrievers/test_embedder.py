@@ -7,7 +7,7 @@ import pytest
 
 from kqa.kb.errors import KqaError
 from kqa.kb.types import Passage
-from kqa.retrievers.embedder import Encoder, HashingEncoder, load_embedder, native_bf16, passage_text
+from kqa.models.embedder import Encoder, HashingEncoder, load_embedder, native_bf16, passage_text
 
 
 def test_passage_text_puts_the_title_first():

@@ -7,7 +7,7 @@ import pytest
 
 from kqa.kb.errors import KqaError
 from kqa.kb.types import Passage
-from kqa.retrievers.embedder import HashingEncoder, passage_text
+from kqa.models.embedder import HashingEncoder, passage_text
 from kqa.retrievers.faiss_retriever import FaissRetriever, build_index
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from kqa.kb.types import Evidence, Question
-from kqa.retrievers.metrics import RetrievalScores, hit_at_k, recall_at_k, reciprocal_rank, score_retriever
+from kqa.eval.retrieval_metrics import RetrievalScores, hit_at_k, recall_at_k, reciprocal_rank, score_retriever
 
 
 def test_recall_hit_and_reciprocal_rank_by_hand():

@@ -193,7 +193,7 @@ class _Sources:
 
     def preset_stem(self) -> tuple[str | None, str | None]:
         from kqa.kb.errors import KqaError
-        from kqa.readers.transformers_lm import PRESETS, _preset_source
+        from kqa.models.transformers_lm import PRESETS, _preset_source
 
         preset = PRESETS.get(self.model or "")
         if preset is None:

@@ -14,8 +14,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from kqa.kb.factbook import RELATION_BY_NAME, CountryRecord, Fact, strip_accents
-from kqa.kb.graph_build import fact_triple, literal_display, triple_id
+from kqa.packs.factbook.parse import RELATION_BY_NAME, CountryRecord, Fact, strip_accents
+from kqa.packs.factbook.graph_build import fact_triple, literal_display, triple_id
 from kqa.kb.types import Passage, Question
 
 # Phrasings per relation; "{c}" is the country. Several per relation, picked at random per question.

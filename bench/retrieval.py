@@ -1,6 +1,6 @@
 """Measure the retrievers on a pack: build time, single-question latency, recall@k / hit@k / MRR by retriever.
 
-    python -m kqa.retrievers._measure PACK_DIR [--split test] [--k 5] [--kind flat] [--index-dir DIR]
+    python -m bench.retrieval PACK_DIR [--split test] [--k 5] [--kind flat] [--index-dir DIR]
 
 A developer's tool, not part of the CLI: it prints figures and writes nothing but the index caches (under
 ``PACK_DIR/index`` unless ``--index-dir`` says otherwise; pass an empty folder to time a cold build).
@@ -17,10 +17,10 @@ from pathlib import Path
 from kqa.kb.corpus import load_corpus
 from kqa.kb.questions import load_questions
 from kqa.retrievers.bm25_retriever import BM25Retriever
-from kqa.retrievers.embedder import load_embedder
+from kqa.models.embedder import load_embedder
 from kqa.retrievers.faiss_retriever import FaissRetriever
 from kqa.retrievers.hybrid import HybridRetriever
-from kqa.retrievers.metrics import score_retriever
+from kqa.eval.retrieval_metrics import score_retriever
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -45,7 +45,7 @@ def _status(value: Any) -> str | None:
 def render_markdown(r: dict[str, Any]) -> str:
     m = r.get("machine", {})
     lines = ["# kqa benchmarks", "",
-             f"Measured by `make bench` (`python -m kqa.apps.bench{' --quick' if r.get('quick') else ''}`) on "
+             f"Measured by `make bench` (`python -m bench{' --quick' if r.get('quick') else ''}`) on "
              f"{r.get('generated_at')}, commit `{m.get('commit')}`, in {_num(r.get('duration_s'), 0)} s. "
              "Every figure is in `benchmarks.json` beside this file, with the sample sizes that produced it.", "",
              f"**Machine:** {m.get('cpu')}, {m.get('cores_logical')} logical cores "
@@ -284,7 +284,7 @@ def _slower(r) -> list[str]:
         notes.append(f"**Language model: llama.cpp decodes {speed}x as many tokens/s as transformers, one prompt at "
                      "a time.** It runs the 4-bit weights with kernels written for them, where transformers runs "
                      "de-quantized float32 weights through PyTorch's general operators and a Python generation "
-                     "loop. kqa offers it as `kqa.readers.llamacpp_lm.LlamaCppLM` (`pip install "
+                     "loop. kqa offers it as `kqa.models.llamacpp_lm.LlamaCppLM` (`pip install "
                      "llama-cpp-python`, which compiles llama.cpp); transformers stays the default because it "
                      "installs from wheels and batches prompts.")
     if not notes:

@@ -2,7 +2,7 @@
 cache (what kqa does) against every choice scored whole, on the same questions; prints both times and whether
 both ways pick the same choices. A developer's tool, not part of the CLI.
 
-    python -m kqa.apps._measure_choices [--pack DIR] [--backend dense] [--split test] [--questions 60]
+    python -m bench.choices [--pack DIR] [--backend dense] [--split test] [--questions 60]
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import random
 import time
 from pathlib import Path
 
-from kqa.apps.metrics import score_answer
+from kqa.eval.metrics import score_answer
 from kqa.apps.wiring import BackendPool, Options
 from kqa.kb.questions import load_questions
 

@@ -1,7 +1,7 @@
 """Readable tables of a pack's manifest and of scoring runs: rich tables for the terminal, and ``report.md``
 (``write_report``), a run's results.json as Markdown tables in the README's style, beside its plots.
 
-It only formats: every figure comes from results.json (``kqa.apps.evaluate``) or the manifest.
+It only formats: every figure comes from results.json (``kqa.eval.runner``) or the manifest.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from kqa.kb.errors import KqaError
-from kqa.readers.lm import Generation, truncate_at_stop
+from kqa.models.lm import Generation, truncate_at_stop
 
 DEFAULT_MODEL = "gemma-3-270m"
 

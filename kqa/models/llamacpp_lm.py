@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from kqa.kb.errors import KqaError
-from kqa.readers.lm import Generation, truncate_at_stop
+from kqa.models.lm import Generation, truncate_at_stop
 
 INSTALL_HINT = "pip install llama-cpp-python (it compiles llama.cpp: a few minutes on two cores)"
 
@@ -40,7 +40,7 @@ def llama_cpp_available() -> bool:
 
 def gguf_path(model: str | Path, cache_dir: Path | None = None) -> Path:
     """The GGUF file behind a preset name, or ``model`` itself when it is a ``.gguf`` file."""
-    from kqa.readers.transformers_lm import PRESETS, _preset_source
+    from kqa.models.transformers_lm import PRESETS, _preset_source
 
     name = str(model)
     if name in PRESETS:
@@ -67,7 +67,7 @@ class LlamaCppLM:
             raise KqaError(f"the llama.cpp runtime is not installed: {INSTALL_HINT}")
         from llama_cpp import Llama
 
-        from kqa.readers.transformers_lm import PRESETS
+        from kqa.models.transformers_lm import PRESETS
 
         start = time.perf_counter()
         preset = PRESETS.get(str(model))

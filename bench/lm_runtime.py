@@ -2,7 +2,7 @@
 batched against one at a time (the same prompts; ``same_answers`` checks that both ways answer alike). Prints
 one JSON object (with the settings that produced it, and the machine's load around the timing).
 
-    python -m kqa.readers._measure_lm [--model gemma-3-270m] [--cache-dir DIR] [--questions 32]
+    python -m bench.lm_runtime [--model gemma-3-270m] [--cache-dir DIR] [--questions 32]
 
 Without ``--cache-dir`` the first start converts into a fresh temporary folder, so it measures a real
 conversion. The second start runs in a new process, as a user's next run would.
@@ -27,7 +27,7 @@ COUNTRIES = ("France", "Japan", "Peru", "Kenya", "Canada", "Egypt", "Norway", "C
 
 def _second_start(model: str, cache_dir: Path) -> dict[str, float]:
     code = ("import time, json; t = time.perf_counter(); from pathlib import Path; "
-            "from kqa.readers.transformers_lm import TransformersLM; "
+            "from kqa.models.transformers_lm import TransformersLM; "
             f"lm = TransformersLM({model!r}, cache_dir=Path({str(cache_dir)!r})); "
             "print(json.dumps({'load_s': lm.load_s, 'process_s': time.perf_counter() - t, 'from': lm.loaded_from}))")
     start = time.perf_counter()
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from kqa.kb.types import Question
     from kqa.readers.closed_book import ClosedBookReader
-    from kqa.readers.transformers_lm import TransformersLM
+    from kqa.models.transformers_lm import TransformersLM
 
     cache_dir = args.cache_dir or Path(tempfile.mkdtemp(prefix="kqa-measure-"))
     start = time.perf_counter()

@@ -1,6 +1,6 @@
 """Measure the graph backend on a pack: accuracy by question type, latency, load time, abstention.
 
-    python -m kqa.readers._measure_graph [PACK_DIR] [--split test|dev] [--no-embed]
+    python -m bench.graph_relations [PACK_DIR] [--split test|dev] [--no-embed]
 
 Scoring: an answer is right when its normalised text equals one of the gold aliases (``kb.graph.name_key``:
 case, accents, punctuation folded); a list question when the set of members equals the gold set (F1 is
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     encode = None
     if not args.no_embed:
-        from kqa.retrievers.embedder import load_embedder
+        from kqa.models.embedder import load_embedder
 
         encoder = load_embedder()
         encode = lambda texts: encoder.encode(list(texts))  # noqa: E731

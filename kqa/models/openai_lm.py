@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kqa.kb.errors import KqaError
-from kqa.readers.lm import Generation, truncate_at_stop
+from kqa.models.lm import Generation, truncate_at_stop
 
 
 class OpenAICompatibleLM:

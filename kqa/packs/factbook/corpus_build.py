@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from kqa.kb.factbook import FactbookEntry, iter_sections
+from kqa.packs.factbook.parse import FactbookEntry, iter_sections
 from kqa.kb.types import Passage
 
 MIN_WORDS = 100

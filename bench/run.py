@@ -1,4 +1,4 @@
-"""``python -m kqa.apps.bench`` (``make bench``): what kqa costs to build, how fast it answers and starts, how
+"""``python -m bench`` (``make bench``): what kqa costs to build, how fast it answers and starts, how
 much memory it holds, and the same work done by the peers a user would pick instead, in one run on one machine.
 
 Writes ``docs/benchmarks.json`` (every figure, with the machine, versions and sample sizes that produced it)
@@ -33,8 +33,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kqa.apps import bench_measure as measure
-from kqa.apps.bench_measure import latency, per_item_median, repeat, seconds, summary
+from bench import measure
+from bench.measure import latency, per_item_median, repeat, seconds, summary
 
 SECTIONS = ("build", "retrieval", "graph", "backends", "lm", "serve")
 LM_BACKENDS = ("dense", "bm25", "hybrid", "closed_book")
@@ -79,7 +79,7 @@ def embedding_units(passages) -> tuple[list[str], list[str], Any]:
     import numpy as np
 
     from kqa.retrievers import faiss_retriever
-    from kqa.retrievers.embedder import passage_text
+    from kqa.models.embedder import passage_text
 
     windows = getattr(faiss_retriever, "passage_windows", None)
     if windows is not None:
@@ -111,7 +111,8 @@ class Bench:
     # -- the pack and what is loaded from it --------------------------------------------------------------------
 
     def pack(self):
-        from kqa.kb.pack import build_factbook_pack, open_pack
+        from kqa.kb.pack import open_pack
+        from kqa.packs.factbook.build import build_factbook_pack
 
         def make():
             if self.pack_path is not None:
@@ -127,7 +128,7 @@ class Bench:
         return self.once("pool", lambda: BackendPool(Options(pack=self.pack().path, model_cache=self.model_cache)))
 
     def embedder(self):
-        from kqa.retrievers.embedder import load_embedder
+        from kqa.models.embedder import load_embedder
 
         pool = self.pool()
         return pool.shared(("embedder",), load_embedder)  # the key wiring uses: one MiniLM for every backend
@@ -177,7 +178,7 @@ class Bench:
     def lm(self):
         """The default model in transformers, loaded once through the pool's key (the backends share it), and
         what its load cost: a first start de-quantizes the GGUF file into the model cache."""
-        from kqa.readers.transformers_lm import TransformersLM
+        from kqa.models.transformers_lm import TransformersLM
 
         def make():
             options = self.pool().options
@@ -220,7 +221,7 @@ def bench_build(b: Bench) -> None:
     b.put("build", "graph_load_cached_s", summary([timed_load(pack)[1] for _ in range(max(3, s.repeats))]))
 
     b.say("embedder load and embedding throughput (kqa and Haystack, the same passages)")
-    from kqa.retrievers.embedder import load_embedder
+    from kqa.models.embedder import load_embedder
 
     b.put("build", "embedder_load_s", repeat(load_embedder, s.repeats))
     keys, all_texts, _ = embedding_units(b.passages())
@@ -257,7 +258,7 @@ def bench_build(b: Bench) -> None:
 
 
 def _pack_builds(b: Bench) -> None:
-    from kqa.kb.pack import build_factbook_pack
+    from kqa.packs.factbook.build import build_factbook_pack
 
     b.say(f"pack build x{b.sizes.pack_builds}")
     runs, stages = [], []
@@ -286,7 +287,7 @@ def _minilm_path() -> Path:
 def _haystack_embedding(b: Bench, texts: Sequence[str]) -> None:
     import numpy as np
 
-    from kqa.apps import bench_peers as peers
+    from bench import peers
 
     if not peers.available("haystack"):
         b.put("build", "haystack_embedding", {"status": "not installed", "install": peers.INSTALL["haystack"]})
@@ -345,7 +346,7 @@ def _score_one_at_a_time(retrievers: dict[str, Callable[[str], list[str]]], ques
     every retriever over all the questions in turn (the order rotating between passes), so a busy neighbour
     slows them alike; a retriever is never timed straight after another one's call, whose model would have
     just taken the caches (taking turns question by question doubled kqa dense's p50 beside Haystack)."""
-    from kqa.retrievers.metrics import hit_at_k, recall_at_k, reciprocal_rank
+    from kqa.eval.retrieval_metrics import hit_at_k, recall_at_k, reciprocal_rank
 
     names = list(retrievers)
     if not questions:
@@ -381,7 +382,7 @@ def _score_one_at_a_time(retrievers: dict[str, Callable[[str], list[str]]], ques
 
 def _dense_vs_haystack(b: Bench, dense, questions) -> None:
     """kqa's dense retriever and Haystack's, in turns on the same questions over the same vectors."""
-    from kqa.apps import bench_peers as peers
+    from bench import peers
 
     contenders: dict[str, Callable[[str], list[str]]] = {"kqa_dense": lambda q: [e.id for e in dense.retrieve(q, K)]}
     if peers.available("haystack"):
@@ -408,7 +409,7 @@ def _dense_vs_haystack(b: Bench, dense, questions) -> None:
 def _faiss_vs_numpy(b: Bench, texts: Sequence[str]) -> None:
     import numpy as np
 
-    from kqa.apps.bench_peers import numpy_top_k
+    from bench.peers import numpy_top_k
 
     vectors = b.corpus_vectors().vectors
     index = b.dense().index
@@ -481,7 +482,7 @@ def bench_graph(b: Bench) -> None:
     b.put("graph", "parse_latency", latency(parse_ms))
     b.put("graph", "sparql_rdflib", {"latency": latency(query_ms), "queries": len(queries)})
 
-    from kqa.apps import bench_peers as peers
+    from bench import peers
 
     if not peers.available("pyoxigraph"):
         b.put("graph", "sparql_oxigraph", {"status": "not installed", "install": peers.INSTALL["pyoxigraph"]})
@@ -557,7 +558,7 @@ def _prompts(b: Bench) -> tuple[list[str], list[str]]:
 
 
 def bench_lm(b: Bench) -> None:
-    from kqa.apps import bench_peers as peers
+    from bench import peers
 
     s = b.sizes
     short, long = _prompts(b)
@@ -589,7 +590,7 @@ def bench_lm(b: Bench) -> None:
     if not peers.available("llama_cpp"):
         b.put("lm", "llama_cpp", {"status": "not installed", "install": peers.INSTALL["llama_cpp"]})
         return
-    from kqa.readers.llamacpp_lm import LlamaCppLM, gguf_path
+    from kqa.models.llamacpp_lm import LlamaCppLM, gguf_path
 
     b.say("language model: llama.cpp on the same GGUF file")
     gguf = gguf_path("gemma-3-270m", b.model_cache)  # the file TransformersLM converted from
@@ -644,7 +645,7 @@ def _prefill_rate(run: Callable[[str], Any], prompts: Sequence[str], counts: Seq
 
 
 def bench_serve(b: Bench) -> None:
-    from kqa.apps import bench_serve as serve
+    from bench import serve
     from kqa.apps.wiring import FACTORIES, Options
 
     default = [n for n in ("graph", "dense", "closed_book") if n in FACTORIES]
@@ -720,7 +721,7 @@ def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_di
               pack: Path | None = None, model_cache: Path | None = None, quick: bool = False,
               say: Callable[[str], None] | None = None, keep_scratch: bool = False) -> dict[str, Any]:
     """Run the chosen sections and write ``benchmarks.json`` and ``benchmarks.md`` into ``out_dir``."""
-    from kqa.apps.bench_report import render_markdown
+    from bench.report import render_markdown
     from kqa.apps.config import model_cache_dir
 
     for key, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false"),
@@ -758,7 +759,7 @@ def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_di
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m kqa.apps.bench",
+        prog="python -m bench",
         description="Measure what kqa costs to build, how fast it answers and starts and how much memory it holds, "
                     "beside Haystack, pyoxigraph, llama.cpp and numpy; write benchmarks.json and benchmarks.md.")
     parser.add_argument("--quick", action="store_true", help="a smoke run: one repeat, a few items per section")

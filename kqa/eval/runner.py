@@ -4,8 +4,8 @@
 and fsynced), so a run that is killed resumes where it stopped with nothing lost or counted twice: lines
 already there are skipped, a torn last line is dropped. ``summarise`` turns the lines into ``results.json``
 (resolved config, package versions, git commit, metrics and breakdowns, and what each backend cost to
-construct when the caller says: ``kqa.apps.construction``), ``answers.csv``, PNG plots and ``report.md``
-(``kqa.apps.report.write_report``). The metrics part of results.json depends only on the answers, so an
+construct when the caller says: ``kqa.eval.construction``), ``answers.csv``, PNG plots and ``report.md``
+(``kqa.eval.report.write_report``). The metrics part of results.json depends only on the answers, so an
 interrupted and resumed run gives the same figures as an uninterrupted one; wall-clock figures live under
 ``timing``.
 """
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kqa.apps.metrics import normalize_answer, popularity_bucket, score_answer
-from kqa.apps.perturb import robustness_table
+from kqa.eval.metrics import normalize_answer, popularity_bucket, score_answer
+from kqa.eval.perturb import robustness_table
 from kqa.kb.jsonl import atomic_write_bytes, atomic_write_text
 from kqa.kb.types import Question
 from kqa.readers.types import Answer, Backend
@@ -129,9 +129,9 @@ def run_eval(
 ) -> EvalResult:
     """Score every backend over every question into ``out_dir``, resuming what is already there. With
     ``timeout_s``, a question a backend has not answered in that many seconds is recorded as an error;
-    ``construction`` (``kqa.apps.construction.construction_costs``) goes into results.json as it is."""
+    ``construction`` (``kqa.eval.construction.construction_costs``) goes into results.json as it is."""
     if timeout_s is not None:
-        from kqa.apps.time_limit import TimeLimitedBackend
+        from kqa.readers.time_limit import TimeLimitedBackend
 
         backends = {name: TimeLimitedBackend(b, timeout_s) for name, b in backends.items()}
     out_dir = Path(out_dir)
@@ -255,7 +255,7 @@ def summarise(out_dir: Path, questions: Sequence[Question], backends: list[str],
               plots: bool = True, wall_seconds: float | None = None,
               construction: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """results.json, answers.csv, plots and report.md from answers.jsonl; returns the results dict."""
-    from kqa.apps.report import write_report
+    from kqa.eval.report import write_report
 
     order = {q.id: i for i, q in enumerate(questions)}
     records = [r for r in read_records(out_dir / ANSWERS) if r["question_id"] in order and r["backend"] in backends]

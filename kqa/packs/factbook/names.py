@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kqa.kb.rdf import load_rdf
+from kqa.kb.rdf import KQA_NS, load_rdf
 
 _QUERY = """
 SELECT ?code ?label ?alias WHERE {
@@ -17,7 +17,6 @@ def country_names(graph_path: Path | str, graph=None) -> dict[str, tuple[str, tu
     """code -> (label, aliases) for every country in the graph."""
     from rdflib import RDFS, SKOS, Namespace
 
-    from kqa.kb.graph_build import KQA_NS
 
     graph = graph if graph is not None else load_rdf(graph_path)
     names: dict[str, tuple[str, list[str]]] = {}

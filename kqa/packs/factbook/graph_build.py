@@ -19,9 +19,10 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
-from kqa.kb.factbook import RELATIONS, CountryRecord, Fact, Relation, normalize_name, strip_accents
+from kqa.kb.rdf import KQA_NS, triple_id
+from kqa.kb.text import normalize_name, strip_accents
+from kqa.packs.factbook.parse import RELATIONS, CountryRecord, Fact, Relation
 
-KQA_NS = "http://kqa.dev/ontology#"
 ENTITY_NS = "http://kqa.dev/entity/"
 
 
@@ -35,11 +36,6 @@ def country_iri(code: str) -> str:
 
 def entity_iri(object_class: str, key: str) -> str:
     return f"{ENTITY_NS}{object_class.lower()}/{_slug(key)}"
-
-
-def triple_id(s, p, o) -> str:  # rdflib terms
-    """The Evidence id of one triple: ``triple:<s> <p> <o>`` in N-Triples form."""
-    return f"triple:{s.n3()} {p.n3()} {o.n3()}"
 
 
 def object_term(fact: Fact, relation: Relation):
