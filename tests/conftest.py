@@ -74,3 +74,15 @@ def small_pack(factbook_pack, tmp_path_factory):
     manifest.pop("files", None)  # a user's pack: no fingerprints to check
     (small / "manifest.json").write_text(json.dumps(manifest))
     return small
+
+
+# The fast tier (`make check`, `pytest -m "not slow"`) leaves out every test that needs the real Factbook
+# build, a real model or a browser: those fixtures cost seconds each, the rest of the suite milliseconds.
+SLOW_FIXTURES = {"factbook_pack", "factbook_records"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & SLOW_FIXTURES or item.get_closest_marker("real_model") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)

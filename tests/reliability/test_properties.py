@@ -81,6 +81,7 @@ def test_clean_question_is_idempotent_and_leaves_no_control_characters(question)
     assert cleaned == cleaned.strip()
 
 
+@pytest.mark.slow  # sums what the slow property tests above counted
 def test_property_report(counts, observe):
     """Runs after the properties above (same module, in order): puts what they covered in the report."""
     assert counts["examples"] >= 250, counts
