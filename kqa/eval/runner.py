@@ -27,6 +27,7 @@ from typing import Any
 
 from kqa.eval.metrics import normalize_answer, popularity_bucket, score_answer
 from kqa.eval.perturb import robustness_table
+from kqa.eval.timing import percentile
 from kqa.kb.jsonl import atomic_write_bytes, atomic_write_text
 from kqa.kb.types import Question
 from kqa.readers.types import Answer, Backend
@@ -197,13 +198,6 @@ def _metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    return round(values[min(len(values) - 1, int(q * len(values)))], 3)
-
-
 def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -278,7 +272,7 @@ def summarise(out_dir: Path, questions: Sequence[Question], backends: list[str],
         }
         latencies = [r["latency_ms"] for r in rows]
         total_ms = sum(latencies)
-        timing[name] = {"latency_p50_ms": _percentile(latencies, 0.5), "latency_p95_ms": _percentile(latencies, 0.95),
+        timing[name] = {"latency_p50_ms": percentile(latencies, 50), "latency_p95_ms": percentile(latencies, 95),
                         "questions_per_second": round(1000 * len(rows) / total_ms, 3) if total_ms else None}
     results = {
         "config": config,

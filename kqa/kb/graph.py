@@ -365,10 +365,4 @@ def _as_iri(node: str):
     return URIRef(node) if node.startswith("http") else node
 
 
-def graph_relations(kg: KnowledgeGraph) -> Sequence[tuple[str, str]]:
-    """(relation local name, description) for every relation the graph declares."""
-    return [(_local_name(r), d) for r, d in kg.index.relations.items()]
-
-
-__all__ = ["KnowledgeGraph", "GraphIndex", "load_graph", "timed_load", "name_key", "build_index", "PREFIXES", "format_value",
-           "graph_relations"]
+__all__ = ["KnowledgeGraph", "GraphIndex", "load_graph", "timed_load", "name_key", "build_index", "PREFIXES", "format_value"]
