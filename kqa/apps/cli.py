@@ -150,13 +150,13 @@ def cmd_eval(args) -> int:
 
         questions = list(questions) + perturb_all(questions, country_names(pool.pack().graph_path), seed=args.seed)
     from kqa.apps.config import kqa_home
+    from kqa.apps.wiring import options_record
 
     tag = f"{Path(source).stem if '/' in source else source.replace(':', '-')}-{'-'.join(names)}" \
           f"{f'-n{args.limit}' if args.limit else ''}{'-perturb' if args.perturb else ''}"
     out_dir = args.out or kqa_home() / "runs" / tag
     config = {"questions": source, "limit": args.limit, "seed": args.seed, "perturb": args.perturb,
-              "options": {"pack": str(options.pack), "k": options.k, "lines": options.lines, "mode": options.mode,
-                          "model": options.model}}
+              "options": options_record(options)}
     console = Console()
     console.print(f"scoring {len(questions):,} questions x {len(names)} backends into {out_dir}")
     backends = {}

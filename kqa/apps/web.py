@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kqa.apps import web_render as render
-from kqa.apps.wiring import MODES, PRESETS, BackendPool
+from kqa.apps.wiring import MODES, PRESETS, BackendPool, options_record
 from kqa.readers.types import Answer
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before any gradio import: never phone home
@@ -391,8 +391,7 @@ def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mo
             loaded = {name: pool.get(name, **overrides) for name in chosen_backends}
             out_dir = runs_dir / f"{dt.datetime.now():%Y%m%d-%H%M%S}-app"
             config = {"source": str(path), "split": split, "sample": n, "seed": int(seed_value or 0),
-                      "options": {**{f: str(getattr(pool.options, f)) for f in ("pack", "k", "lines", "mode", "model")},
-                                  **{f: str(v) for f, v in overrides.items()}}}
+                      "options": options_record(pool.options.with_(**overrides))}
             used = pool.options.with_(**overrides)
             construction = construction_costs(list(loaded), pack=used.pack, model=used.model,
                                               model_cache=used.model_cache, index_kind=used.index_kind)

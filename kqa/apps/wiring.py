@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,13 @@ class Options:
 
     def with_(self, **changes: Any) -> Options:
         return replace(self, **changes)
+
+
+def options_record(options: Options) -> dict[str, Any]:
+    """Every option that can change an answer (k, lines, mode, model, samples, index kind ...), as JSON values:
+    what a run's config.json and results.json record, read off ``Options`` so a new option is never left out."""
+    return {f.name: (str(v) if isinstance(v, Path) else v)
+            for f in fields(options) for v in [getattr(options, f.name)]}
 
 
 @dataclass
