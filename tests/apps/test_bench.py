@@ -39,7 +39,7 @@ def positive(node, *keys):
 
 
 def test_the_smallest_bench_writes_json_and_markdown_with_positive_figures(small_pack, tmp_path):
-    from bench import Sizes, run_bench
+    from bench.run import Sizes, run_bench
     from bench.peers import available
 
     sizes = Sizes(repeats=1, pack_builds=0, embed_passages=8, retrieval_questions=4, haystack_passes=1,
