@@ -6,12 +6,14 @@ pack/
   graph.ttl         the knowledge graph
   corpus.jsonl      the Factbook's own prose, one passage per field group
   questions.jsonl   questions with gold answers, triples, passages, type, popularity, split
-  index/            caches built from the above (FAISS, BM25, graph), keyed by model and content hash
 ```
 
+A pack holds data only, so that opening someone else's pack runs none of their code: the caches built from it
+(the graph's pickled copy, FAISS and BM25 indexes) live in the user's own cache folder (``kb.cache``), and an
+``index/`` folder that an older kqa left in a pack is never read.
+
 ``build_factbook_pack`` writes the whole pack into a temporary folder beside the target and swaps it in at
-the end, so an interrupted build leaves the previous pack (or nothing), never half a pack. The ``index/``
-caches of the previous pack are carried over: they are keyed by content hash, so stale ones are never used.
+the end, so an interrupted build leaves the previous pack (or nothing), never half a pack.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ MANIFEST = "manifest.json"
 GRAPH = "graph.ttl"
 CORPUS = "corpus.jsonl"
 QUESTIONS = "questions.jsonl"
-INDEX = "index"
 
 Progress = Callable[[str], None]
 
@@ -55,10 +56,6 @@ class Pack:
     @property
     def questions_path(self) -> Path:
         return self.path / QUESTIONS
-
-    @property
-    def index_dir(self) -> Path:
-        return self.path / INDEX
 
     @property
     def name(self) -> str:
