@@ -34,6 +34,7 @@ MANIFEST = "manifest.json"
 GRAPH = "graph.ttl"
 CORPUS = "corpus.jsonl"
 QUESTIONS = "questions.jsonl"
+MAX_MANIFEST_BYTES = 16 << 20
 
 Progress = Callable[[str], None]
 
@@ -68,15 +69,28 @@ def open_pack(path: Path | str) -> Pack:
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
         raise KqaError(f"no knowledge pack at {path}: run `kqa build` (or `kqa build --pack {path}`) first")
+    if manifest_path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise BadFileError(manifest_path, f"is larger than {MAX_MANIFEST_BYTES:,} bytes: not a manifest kqa wrote",
+                           hint="rebuild the pack with `kqa build`")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise KqaError(f"{manifest_path} is not valid JSON ({err.msg}); rebuild the pack with `kqa build`") from None
+        manifest = json.loads(manifest_path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise KqaError(f"{manifest_path} is not valid JSON ({getattr(err, 'msg', None) or err.reason}); rebuild "
+                       "the pack with `kqa build`") from None
+    except RecursionError:
+        raise KqaError(f"{manifest_path} is nested too deeply to be a manifest; rebuild the pack with `kqa build`") from None
+    if not isinstance(manifest, dict):
+        raise KqaError(f"{manifest_path} is not a JSON object; rebuild the pack with `kqa build`")
     for part in (GRAPH, CORPUS, QUESTIONS):
         if not (path / part).is_file():
             raise KqaError(f"the pack at {path} has no {part}; rebuild it with `kqa build`")
-    for part, expected in (manifest.get("files") or {}).items():  # packs built by kqa; a user's pack may lack it
-        if _fingerprint(path / part, size_only=True)["size_bytes"] != expected.get("size_bytes") or \
+    files = manifest.get("files") or {}  # packs built by kqa; a user's pack may lack it
+    if not isinstance(files, dict):
+        raise KqaError(f"{manifest_path}: \"files\" is not an object; rebuild the pack with `kqa build`")
+    for part, expected in files.items():
+        if part not in (GRAPH, CORPUS, QUESTIONS):  # a name from the file never leads outside the pack
+            continue
+        if not isinstance(expected, dict) or _fingerprint(path / part, size_only=True)["size_bytes"] != expected.get("size_bytes") or \
                 _fingerprint(path / part) != expected:
             raise BadFileError(path / part, "does not match the pack's manifest (its size or SHA-256 differs): it "
                                "was cut short or changed after the build", hint="rebuild the pack with `kqa build`")
