@@ -163,7 +163,7 @@ def _check_jsonld(path: Path, data: bytes, *, max_depth: int) -> None:
             if remote or "@import" in node:
                 where = remote[0] if remote else node["@import"]
                 raise BadFileError(path, f"refers to a remote JSON-LD context ({str(where)[:100]}); kqa fetches "
-                                   "nothing a file points at", hint="put the context in the file (inline @context)")
+                                   "nothing a file points at", hint="write the context into the file")
             stack.extend((value, depth + 1) for value in node.values())
         elif isinstance(node, list):
             stack.extend((value, depth + 1) for value in node)

@@ -287,7 +287,8 @@ def test_rdf_xml_entity_tricks_are_refused_without_reading_or_fetching(tmp_path,
         opened = [p for e, p in seen if e == "open" and p == str(secret)]
         connects = [p for e, p in seen if e == "socket.connect"]
         observe("security", case, "BadFileError naming the file and line; no file read, nothing fetched",
-                f"{err.value}; secret opened: {len(opened)}; HTTP requests: {len(requests) - before}; "
+                f"{str(err.value).replace(url, '<server>')}; secret opened: {len(opened)}; HTTP requests: "
+                f"{len(requests) - before}; "
                 f"connects: {len(connects)}", tmp_path)
         assert not opened and not connects and len(requests) == before and took < 5
         assert "graph.rdf" in str(err.value) and err.value.line is not None
@@ -351,7 +352,8 @@ def test_links_in_turtle_and_json_ld_are_never_followed(tmp_path, server, observ
             load_rdf(path)
         connects = [p for e, p in seen if e == "socket.connect"]
         observe("security", case, "BadFileError: inline the context; nothing fetched",
-                f"{err.value}; HTTP requests: {len(requests) - before}; connects: {len(connects)}", tmp_path)
+                f"{str(err.value).replace(url, '<server>')}; HTTP requests: {len(requests) - before}; "
+                f"connects: {len(connects)}", tmp_path)
         assert "remote JSON-LD context" in str(err.value) and len(requests) == before and not connects
     inline = tmp_path / "inline.jsonld"
     inline.write_text(json.dumps({"@context": {"@vocab": "http://e/"}, "@id": "http://e/a", "name": "A"}))
@@ -373,7 +375,7 @@ def test_sparql_service_and_from_on_a_user_graph_fetch_nothing(tmp_path, server,
             run_readonly(kg.graph, query, prefixes=PREFIXES, timeout_s=5, max_rows=10)
         connects = [p for e, p in seen if e == "socket.connect"]
         observe("security", f"kqa sparql on a user's graph: {case} <local server>", "refused; nothing fetched",
-                f"{str(err.value)[:120]}; HTTP requests: {len(requests) - before}; connects: {len(connects)}")
+                f"{str(err.value).replace(url, '<server>')[:120]}; HTTP requests: {len(requests) - before}; connects: {len(connects)}")
         assert len(requests) == before and not connects
 
 
