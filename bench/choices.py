@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> dict:
     questions = [q for q in load_questions(args.pack / "questions.jsonl", split=args.split) if q.choices]
     random.Random(0).shuffle(questions)
     questions = questions[: args.questions]
-    backend = BackendPool(Options(pack=args.pack, model_cache=args.model_cache)).get(args.backend)
+    from kqa.apps.config import cache_dir
+
+    backend = BackendPool(Options(pack=args.pack, model_cache=args.model_cache, cache_dir=cache_dir())).get(args.backend)
     backend.answer_many(questions[:2])  # warm-up
     lm = backend.lm
     result: dict = {"backend": args.backend, "split": args.split, "questions": len(questions)}

@@ -29,12 +29,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", default="test")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--kind", default="flat", choices=["flat", "hnsw", "ivfpq"])
-    parser.add_argument("--index-dir", type=Path, default=None)
+    parser.add_argument("--cache-dir", type=Path, default=None, help="index caches (default: KQA_HOME/cache)")
     parser.add_argument("--by-type", action="store_true", help="also break hit@k down by question type")
     parser.add_argument("--latency-questions", type=int, default=200)
     args = parser.parse_args(argv)
 
-    index_dir = args.index_dir or args.pack / "index"
+    from kqa.apps.config import cache_dir
+
+    index_dir = args.cache_dir or cache_dir()
     passages = load_corpus(args.pack / "corpus.jsonl")
     questions = [q for q in load_questions(args.pack / "questions.jsonl", split=args.split) if q.gold_passages]
     print(f"{len(passages)} passages, {len(questions)} {args.split} questions with gold passages")

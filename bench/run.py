@@ -95,6 +95,7 @@ class Bench:
     scratch: Path
     pack_path: Path | None
     model_cache: Path
+    cache_dir: Path  # the graph pickle and index caches (kqa.kb.cache), shared with the pool
     say: Callable[[str], None]
     results: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
@@ -125,7 +126,8 @@ class Bench:
     def pool(self):
         from kqa.apps.wiring import BackendPool, Options
 
-        return self.once("pool", lambda: BackendPool(Options(pack=self.pack().path, model_cache=self.model_cache)))
+        return self.once("pool", lambda: BackendPool(Options(pack=self.pack().path, model_cache=self.model_cache,
+                                                                    cache_dir=self.cache_dir)))
 
     def embedder(self):
         from kqa.models.embedder import load_embedder
@@ -161,7 +163,7 @@ class Bench:
             units = embedding_units(self.passages())
             try:
                 cached = FaissRetriever.build_or_load(self.passages(), measure.CacheOnlyEncoder(self.embedder()),
-                                                      self.pack().index_dir)
+                                                      self.cache_dir)
             except LookupError:
                 pass
             else:
@@ -192,13 +194,13 @@ class Bench:
         return self.once("lm", make)
 
     def dense(self):
-        """kqa's FAISS retriever over the corpus, its cache written to the pack (the pool finds it later)."""
+        """kqa's FAISS retriever over the corpus, its cache written to the cache folder (the pool finds it later)."""
         from kqa.retrievers.faiss_retriever import FaissRetriever
 
         def make():
             corpus = self.corpus_vectors()
             encoder = measure.MemoEncoder(self.embedder(), corpus.texts, corpus.vectors)
-            return FaissRetriever.build_or_load(self.passages(), encoder, self.pack().index_dir)
+            return FaissRetriever.build_or_load(self.passages(), encoder, self.cache_dir)
 
         return self.once("dense", make)
 
@@ -216,9 +218,10 @@ def bench_build(b: Bench) -> None:
         _pack_builds(b)
     pack = b.pack()
     b.say("graph load: parse the Turtle file vs read the cached pickle")
-    b.put("build", "graph_load_parse_s", summary([timed_load(pack, use_cache=False)[1] for _ in range(s.repeats)]))
-    load_graph(pack)  # make sure the cache exists
-    b.put("build", "graph_load_cached_s", summary([timed_load(pack)[1] for _ in range(max(3, s.repeats))]))
+    b.put("build", "graph_load_parse_s", summary([timed_load(pack)[1] for _ in range(s.repeats)]))
+    load_graph(pack, cache_dir=b.cache_dir)  # make sure the cache exists
+    b.put("build", "graph_load_cached_s",
+          summary([timed_load(pack, cache_dir=b.cache_dir)[1] for _ in range(max(3, s.repeats))]))
 
     b.say("embedder load and embedding throughput (kqa and Haystack, the same passages)")
     from kqa.models.embedder import load_embedder
@@ -248,13 +251,13 @@ def bench_build(b: Bench) -> None:
     b.put("build", "faiss_build_or_load_cold_s", repeat(faiss_cold, s.repeats))
     b.put("build", "faiss_build_or_load_cold_s_note",
           "index build, checksums and write, with the corpus vectors already computed (see corpus_embedding)")
-    b.dense()  # writes the pack's cache entry
+    b.dense()  # writes the cache entry
     b.put("build", "faiss_load_cached_s",
-          repeat(lambda: FaissRetriever.build_or_load(b.passages(), encoder, pack.index_dir), max(3, s.repeats)))
+          repeat(lambda: FaissRetriever.build_or_load(b.passages(), encoder, b.cache_dir), max(3, s.repeats)))
     b.put("build", "bm25_build_s", repeat(lambda: BM25Retriever.build(b.passages()), s.repeats))
-    BM25Retriever.build_or_load(b.passages(), pack.index_dir)
+    BM25Retriever.build_or_load(b.passages(), b.cache_dir)
     b.put("build", "bm25_load_cached_s",
-          repeat(lambda: BM25Retriever.build_or_load(b.passages(), pack.index_dir), max(3, s.repeats)))
+          repeat(lambda: BM25Retriever.build_or_load(b.passages(), b.cache_dir), max(3, s.repeats)))
 
 
 def _pack_builds(b: Bench) -> None:
@@ -326,7 +329,7 @@ def bench_retrieval(b: Bench) -> None:
         b.say("retrieval: no test question has its gold passages in this corpus; skipped")
         return
     dense = b.dense()
-    bm25 = b.once("bm25", lambda: BM25Retriever.build_or_load(b.passages(), b.pack().index_dir))
+    bm25 = b.once("bm25", lambda: BM25Retriever.build_or_load(b.passages(), b.cache_dir))
     hybrid = HybridRetriever([dense, bm25])
     b.say(f"retrieval: {len(questions)} test questions, one at a time")
     scores = _score_one_at_a_time({"kqa_bm25": lambda q: [e.id for e in bm25.retrieve(q, K)],
@@ -722,7 +725,7 @@ def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_di
               say: Callable[[str], None] | None = None, keep_scratch: bool = False) -> dict[str, Any]:
     """Run the chosen sections and write ``benchmarks.json`` and ``benchmarks.md`` into ``out_dir``."""
     from bench.report import render_markdown
-    from kqa.apps.config import model_cache_dir
+    from kqa.apps.config import cache_dir, model_cache_dir
 
     for key, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false"),
                        ("HAYSTACK_TELEMETRY_ENABLED", "False"), ("GRADIO_ANALYTICS_ENABLED", "False")):
@@ -732,7 +735,8 @@ def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_di
         raise ValueError(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
     say = say or (lambda message: print(f"bench: {message}", file=sys.stderr, flush=True))
     scratch = Path(tempfile.mkdtemp(prefix="kqa-bench-"))
-    b = Bench(sizes=sizes, scratch=scratch, pack_path=pack, model_cache=model_cache or model_cache_dir(), say=say)
+    b = Bench(sizes=sizes, scratch=scratch, pack_path=pack, model_cache=model_cache or model_cache_dir(),
+              cache_dir=cache_dir(), say=say)
     started = time.perf_counter()
     b.results.update({"generated_at": time.strftime("%Y-%m-%d %H:%M:%S %z"), "quick": quick,
                       "sizes": asdict(sizes), "sections": list(sections), "machine": measure.machine()})

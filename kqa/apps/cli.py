@@ -59,10 +59,10 @@ def cmd_info(args) -> int:
 
 
 def _options(args):
-    from kqa.apps.config import model_cache_dir
+    from kqa.apps.config import cache_dir, model_cache_dir
     from kqa.apps.wiring import Options
 
-    return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), k=args.k, lines=args.lines, mode=args.mode,
+    return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), cache_dir=cache_dir(), k=args.k, lines=args.lines, mode=args.mode,
                    model=args.model)
 
 
@@ -165,7 +165,7 @@ def cmd_eval(args) -> int:
             backends[name] = pool.get(name)
     # read after loading, so an index built just now counts
     construction = construction_costs(names, pack=options.pack, model=options.model, model_cache=options.model_cache,
-                                      index_kind=options.index_kind)
+                                      index_kind=options.index_kind, cache_dir=options.cache_dir)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn())
     with Progress(*columns, console=console) as bar:
@@ -195,7 +195,9 @@ def cmd_sparql(args) -> int:
     from kqa.kb.sparql_guard import check_readonly, run_readonly
 
     check_readonly(args.query, prefixes=PREFIXES)  # a refused query is one line, before the graph loads
-    kg = load_graph(open_pack(_pack_dir(args)))
+    from kqa.apps.config import cache_dir
+
+    kg = load_graph(open_pack(_pack_dir(args)), cache_dir=cache_dir())
     result = run_readonly(kg.graph, args.query, prefixes=PREFIXES, timeout_s=args.timeout, max_rows=args.limit)
     table = Table(*result.columns, title=f"{result.form}: {len(result.rows)} row(s)"
                   + (f", the first {args.limit}" if result.truncated else ""))

@@ -1,6 +1,8 @@
 """Where kqa keeps its files, and the one place that reads the environment for it.
 
-``KQA_HOME`` (default ``~/.cache/kqa``) holds packs (``packs/<name>``) and model caches (``models/``).
+``KQA_HOME`` (default ``~/.cache/kqa``) holds packs (``packs/<name>``), model caches (``models/``) and the caches
+built from packs (``cache/``: the graph's pickled copy, FAISS and BM25 indexes; kept out of the packs, which
+people share, in a folder only this user can write: see ``kqa.kb.cache``).
 ``KQA_PACK`` points at a pack folder directly.
 """
 
@@ -22,3 +24,7 @@ def default_pack_dir() -> Path:
 
 def model_cache_dir() -> Path:
     return kqa_home() / "models"
+
+
+def cache_dir() -> Path:
+    return kqa_home() / "cache"

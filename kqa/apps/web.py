@@ -167,7 +167,7 @@ def knowledge_graph(pool: BackendPool):
     def load():
         from kqa.kb.graph import load_graph
 
-        return load_graph(pool.pack())
+        return load_graph(pool.pack(), cache_dir=pool.options.cache_dir)
 
     return pool.shared(("knowledge_graph", str(pool.options.pack)), load)
 
@@ -394,7 +394,8 @@ def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mo
                       "options": options_record(pool.options.with_(**overrides))}
             used = pool.options.with_(**overrides)
             construction = construction_costs(list(loaded), pack=used.pack, model=used.model,
-                                              model_cache=used.model_cache, index_kind=used.index_kind)
+                                              model_cache=used.model_cache, index_kind=used.index_kind,
+                                              cache_dir=used.cache_dir)
             result = run_eval(loaded, questions, out_dir, config=config, construction=construction,
                               progress=lambda done, total, message: progress((done, total), desc=message))
         except KqaError as err:

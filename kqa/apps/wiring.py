@@ -33,6 +33,7 @@ class Options:
     model: str = "gemma-3-270m"  # LM preset, local folder, GGUF file or hub id
     n_samples: int = 5  # self-consistency
     index_kind: str = "flat"  # flat | hnsw | ivfpq
+    cache_dir: Path | None = None  # graph pickle, FAISS and BM25 caches (kb.cache); None: built in memory only
 
     def with_(self, **changes: Any) -> Options:
         return replace(self, **changes)
@@ -99,13 +100,13 @@ def _embedder(pool: BackendPool):
     return pool.shared(("embedder",), load_embedder)
 
 
-@register("graph", uses=("pack",))
+@register("graph", uses=("pack", "cache_dir"))
 def _graph(pool: BackendPool, options: Options) -> Backend:
     from kqa.kb.graph import load_graph
     from kqa.readers.graph_reader import GraphReader
 
     # MiniLM backs relation detection only for wordings no phrasing covers: loaded on first such question
-    return GraphReader(load_graph(pool.pack()), encode=lambda texts: _embedder(pool).encode(list(texts)))
+    return GraphReader(load_graph(pool.pack(), cache_dir=options.cache_dir), encode=lambda texts: _embedder(pool).encode(list(texts)))
 
 
 def _lm(pool: BackendPool, options: Options):
@@ -126,14 +127,14 @@ def _faiss(pool: BackendPool, options: Options):
     from kqa.retrievers.faiss_retriever import FaissRetriever
 
     return pool.shared(("faiss", options.pack, options.index_kind), lambda: FaissRetriever.build_or_load(
-        _passages(pool), _embedder(pool), pool.pack().index_dir, kind=options.index_kind, show_progress=True))
+        _passages(pool), _embedder(pool), options.cache_dir, kind=options.index_kind, show_progress=True))
 
 
 def _bm25(pool: BackendPool, options: Options):
     from kqa.retrievers.bm25_retriever import BM25Retriever
 
     return pool.shared(("bm25", options.pack), lambda: BM25Retriever.build_or_load(_passages(pool),
-                                                                                    pool.pack().index_dir))
+                                                                                    options.cache_dir))
 
 
 def _reader(pool: BackendPool, options: Options, retriever, name: str) -> Backend:

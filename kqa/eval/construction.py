@@ -2,8 +2,8 @@
 
 Accuracy says how well a backend reasons; this says what it took to build what it reads. Everything comes from
 files on disk, nothing is measured again: the pack's ``manifest.json`` (seconds per build stage, triple and
-passage counts, parse coverage per Factbook field), the index caches under ``pack/index/`` (their
-``meta.json``: model id, kind, vectors, and build seconds where the entry records them), the converted model
+passage counts, parse coverage per Factbook field), the index caches under ``cache_dir`` (the user's cache
+folder, see ``kqa.kb.cache``; their ``meta.json``: model id, kind, vectors, and build seconds where the entry records them), the converted model
 folder under the model cache (its ``kqa-cache.json``) and the sizes of all of these.
 
 - ``graph``: the parse and graph stages, ``graph.ttl`` and its pickled copy, triples, parse coverage;
@@ -59,10 +59,12 @@ def construction_costs(
     model: str | None = None,
     model_cache: Path | str | None = None,
     index_kind: str = "flat",
+    cache_dir: Path | str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Per backend name, what it cost to construct what it reads (see the module docstring)."""
+    """Per backend name, what it cost to construct what it reads (see the module docstring). Without
+    ``cache_dir`` no cached index or graph copy is counted."""
     source = _Sources(Path(pack).expanduser(), model, Path(model_cache).expanduser() if model_cache else None,
-                      index_kind)
+                      index_kind, Path(cache_dir).expanduser() if cache_dir else None)
     out = {}
     for name in backends:
         cost = source.cost(name)
@@ -74,8 +76,10 @@ def construction_costs(
 class _Sources:
     """Reads each file once, however many backends ask."""
 
-    def __init__(self, pack: Path, model: str | None, model_cache: Path | None, index_kind: str):
+    def __init__(self, pack: Path, model: str | None, model_cache: Path | None, index_kind: str,
+                 cache_dir: Path | None = None):
         self.pack, self.model, self.model_cache, self.index_kind = pack, model, model_cache, index_kind
+        self.cache_dir = cache_dir
         self.manifest = _read_json(pack / "manifest.json") or {}
         self._passages: int | None = None
 
@@ -105,8 +109,8 @@ class _Sources:
         counts = self.manifest.get("counts") or {}
         graph = self.pack / "graph.ttl"
         files = _sizes(graph)
-        if graph.is_file():  # the pickled copy ``kqa.kb.graph.load_graph`` keeps, named by the file's SHA-256
-            files.update(_sizes(*(self.pack / "index").glob(f"graph-{_sha256(graph)[:20]}-v*.pickle")))
+        if graph.is_file() and self.cache_dir is not None:  # ``kb.graph.load_graph``'s pickled copy, by SHA-256
+            files.update(_sizes(*self.cache_dir.glob(f"graph-{_sha256(graph)}-v*.pickle")))
         facts: dict[str, Any] = {"triples": counts.get("triples")}
         coverage = self.manifest.get("coverage") or []
         present = sum(row.get("present", 0) for row in coverage)
@@ -144,7 +148,7 @@ class _Sources:
         passages as this pack's corpus: an entry left from an older corpus of the same length is not told
         apart, since its key (a hash of the text as the retriever formats it) is the retriever's business."""
         found = []
-        for meta_path in (self.pack / "index").glob(f"{kind}-*/meta.json"):
+        for meta_path in (self.cache_dir.glob(f"{kind}-*/meta.json") if self.cache_dir is not None else ()):
             meta = _read_json(meta_path)
             if meta is None or meta.get("passages") not in (None, self.passages()):
                 continue

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from kqa.kb.errors import BadFileError
-from kqa.kb.jsonl import read_jsonl
+from kqa.kb.jsonl import MAX_LINE_BYTES, read_jsonl
 from kqa.kb.types import Passage
 
 
-def load_corpus(path: Path | str) -> list[Passage]:
-    """Passages from a JSONL file or a folder of text files (one passage per blank-line-separated block).
+def load_corpus(path: Path | str, *, max_line_bytes: int = MAX_LINE_BYTES) -> list[Passage]:
+    """Passages from a JSONL file or a folder of text files (one passage per blank-line-separated block). A
+    JSONL line longer than ``max_line_bytes`` is refused (see ``read_jsonl``).
 
     >>> load_corpus("pack/corpus.jsonl")[0].id  # doctest: +SKIP
     'af/introduction/0'
@@ -20,7 +21,7 @@ def load_corpus(path: Path | str) -> list[Passage]:
         return _load_text_folder(path)
     passages: list[Passage] = []
     seen: set[str] = set()
-    for number, row in read_jsonl(path):
+    for number, row in read_jsonl(path, max_line_bytes=max_line_bytes):
         text = row.get("text")
         if not isinstance(text, str) or not text.strip():
             raise BadFileError(path, "a passage needs a non-empty \"text\"", line=number)

@@ -1,8 +1,8 @@
 """Hold a knowledge graph for question answering: the rdflib graph, an index of names, and a networkx view.
 
-``load_graph(pack)`` parses the pack's ``graph.ttl`` once and keeps a pickled copy (graph and indexes) under
-``pack/index/``, keyed by a hash of the file, so that the next start takes about a second and a half instead
-of parsing Turtle again. ``KnowledgeGraph.from_endpoint(url)`` runs the same code over any SPARQL 1.1
+``load_graph(pack, cache_dir=...)`` parses the pack's ``graph.ttl`` once and keeps a pickled copy (graph and
+indexes) in the user's own cache folder (never in the pack: see ``kb.cache``), keyed by a hash of the file, so
+that the next start takes about a second and a half instead of parsing Turtle again. ``KnowledgeGraph.from_endpoint(url)`` runs the same code over any SPARQL 1.1
 endpoint (Oxigraph, Fuseki, Virtuoso) through rdflib's ``SPARQLStore``: the indexes come from three
 queries, and every query the retrievers send carries its values as bindings, never as text spliced in.
 
@@ -15,8 +15,6 @@ This file knows nothing of questions or models: it loads, indexes and looks up.
 
 from __future__ import annotations
 
-import hashlib
-import pickle
 import re
 import threading
 import time
@@ -27,8 +25,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from kqa.kb.cache import cached_pickle, sha256_hex
 from kqa.kb.errors import KqaError
-from kqa.kb.jsonl import atomic_write_bytes
 from kqa.kb.pack import Pack
 from kqa.kb.rdf import KQA_NS, load_rdf
 from kqa.kb.text import normalize_name
@@ -235,46 +233,36 @@ def format_value(kg: KnowledgeGraph, term, relation: str | None = None) -> str:
 # -------------------------------------------------------------------- loading with a cache
 
 
-def load_graph(pack: Pack | str | Path, *, use_cache: bool = True) -> KnowledgeGraph:
+def load_graph(pack: Pack | str | Path, *, cache_dir: Path | str | None = None) -> KnowledgeGraph:
     """The pack's graph (a Pack or a path to a pack folder or to an RDF file).
 
-    The first load parses the file (about 3 s for the Factbook pack); the graph and its indexes are then
-    pickled under the pack's ``index/`` folder, named by the file's SHA-256, and later loads read that."""
+    Parsing takes about 3 s for the Factbook pack. With ``cache_dir`` (the apps pass ``<kqa_home>/cache``)
+    the graph and its indexes are kept pickled there, named by the file's SHA-256, and later loads read that
+    copy; nothing in the pack folder is ever unpickled (see ``kb.cache``). ``cache_dir=None`` parses every time."""
     if isinstance(pack, Pack):
-        path, cache_dir = pack.graph_path, pack.index_dir
+        path = pack.graph_path
     else:
         path = Path(pack).expanduser()
         if path.is_dir():
             from kqa.kb.pack import open_pack
 
-            opened = open_pack(path)
-            path, cache_dir = opened.graph_path, opened.index_dir
-        else:
-            cache_dir = path.parent / "index"
+            path = open_pack(path).graph_path
     if not path.is_file():
         raise KqaError(f"no graph file at {path}: run `kqa build` first")
-    data = path.read_bytes()
-    cache = cache_dir / f"graph-{hashlib.sha256(data).hexdigest()[:20]}-v{CACHE_VERSION}.pickle"
-    if use_cache and cache.is_file():
-        try:
-            graph, index = pickle.loads(cache.read_bytes())  # our own file, written below
-            return KnowledgeGraph(graph, index, source=str(path))
-        except Exception:  # a cache from another rdflib or a torn file: rebuild it
-            pass
-    graph = load_rdf(path)
-    kg = KnowledgeGraph.from_graph(graph, source=str(path))
-    if use_cache:
-        try:
-            atomic_write_bytes(cache, pickle.dumps((graph, kg.index), protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError:
-            pass  # a read-only pack still works, only slower to start
-    return kg
+    data = path.read_bytes()  # parsed from these very bytes, so the cache's name matches what it holds
+
+    def parse() -> tuple[Any, GraphIndex]:
+        graph = load_rdf(path, data=data)
+        return graph, KnowledgeGraph.from_graph(graph).index
+
+    graph, index = cached_pickle(cache_dir, f"graph-{sha256_hex(data)}-v{CACHE_VERSION}.pickle", parse)
+    return KnowledgeGraph(graph, index, source=str(path))
 
 
-def timed_load(pack: Pack | str | Path, *, use_cache: bool = True) -> tuple[KnowledgeGraph, float]:
+def timed_load(pack: Pack | str | Path, *, cache_dir: Path | str | None = None) -> tuple[KnowledgeGraph, float]:
     """``load_graph`` and the seconds it took."""
     start = time.perf_counter()
-    kg = load_graph(pack, use_cache=use_cache)
+    kg = load_graph(pack, cache_dir=cache_dir)
     return kg, time.perf_counter() - start
 
 

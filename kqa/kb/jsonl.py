@@ -12,19 +12,36 @@ from typing import Any
 from kqa.kb.errors import BadFileError
 
 
-def read_jsonl(path: Path | str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line_number, object)`` for every non-blank line; a bad line raises BadFileError naming it."""
+MAX_LINE_BYTES = 16 << 20  # one question or passage; a longer line is refused before it is held in memory
+
+
+def read_jsonl(path: Path | str, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, object)`` for every non-blank line; a bad line raises BadFileError naming it.
+
+    A line is read at most ``max_line_bytes`` at a time, so a file of one enormous line (or none at all)
+    costs that much memory, not its size; a line longer than that, one that is not UTF-8, or JSON nested
+    deeper than Python's parser follows is refused with the line's number."""
     path = Path(path)
     if not path.is_file():
         raise BadFileError(path, "no such file")
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for number, raw in enumerate(iter(lambda: handle.readline(max_line_bytes + 1), b""), start=1):
+            if len(raw) > max_line_bytes:
+                raise BadFileError(path, f"the line is longer than {max_line_bytes:,} bytes", line=number,
+                                   hint="is this a JSONL file, one JSON object per line?")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise BadFileError(path, "not UTF-8 text", line=number) from None
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as err:
                 raise BadFileError(path, f"not valid JSON ({err.msg})", line=number) from None
+            except RecursionError:
+                raise BadFileError(path, "JSON nested too deeply (more than about a thousand levels)",
+                                   line=number) from None
             if not isinstance(obj, dict):
                 raise BadFileError(path, "each line must be a JSON object", line=number)
             if "\\ud" in line.lower():  # an escaped surrogate: a valid pair, or half of one (not text)

@@ -6,12 +6,14 @@ pack/
   graph.ttl         the knowledge graph
   corpus.jsonl      the Factbook's own prose, one passage per field group
   questions.jsonl   questions with gold answers, triples, passages, type, popularity, split
-  index/            caches built from the above (FAISS, BM25, graph), keyed by model and content hash
 ```
 
+A pack holds data only, so that opening someone else's pack runs none of their code: the caches built from it
+(the graph's pickled copy, FAISS and BM25 indexes) live in the user's own cache folder (``kb.cache``), and an
+``index/`` folder that an older kqa left in a pack is never read.
+
 ``build_factbook_pack`` writes the whole pack into a temporary folder beside the target and swaps it in at
-the end, so an interrupted build leaves the previous pack (or nothing), never half a pack. The ``index/``
-caches of the previous pack are carried over: they are keyed by content hash, so stale ones are never used.
+the end, so an interrupted build leaves the previous pack (or nothing), never half a pack.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ MANIFEST = "manifest.json"
 GRAPH = "graph.ttl"
 CORPUS = "corpus.jsonl"
 QUESTIONS = "questions.jsonl"
-INDEX = "index"
+MAX_MANIFEST_BYTES = 16 << 20
 
 Progress = Callable[[str], None]
 
@@ -57,10 +59,6 @@ class Pack:
         return self.path / QUESTIONS
 
     @property
-    def index_dir(self) -> Path:
-        return self.path / INDEX
-
-    @property
     def name(self) -> str:
         return str(self.manifest.get("name", self.path.name))
 
@@ -71,15 +69,28 @@ def open_pack(path: Path | str) -> Pack:
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
         raise KqaError(f"no knowledge pack at {path}: run `kqa build` (or `kqa build --pack {path}`) first")
+    if manifest_path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise BadFileError(manifest_path, f"is larger than {MAX_MANIFEST_BYTES:,} bytes: not a manifest kqa wrote",
+                           hint="rebuild the pack with `kqa build`")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise KqaError(f"{manifest_path} is not valid JSON ({err.msg}); rebuild the pack with `kqa build`") from None
+        manifest = json.loads(manifest_path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise KqaError(f"{manifest_path} is not valid JSON ({getattr(err, 'msg', None) or err.reason}); rebuild "
+                       "the pack with `kqa build`") from None
+    except RecursionError:
+        raise KqaError(f"{manifest_path} is nested too deeply to be a manifest; rebuild the pack with `kqa build`") from None
+    if not isinstance(manifest, dict):
+        raise KqaError(f"{manifest_path} is not a JSON object; rebuild the pack with `kqa build`")
     for part in (GRAPH, CORPUS, QUESTIONS):
         if not (path / part).is_file():
             raise KqaError(f"the pack at {path} has no {part}; rebuild it with `kqa build`")
-    for part, expected in (manifest.get("files") or {}).items():  # packs built by kqa; a user's pack may lack it
-        if _fingerprint(path / part, size_only=True)["size_bytes"] != expected.get("size_bytes") or \
+    files = manifest.get("files") or {}  # packs built by kqa; a user's pack may lack it
+    if not isinstance(files, dict):
+        raise KqaError(f"{manifest_path}: \"files\" is not an object; rebuild the pack with `kqa build`")
+    for part, expected in files.items():
+        if part not in (GRAPH, CORPUS, QUESTIONS):  # a name from the file never leads outside the pack
+            continue
+        if not isinstance(expected, dict) or _fingerprint(path / part, size_only=True)["size_bytes"] != expected.get("size_bytes") or \
                 _fingerprint(path / part) != expected:
             raise BadFileError(path / part, "does not match the pack's manifest (its size or SHA-256 differs): it "
                                "was cut short or changed after the build", hint="rebuild the pack with `kqa build`")

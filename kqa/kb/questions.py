@@ -16,17 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from kqa.kb.errors import BadFileError
-from kqa.kb.jsonl import read_jsonl
+from kqa.kb.jsonl import MAX_LINE_BYTES, read_jsonl
 from kqa.kb.types import Question
 
 _TUPLE_FIELDS = ("answers", "choices", "gold_triples", "gold_passages", "answer_list")
 
 
-def load_questions(path: Path | str, *, split: str | None = None) -> list[Question]:
-    """Every question in ``path``; with ``split``, only those of that split ("dev" or "test")."""
+def load_questions(path: Path | str, *, split: str | None = None,
+                   max_line_bytes: int = MAX_LINE_BYTES) -> list[Question]:
+    """Every question in ``path``; with ``split``, only those of that split ("dev" or "test"). A line longer
+    than ``max_line_bytes`` is refused (see ``read_jsonl``)."""
     path = Path(path)
     questions = []
-    for number, row in read_jsonl(path):
+    for number, row in read_jsonl(path, max_line_bytes=max_line_bytes):
         questions.append(_parse_row(row, path, number))
     if not questions:
         raise BadFileError(path, "the question file is empty")

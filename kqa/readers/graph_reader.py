@@ -209,10 +209,11 @@ def draw_subgraph(graph, *, highlight: Sequence[Evidence] = (), title: str | Non
     return buffer.getvalue()
 
 
-def load_graph_reader(pack: Pack | str | Path, *, embed: bool = True) -> GraphReader:
+def load_graph_reader(pack: Pack | str | Path, *, embed: bool = True,
+                      cache_dir: Path | str | None = None) -> GraphReader:
     """A GraphReader over a pack's graph; with ``embed`` the bundled MiniLM backs relation detection for
-    wordings no phrasing covers (loaded on first use, not here)."""
-    kg = load_graph(pack)
+    wordings no phrasing covers (loaded on first use, not here). ``cache_dir``: see ``kb.graph.load_graph``."""
+    kg = load_graph(pack, cache_dir=cache_dir)
     return GraphReader(kg, encode=_lazy_minilm() if embed else None)
 
 

@@ -1,6 +1,8 @@
 """On-disk caches for retriever indexes, keyed by what they were built from.
 
-A cache entry is a folder ``index_dir/<kind>-<model>-<hash12>/`` holding the index files and ``meta.json``.
+A cache entry is a folder ``cache_dir/<kind>-<model>-<hash12>/`` holding the index files and ``meta.json``;
+``cache_dir`` is the user's own (``kqa.kb.cache.private_dir``), never a pack folder, since index formats such
+as FAISS's are not safe to read from a stranger.
 The key is a hash of every passage id and the exact text that was indexed, so a changed corpus (or a changed
 passage format) gets a new folder and a stale index is never read. The folder is written beside its final
 name and renamed into place, so a crash leaves either a whole entry or none; ``meta.json`` records each file's

@@ -2,10 +2,10 @@
 
 Passages are indexed as ``"title\\ntext"``, like the dense retriever, lower-cased, English stopwords removed
 and, when PyStemmer is installed, Snowball-stemmed (so "mines" matches "mining"). The index is cached on disk
-the same way as the FAISS one (``index_dir/bm25-<stem>-<hash12>/``, see ``_cache``) and memory-mapped on load.
+the same way as the FAISS one (``cache_dir/bm25-<stem>-<hash12>/``, see ``_cache``) and memory-mapped on load.
 A passage that shares no word with the question is never returned, so fewer than k may come back.
 
->>> retriever = BM25Retriever.build_or_load(passages, pack.index_dir)  # doctest: +SKIP
+>>> retriever = BM25Retriever.build_or_load(passages, cache_dir)  # doctest: +SKIP
 >>> retriever.retrieve("capital of Peru", k=1)[0].id  # doctest: +SKIP
 'passage:pe/government/0'
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from kqa.kb.cache import private_dir
 from kqa.kb.errors import KqaError
 from kqa.kb.types import Evidence, Passage
 from kqa.retrievers.base import passage_evidence
@@ -94,7 +95,7 @@ class BM25Retriever:
     def build_or_load(
         cls,
         passages: Sequence[Passage],
-        index_dir: Path | str,
+        cache_dir: Path | str | None = None,
         *,
         stem: bool | None = None,
         format_passage: Callable[[Passage], str] = passage_text,
@@ -103,9 +104,12 @@ class BM25Retriever:
         mmap: bool = True,
         verify_checksums: bool = True,
     ) -> BM25Retriever:
-        """Load the cached BM25 index for these passages from ``index_dir``, or build it and cache it there."""
+        """Load the cached BM25 index for these passages from ``cache_dir`` (a folder only this user writes,
+        see ``kb.cache``), or build it and cache it there; ``None`` builds it in memory and writes nothing."""
         import bm25s
 
+        if cache_dir is None:
+            return cls.build(passages, stem=stem, format_passage=format_passage, k1=k1, b=b)
         stemmer = _stemmer(stem)
         texts = [format_passage(p) for p in passages]
         corpus_hash = _cache.content_hash((p.id for p in passages), texts)
@@ -119,7 +123,7 @@ class BM25Retriever:
             "passages": len(passages),
             "bm25s": bm25s.__version__,
         }
-        folder = Path(index_dir) / f"bm25-{stem_tag}-{corpus_hash[:12]}"
+        folder = private_dir(cache_dir) / f"bm25-{stem_tag}-{corpus_hash[:12]}"
 
         if _cache.check_entry(folder, expect=expect, verify_checksums=verify_checksums) is not None:
             try:

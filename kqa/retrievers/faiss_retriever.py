@@ -12,11 +12,11 @@ longer) are embedded as overlapping windows of ``window_words`` words, each with
 passage scores the best of its windows (as "MaxP" in Dai & Callan 2019). On the Factbook pack this raised
 hit@5 from 0.804 to 0.836 and MRR@5 from 0.672 to 0.716 over embedding whole (truncated) passages.
 
-``FaissRetriever.build_or_load`` caches the index under ``index_dir`` keyed by model id, kind and a hash of
+``FaissRetriever.build_or_load`` caches the index under ``cache_dir`` keyed by model id, kind and a hash of
 the indexed text (see ``_cache``), memory-maps it on load, and rebuilds a cache entry that is truncated or
 corrupt. This module does not read passages (``kb.corpus``) or write answers (``readers``).
 
->>> retriever = FaissRetriever.build_or_load(passages, load_embedder(), pack.index_dir)  # doctest: +SKIP
+>>> retriever = FaissRetriever.build_or_load(passages, load_embedder(), cache_dir)  # doctest: +SKIP
 >>> retriever.retrieve("What is the capital of Peru?", k=3)[0].id  # doctest: +SKIP
 'passage:pe/government/0'
 """
@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from kqa.kb.cache import private_dir
 from kqa.kb.errors import KqaError
 from kqa.kb.types import Evidence, Passage
 from kqa.retrievers.base import passage_evidence
@@ -194,7 +195,7 @@ class FaissRetriever:
         cls,
         passages: Sequence[Passage],
         encoder: Encoder,
-        index_dir: Path | str,
+        cache_dir: Path | str | None = None,
         *,
         kind: str = "flat",
         format_passage: Callable[[Passage], str] = passage_text,
@@ -206,8 +207,10 @@ class FaissRetriever:
         verify_checksums: bool = True,
         **index_params: Any,
     ) -> FaissRetriever:
-        """Load the cached index for these passages, this encoder and this kind from ``index_dir``, or build
-        it and cache it there (``index_dir/faiss-<model>-<kind>-<hash12>/``).
+        """Load the cached index for these passages, this encoder and this kind from ``cache_dir``, or build
+        it and cache it there (``cache_dir/faiss-<model>-<kind>-<hash12>/``). FAISS's reader is not made for
+        hostile files, so ``cache_dir`` must be a folder only this user writes (``kb.cache.private_dir``
+        checks it), never a shared pack's; ``None`` builds the index in memory and writes nothing.
 
         Search-time parameters (``ef_search``, ``nprobe``) apply whether the index was built or loaded;
         build-time ones (``hnsw_m``, ``nlist``, ``pq_m`` ...) are part of the cache key."""
@@ -231,7 +234,11 @@ class FaissRetriever:
             "vectors": len(texts),
         }
         params_tag = "" if not build_params else "-" + _cache.content_hash(["p"], [repr(build_params)])[:6]
-        folder = Path(index_dir) / f"faiss-{_cache.slug(encoder.model_id)}-{kind}{params_tag}-{corpus_hash[:12]}"
+        if cache_dir is None:
+            return cls.build(passages, encoder, kind=kind, format_passage=format_passage, window_words=window_words,
+                             window_stride=window_stride, batch_size=batch_size, show_progress=show_progress,
+                             **build_params, **search_params)
+        folder = private_dir(cache_dir) / f"faiss-{_cache.slug(encoder.model_id)}-{kind}{params_tag}-{corpus_hash[:12]}"
 
         if _cache.check_entry(folder, expect=expect, verify_checksums=verify_checksums) is not None:
             try:

@@ -28,27 +28,29 @@ def _size(path: Path) -> int:
 
 @pytest.fixture
 def pack(tmp_path) -> Path:
-    """A pack folder with a manifest, a graph and its pickled cache, a corpus, and real FAISS and BM25 entries."""
+    """A pack folder with a manifest, a graph and a corpus; beside it the user's cache folder with the graph's
+    pickled copy and real FAISS and BM25 entries."""
     from kqa.retrievers.bm25_retriever import BM25Retriever
     from kqa.models.embedder import HashingEncoder
     from kqa.retrievers.faiss_retriever import FaissRetriever
 
     pack = tmp_path / "pack"
-    (pack / "index").mkdir(parents=True)
+    pack.mkdir()
+    (tmp_path / "cache").mkdir(mode=0o700)
     manifest = {"stage_seconds": STAGES, "counts": {"triples": 1234, "passages": 3}, "coverage": COVERAGE}
     (pack / "manifest.json").write_text(json.dumps(manifest))
     (pack / "graph.ttl").write_text("<a> <b> <c> .\n" * 100)
     sha = hashlib.sha256((pack / "graph.ttl").read_bytes()).hexdigest()
-    (pack / "index" / f"graph-{sha[:20]}-v1.pickle").write_bytes(b"x" * 5000)
-    (pack / "index" / "graph-0123456789abcdef0123-v1.pickle").write_bytes(b"x" * 7000)  # an older graph's
+    (pack.parent / "cache" / f"graph-{sha}-v1.pickle").write_bytes(b"x" * 5000)
+    (pack.parent / "cache" / f"graph-{'0' * 64}-v1.pickle").write_bytes(b"x" * 7000)  # an older graph's
     (pack / "corpus.jsonl").write_text("".join(json.dumps(p.to_json()) + "\n" for p in PASSAGES))
-    FaissRetriever.build_or_load(PASSAGES, HashingEncoder(dim=32), pack / "index", kind="flat")
-    BM25Retriever.build_or_load(PASSAGES, pack / "index")
+    FaissRetriever.build_or_load(PASSAGES, HashingEncoder(dim=32), pack.parent / "cache", kind="flat")
+    BM25Retriever.build_or_load(PASSAGES, pack.parent / "cache")
     return pack
 
 
 def test_graph_cost_is_its_build_stages_files_and_parse_coverage(pack):
-    graph = construction_costs(["graph"], pack=pack)["graph"]
+    graph = construction_costs(["graph"], pack=pack, cache_dir=pack.parent / "cache")["graph"]
     assert graph["build_seconds"] == 0.5 + 1.25  # parse and graph; not the corpus or questions stages
     assert graph["size_bytes"] == 1400 + 5000  # graph.ttl and the pickled copy of it, not of an older graph
     assert graph["triples"] == 1234
@@ -58,10 +60,10 @@ def test_graph_cost_is_its_build_stages_files_and_parse_coverage(pack):
 
 
 def test_corpus_backends_read_the_corpus_and_their_index_entries(pack):
-    costs = construction_costs(["dense", "bm25", "hybrid"], pack=pack)
+    costs = construction_costs(["dense", "bm25", "hybrid"], pack=pack, cache_dir=pack.parent / "cache")
     corpus = (pack / "corpus.jsonl").stat().st_size
-    faiss = next((pack / "index").glob("faiss-*"))
-    bm25 = next((pack / "index").glob("bm25-*"))
+    faiss = next((pack.parent / "cache").glob("faiss-*"))
+    bm25 = next((pack.parent / "cache").glob("bm25-*"))
     assert costs["dense"]["size_bytes"] == corpus + _size(faiss)
     assert costs["bm25"]["size_bytes"] == corpus + _size(bm25)
     assert costs["hybrid"]["size_bytes"] == corpus + _size(faiss) + _size(bm25)
@@ -74,35 +76,35 @@ def test_corpus_backends_read_the_corpus_and_their_index_entries(pack):
 
 
 def test_an_index_entry_without_its_build_time_is_said_not_recorded(pack):
-    meta_path = next((pack / "index").glob("faiss-*/meta.json"))
+    meta_path = next((pack.parent / "cache").glob("faiss-*/meta.json"))
     meta = json.loads(meta_path.read_text())
     meta.pop("build_seconds")
     meta_path.write_text(json.dumps(meta))
-    dense = construction_costs(["dense"], pack=pack)["dense"]
+    dense = construction_costs(["dense"], pack=pack, cache_dir=pack.parent / "cache")["dense"]
     assert dense["build_seconds"] == 0.5 + 0.25
     assert "index build not recorded" in dense["build_seconds_cover"] and meta_path.parent.name in dense["build_seconds_cover"]
 
 
 def test_an_index_entry_records_build_seconds_when_it_has_them(pack):
-    meta_path = next((pack / "index").glob("faiss-*/meta.json"))
+    meta_path = next((pack.parent / "cache").glob("faiss-*/meta.json"))
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**meta, "build_seconds": 4.0}))
-    dense = construction_costs(["dense"], pack=pack)["dense"]
+    dense = construction_costs(["dense"], pack=pack, cache_dir=pack.parent / "cache")["dense"]
     assert dense["build_seconds"] == 0.5 + 0.25 + 4.0 and "not recorded" not in dense["build_seconds_cover"]
 
 
 def test_entries_of_another_corpus_or_index_kind_are_not_counted(pack):
-    stale = pack / "index" / "faiss-hashing-32-hnsw-000000000000"
+    stale = pack.parent / "cache" / "faiss-hashing-32-hnsw-000000000000"
     stale.mkdir()
     (stale / "meta.json").write_text(json.dumps({"kind": "hnsw", "passages": 3, "files": {}}))
-    old = pack / "index" / "bm25-stem-111111111111"
+    old = pack.parent / "cache" / "bm25-stem-111111111111"
     old.mkdir()
     (old / "meta.json").write_text(json.dumps({"passages": 99, "files": {}}))
     (old / "big").write_bytes(b"x" * 10**6)
-    costs = construction_costs(["dense", "bm25"], pack=pack)
+    costs = construction_costs(["dense", "bm25"], pack=pack, cache_dir=pack.parent / "cache")
     assert stale.name not in costs["dense"]["reads"] and old.name not in costs["bm25"]["reads"]
     assert costs["bm25"]["size_bytes"] < 10**6
-    hnsw = construction_costs(["dense"], pack=pack, index_kind="hnsw")["dense"]
+    hnsw = construction_costs(["dense"], pack=pack, cache_dir=pack.parent / "cache", index_kind="hnsw")["dense"]
     assert stale.name in hnsw["reads"]
 
 
@@ -145,6 +147,7 @@ def test_closed_book_constructs_nothing_and_weighs_its_weights(model, tmp_path):
 def test_router_and_vote_are_the_union_of_their_parts(pack, model):
     gguf, cache = model
     costs = construction_costs(["graph", "dense", "closed_book", "router", "vote", "echo"], pack=pack,
+                               cache_dir=pack.parent / "cache",
                                model=str(gguf), model_cache=cache)
     assert "echo" not in costs  # a backend it does not know gets no entry
     router = costs["router"]

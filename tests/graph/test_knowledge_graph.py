@@ -19,20 +19,24 @@ def test_name_key_folds_case_accents_the_possessives_and_apostrophes():
     assert name_key("The Gambia") == "gambia"
 
 
-def test_cached_load_equals_a_fresh_parse(factbook_pack, graph_kg):
-    fresh = load_graph(factbook_pack, use_cache=False)
-    cached = load_graph(factbook_pack)
-    assert list(factbook_pack.index_dir.glob("graph-*.pickle"))
+def test_cached_load_equals_a_fresh_parse(factbook_pack, graph_kg, tmp_path):
+    fresh = load_graph(factbook_pack)
+    load_graph(factbook_pack, cache_dir=tmp_path / "cache")  # parses and writes the cache
+    cached = load_graph(factbook_pack, cache_dir=tmp_path / "cache")
+    assert len(list((tmp_path / "cache").glob("graph-*.pickle"))) == 1
+    assert not (factbook_pack.path / "index").exists()  # nothing is written into the pack
     assert len(cached.graph) == len(fresh.graph) == len(graph_kg.graph)
     assert cached.index.names == fresh.index.names
     assert cached.index.relations == fresh.index.relations
 
 
-def test_a_torn_cache_is_rebuilt(factbook_pack):
-    for path in factbook_pack.index_dir.glob("graph-*.pickle"):
-        path.write_bytes(b"not a pickle")
-    kg = load_graph(factbook_pack)
+def test_a_torn_cache_is_rebuilt(factbook_pack, tmp_path):
+    load_graph(factbook_pack, cache_dir=tmp_path)
+    (cache,) = tmp_path.glob("graph-*.pickle")
+    cache.write_bytes(b"not a pickle")
+    kg = load_graph(factbook_pack, cache_dir=tmp_path)
     assert kg.lookup_name("Peru") == (PE,)
+    assert cache.read_bytes().startswith(b"\x80")  # a pickle again
 
 
 def test_names_and_aliases_index(graph_kg):

@@ -113,6 +113,11 @@ def render_report(rows: list[dict[str, str]], notes: dict[str, str]) -> str:
               "stopped after 10 s;",
               "- every pack, cache and index is written to a temporary name and renamed into place; caches carry "
               "the hash of what they were built from, and a damaged one is rebuilt;",
+              "- a pack is data only: caches in formats that can run code or were not made for hostile input "
+              "(the graph's pickle, FAISS and BM25 indexes) live in the user's own `$KQA_HOME/cache` (mode 0700, "
+              "refused if others can write it), never in a pack, so a pack from someone else rebuilds them; "
+              "graph, question and corpus files are refused when they reach outside themselves (XML entities, "
+              "remote JSON-LD contexts) or are built to exhaust memory (nesting, huge terms or lines);",
               "- the app waits for each backend at most `--timeout` seconds (300 by default, loading included) "
               "and `kqa eval` records an error for a question a backend has not answered in `--timeout` "
               "seconds (120 by default); a backend that raises shows its error, the others still answer;",

@@ -12,7 +12,7 @@ from kqa.kb.errors import BadFileError, KqaError
 
 @pytest.fixture
 def pack_copy(factbook_pack, tmp_path):
-    """A copy of the session's pack, with its graph cache, that a test may damage."""
+    """A copy of the session's pack that a test may damage."""
     target = tmp_path / "pack"
     shutil.copytree(factbook_pack.path, target)
     return target
@@ -132,16 +132,17 @@ def test_a_broken_manifest(pack_copy, observe):
     assert "manifest.json" in str(err.value) and "kqa build" in str(err.value)
 
 
-def test_a_truncated_graph_cache_is_rebuilt_with_the_same_answers(pack_copy, observe):
+def test_a_truncated_graph_cache_is_rebuilt_with_the_same_answers(pack_copy, tmp_path, observe):
     from kqa.kb.graph import load_graph
     from kqa.readers.graph_reader import GraphReader
 
-    load_graph(pack_copy)  # makes sure the cache exists
-    caches = list((pack_copy / "index").glob("graph-*.pickle"))
+    cache_dir = tmp_path / "cache"
+    load_graph(pack_copy, cache_dir=cache_dir)  # makes sure the cache exists
+    caches = list(cache_dir.glob("graph-*.pickle"))
     assert len(caches) == 1
     data = caches[0].read_bytes()
     caches[0].write_bytes(data[: len(data) // 3])
-    answer = GraphReader(load_graph(pack_copy)).answer("What is the capital of Peru?")
+    answer = GraphReader(load_graph(pack_copy, cache_dir=cache_dir)).answer("What is the capital of Peru?")
     rebuilt = caches[0].read_bytes()
     observe("bad files", "graph cache (pickle) cut to a third", "rebuilt from graph.ttl, same answers",
             f"rebuilt ({'same size as before' if len(rebuilt) == len(data) else 'other size'}); answer {answer.text}")
@@ -155,13 +156,14 @@ def test_a_graph_cache_of_another_file_is_not_used(tmp_path, observe):
     ttl = tmp_path / "mine.ttl"
     ttl.write_text('@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n'
                    '<http://example.org/a> rdfs:label "Alpha" .\n')
-    assert load_graph(ttl).lookup_name("alpha")
+    cache_dir = tmp_path / "cache"
+    assert load_graph(ttl, cache_dir=cache_dir).lookup_name("alpha")
     ttl.write_text('@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n'
                    '<http://example.org/a> rdfs:label "Beta" .\n')
-    kg = load_graph(ttl)
+    kg = load_graph(ttl, cache_dir=cache_dir)
     observe("bad files", "graph.ttl changed after its cache was written", "the old cache is not used",
             f"'Alpha' found: {bool(kg.lookup_name('alpha'))}; 'Beta' found: {bool(kg.lookup_name('beta'))}; "
-            f"{len(list((tmp_path / 'index').glob('graph-*.pickle')))} cache files")
+            f"{len(list(cache_dir.glob('graph-*.pickle')))} cache files")
     assert not kg.lookup_name("alpha") and kg.lookup_name("beta")
 
 

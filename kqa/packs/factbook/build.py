@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kqa.kb.jsonl import write_jsonl
-from kqa.kb.pack import (CORPUS, GRAPH, INDEX, MANIFEST, QUESTIONS, Pack, Progress, _clear_interrupted,
+from kqa.kb.pack import (CORPUS, GRAPH, MANIFEST, QUESTIONS, Pack, Progress, _clear_interrupted,
                          _fingerprint, _Timer, open_pack)
 from kqa.kb.types import Passage
 
@@ -83,8 +83,6 @@ def build_factbook_pack(target: Path | str, *, progress: Progress | None = None,
             "files": {part: _fingerprint(tmp / part) for part in (GRAPH, CORPUS, QUESTIONS)},
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        if (target / INDEX).is_dir():
-            shutil.move(str(target / INDEX), str(tmp / INDEX))
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}-{int(time.time())}")
