@@ -59,11 +59,17 @@ def cmd_info(args) -> int:
 
 
 def _options(args):
-    from kqa.apps.config import model_cache_dir
+    from kqa.apps.config import graph_store_dir, model_cache_dir
     from kqa.apps.wiring import Options
 
     return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), k=args.k, lines=args.lines, mode=args.mode,
-                   model=args.model)
+                   model=args.model, store=args.store, store_dir=graph_store_dir())
+
+
+def _store_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", choices=("auto", "memory", "oxigraph"), default="auto",
+                        help="where the graph is held: rdflib in memory, or Oxigraph on disk (built once under "
+                             "$KQA_HOME/stores, then opened in seconds); auto: Oxigraph from 64 MB of RDF")
 
 
 def _backend_names(text: str) -> list[str]:
@@ -151,7 +157,7 @@ def cmd_eval(args) -> int:
     out_dir = args.out or kqa_home() / "runs" / tag
     config = {"questions": source, "limit": args.limit, "seed": args.seed, "perturb": args.perturb,
               "options": {"pack": str(options.pack), "k": options.k, "lines": options.lines, "mode": options.mode,
-                          "model": options.model}}
+                          "model": options.model, "store": options.store}}
     console = Console()
     console.print(f"scoring {len(questions):,} questions x {len(names)} backends into {out_dir}")
     backends = {}
@@ -189,8 +195,10 @@ def cmd_sparql(args) -> int:
     from kqa.kb.pack import open_pack
     from kqa.kb.sparql_guard import check_readonly, run_readonly
 
+    from kqa.apps.config import graph_store_dir
+
     check_readonly(args.query, prefixes=PREFIXES)  # a refused query is one line, before the graph loads
-    kg = load_graph(open_pack(_pack_dir(args)))
+    kg = load_graph(open_pack(_pack_dir(args)), store=args.store, store_dir=graph_store_dir())
     result = run_readonly(kg.graph, args.query, prefixes=PREFIXES, timeout_s=args.timeout, max_rows=args.limit)
     table = Table(*result.columns, title=f"{result.form}: {len(result.rows)} row(s)"
                   + (f", the first {args.limit}" if result.truncated else ""))
@@ -237,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--choices", default=None, help="multiple choice: options separated by ';'")
     _pack_arg(p)
     _model_args(p)
+    _store_arg(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="score backends over a question set; resumable, writes results.json, CSV, plots")
@@ -251,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds a backend may take per question before it counts as an error (default 120; 0: none)")
     _pack_arg(p)
     _model_args(p)
+    _store_arg(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("report", help="write RUN_DIR/report.md from a scoring run's results.json")
@@ -262,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds before the query is stopped (default 10)")
     p.add_argument("--limit", type=int, default=100, help="rows shown at most (default 100)")
     _pack_arg(p)
+    _store_arg(p)
     p.set_defaults(func=cmd_sparql)
 
     p = sub.add_parser("serve", help="start the web app: one question, every backend side by side")
@@ -275,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds Ask waits for each backend, loading included (default 300; 0: no limit)")
     _pack_arg(p)
     _model_args(p)
+    _store_arg(p)
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -22,3 +22,9 @@ def default_pack_dir() -> Path:
 
 def model_cache_dir() -> Path:
     return kqa_home() / "models"
+
+
+def graph_store_dir() -> Path:
+    """Oxigraph stores of graphs (``kqa.kb.stores``), one folder per graph file's SHA-256: outside the pack
+    folders, so a pack copied from elsewhere never brings a store with it."""
+    return kqa_home() / "stores"

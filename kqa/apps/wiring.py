@@ -32,6 +32,8 @@ class Options:
     model: str = "gemma-3-270m"  # LM preset, local folder, GGUF file or hub id
     n_samples: int = 5  # self-consistency
     index_kind: str = "flat"  # flat | hnsw | ivfpq
+    store: str = "auto"  # the graph's store: memory | oxigraph | auto (by the graph file's size; kqa.kb.stores)
+    store_dir: Path | None = None  # where Oxigraph stores are kept (apps/config: $KQA_HOME/stores)
 
     def with_(self, **changes: Any) -> Options:
         return replace(self, **changes)
@@ -69,6 +71,14 @@ class BackendPool:
 
         return self.shared(("pack", self.options.pack), lambda: open_pack(self.options.pack))
 
+    def graph(self, options: Options | None = None):
+        """The pack's KnowledgeGraph in the store the options name, loaded once."""
+        from kqa.kb.graph import load_graph
+
+        options = options or self.options
+        return self.shared(("knowledge_graph", options.pack, options.store, options.store_dir),
+                           lambda: load_graph(self.pack(), store=options.store, store_dir=options.store_dir))
+
 
 FACTORIES: dict[str, Callable[[BackendPool, Options], Backend]] = {}
 USES: dict[str, tuple[str, ...]] = {}  # backend -> the Options fields it depends on
@@ -91,13 +101,12 @@ def _embedder(pool: BackendPool):
     return pool.shared(("embedder",), load_embedder)
 
 
-@register("graph", uses=("pack",))
+@register("graph", uses=("pack", "store", "store_dir"))
 def _graph(pool: BackendPool, options: Options) -> Backend:
-    from kqa.kb.graph import load_graph
     from kqa.readers.graph_reader import GraphReader
 
     # MiniLM backs relation detection only for wordings no phrasing covers: loaded on first such question
-    return GraphReader(load_graph(pool.pack()), encode=lambda texts: _embedder(pool).encode(list(texts)))
+    return GraphReader(pool.graph(options), encode=lambda texts: _embedder(pool).encode(list(texts)))
 
 
 def _lm(pool: BackendPool, options: Options):

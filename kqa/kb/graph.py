@@ -75,11 +75,12 @@ class GraphIndex:
 class KnowledgeGraph:
     """An rdflib graph (in memory or over a SPARQL endpoint) plus the indexes a question answerer needs."""
 
-    def __init__(self, graph, index: GraphIndex, *, source: str, remote: bool = False):
+    def __init__(self, graph, index: GraphIndex, *, source: str, remote: bool = False, on_disk: bool = False):
         self.graph = graph
         self.index = index
         self.source = source  # a file path or an endpoint URL, for messages and meta
         self.remote = remote
+        self.on_disk = on_disk  # an Oxigraph store (kqa.kb.stores): it parses and runs SPARQL text itself
         self._nx = None
 
     # ---------------------------------------------------------------- construction
@@ -127,7 +128,7 @@ class KnowledgeGraph:
         In memory the template is parsed once and kept; over an endpoint rdflib sends the bindings as a
         trailing ``VALUES`` block, each term written by rdflib itself (so a quote in a value stays in it)."""
         bindings = dict(bindings or {})
-        if self.remote:
+        if self.remote or self.on_disk:
             result = self.graph.query(sparql, initNs=PREFIXES, initBindings=bindings)
         else:
             result = self.graph.query(_prepared(sparql), initBindings=bindings)
@@ -144,7 +145,7 @@ class KnowledgeGraph:
             import networkx as nx
 
             view = nx.MultiDiGraph()
-            if self.remote:
+            if self.remote or self.on_disk:
                 triples = [tuple(r) for r in self.graph.query(_FACTS_QUERY)]
             else:
                 rels = set(self.index.relations)
@@ -235,10 +236,13 @@ def format_value(kg: KnowledgeGraph, term, relation: str | None = None) -> str:
 # -------------------------------------------------------------------- loading with a cache
 
 
-def load_graph(pack: Pack | str | Path, *, use_cache: bool = True) -> KnowledgeGraph:
+def load_graph(pack: Pack | str | Path, *, use_cache: bool = True, store: str = "auto",
+               store_dir: Path | None = None) -> KnowledgeGraph:
     """The pack's graph (a Pack or a path to a pack folder or to an RDF file).
 
-    The first load parses the file (about 3 s for the Factbook pack); the graph and its indexes are then
+    ``store`` is ``memory`` (rdflib), ``oxigraph`` (an on-disk store kept under ``store_dir``, default the
+    pack's ``index/``; see ``kqa.kb.stores``) or ``auto``: Oxigraph for graph files of 64 MB and more.
+    In memory, the first load parses the file (about 3 s for the Factbook pack); the graph and its indexes are then
     pickled under the pack's ``index/`` folder, named by the file's SHA-256, and later loads read that."""
     if isinstance(pack, Pack):
         path, cache_dir = pack.graph_path, pack.index_dir
@@ -253,6 +257,10 @@ def load_graph(pack: Pack | str | Path, *, use_cache: bool = True) -> KnowledgeG
             cache_dir = path.parent / "index"
     if not path.is_file():
         raise KqaError(f"no graph file at {path}: run `kqa build` first")
+    from kqa.kb.stores import choose_store, open_oxigraph
+
+    if choose_store(path, store) == "oxigraph":
+        return open_oxigraph(path, store_dir or cache_dir)
     data = path.read_bytes()
     cache = cache_dir / f"graph-{hashlib.sha256(data).hexdigest()[:20]}-v{CACHE_VERSION}.pickle"
     if use_cache and cache.is_file():
@@ -271,10 +279,10 @@ def load_graph(pack: Pack | str | Path, *, use_cache: bool = True) -> KnowledgeG
     return kg
 
 
-def timed_load(pack: Pack | str | Path, *, use_cache: bool = True) -> tuple[KnowledgeGraph, float]:
+def timed_load(pack: Pack | str | Path, *, use_cache: bool = True, **store: Any) -> tuple[KnowledgeGraph, float]:
     """``load_graph`` and the seconds it took."""
     start = time.perf_counter()
-    kg = load_graph(pack, use_cache=use_cache)
+    kg = load_graph(pack, use_cache=use_cache, **store)
     return kg, time.perf_counter() - start
 
 
