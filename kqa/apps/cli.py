@@ -159,9 +159,10 @@ def cmd_eval(args) -> int:
               "options": {"pack": str(options.pack), "k": options.k, "lines": options.lines, "mode": options.mode,
                           "model": options.model, "store": options.store}}
     console = Console()
-    console.print(f"scoring {len(questions):,} questions x {len(names)} backends into {out_dir}")
+    where = f" on the Ray cluster at {args.ray}" if args.ray else ""
+    console.print(f"scoring {len(questions):,} questions x {len(names)} backends into {out_dir}{where}")
     backends = {}
-    for name in names:
+    for name in names if not args.ray else ():  # on Ray, each worker loads its own
         with console.status(f"loading {name}"):
             backends[name] = pool.get(name)
     # read after loading, so an index built just now counts
@@ -171,10 +172,16 @@ def cmd_eval(args) -> int:
                TimeRemainingColumn())
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("answering", total=len(questions) * len(names))
-        result = run_eval(backends, questions, out_dir, config=config, batch_size=args.batch_size,
-                          timeout_s=args.timeout or None, construction=construction,
-                          progress=lambda done, total, name: bar.update(task, completed=done,
-                                                                        description=f"answering ({name})"))
+        common = dict(config=config, batch_size=args.batch_size, timeout_s=args.timeout or None,
+                      construction=construction, progress=lambda done, total, name: bar.update(
+                          task, completed=done, description=f"answering ({name})"))
+        if args.ray:
+            from kqa.apps.wiring import PoolBackends
+            from kqa.eval.ray_runner import run_eval_ray
+
+            result = run_eval_ray(PoolBackends(options), names, questions, out_dir, address=args.ray, **common)
+        else:
+            result = run_eval(backends, questions, out_dir, **common)
     print_results(result.results, console)
     console.print(f"results: {result.results_path}, report: {out_dir / REPORT}")
     return 0
@@ -256,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--perturb", action="store_true", help="also re-ask each question with robustness probes")
     p.add_argument("--out", type=Path, default=None, help="run folder (default $KQA_HOME/runs/<questions>-<backends>)")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="answer on a Ray cluster: 'auto' (the cluster this machine is in) or its address; one actor "
+                        "per backend per node, every node reading the same pack path (pip install 'kqa[ray]')")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="seconds a backend may take per question before it counts as an error (default 120; 0: none)")
     _pack_arg(p)

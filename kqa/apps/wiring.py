@@ -80,6 +80,17 @@ class BackendPool:
                            lambda: load_graph(self.pack(), store=options.store, store_dir=options.store_dir))
 
 
+@dataclass(frozen=True)
+class PoolBackends:
+    """``name -> Backend`` from options, picklable: what a Ray worker runs to load its backend
+    (``kqa.eval.ray_runner``). Each process that calls it holds its own pool, so its own models."""
+
+    options: Options
+
+    def __call__(self, name: str) -> Backend:
+        return BackendPool(self.options).get(name)
+
+
 FACTORIES: dict[str, Callable[[BackendPool, Options], Backend]] = {}
 USES: dict[str, tuple[str, ...]] = {}  # backend -> the Options fields it depends on
 
