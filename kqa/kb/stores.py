@@ -21,6 +21,7 @@ files): opening one runs no code from it. This file knows nothing of packs, ques
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -83,7 +84,9 @@ def open_oxigraph(path: Path, store_dir: Path, *, rebuild: bool = False):
     digest = file_sha256(path)
     folder = store_folder(path, store_dir, digest)
     if rebuild or not _trusted(folder, digest):
-        build_store(path, folder, digest)
+        with _build_lock(folder):  # two processes starting at once (Ray actors on one node): one builds
+            if rebuild or not _trusted(folder, digest):
+                build_store(path, folder, digest)
     store = ox.Store.read_only(str(folder))
     graph = _rdflib_graph(store)
     return KnowledgeGraph(graph, store_index(store), source=str(path), on_disk=True)
@@ -117,15 +120,24 @@ def build_store(path: Path, folder: Path, digest: str) -> None:
         del store
         (tmp / MARKER).write_text(json.dumps({"graph_sha256": digest, "version": STORE_VERSION, "triples": triples,
                                               "source": str(path)}))
-        if folder.exists():  # a stale or untrusted folder under the same name
+        if folder.exists():  # a stale or untrusted folder under the same name (callers hold the build lock)
             shutil.rmtree(folder)
-        try:
-            os.rename(tmp, folder)
-        except OSError:  # another process finished the same build first: keep its folder
-            if not _trusted(folder, digest):
-                raise
+        os.rename(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _build_lock(folder: Path):
+    import fcntl
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _trusted(folder: Path, digest: str) -> bool:

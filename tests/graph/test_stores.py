@@ -109,7 +109,7 @@ def test_bad_files_and_choices_are_clear(tmp_path, tiny):
     bad.write_text("<http://x/a> <http://x/b> .\n")
     with pytest.raises(BadFileError, match="not valid turtle"):
         open_oxigraph(bad, tmp_path / "stores")
-    assert not list((tmp_path / "stores").glob("*"))  # nothing half-built left behind
+    assert not [f for f in (tmp_path / "stores").iterdir() if not f.name.endswith(".lock")]  # nothing half-built
     with pytest.raises(KqaError, match="unknown graph store"):
         choose_store(tiny, "sqlite")
     assert choose_store(tiny, "auto") == "memory" and tiny.stat().st_size < AUTO_OXIGRAPH_BYTES
@@ -139,3 +139,19 @@ def test_factbook_test_split_same_answers_with_each_store(factbook_pack, tmp_pat
         assert sorted(e.id for e in b.evidence) == sorted(e.id for e in a.evidence), q.question
         answered += a.text is not None
     assert answered > 0.9 * len(questions)
+
+
+def test_two_processes_opening_a_new_store_build_it_once(tiny, tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from kqa.kb.stores import open_oxigraph; "
+            "kg = open_oxigraph(Path(sys.argv[1]), Path(sys.argv[2])); print(len(kg.lookup_name('peru')))")
+    env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tiny), str(tmp_path / "stores")], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert [o.strip() for o, _ in outs] == ["1", "1"]
+    folders = [f.name for f in (tmp_path / "stores").iterdir() if not f.name.startswith(".")]
+    assert len(folders) == 1 and not [f for f in (tmp_path / "stores").iterdir() if "building" in f.name]
