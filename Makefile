@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test check bench install install-test pack clean
+.PHONY: demo test check bench bench-scale install install-test pack clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,13 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench /usr/bin/chromium
 	$(PY) -m bench
+
+# Where kqa stops on one machine, by simulation (1M and 10M generated triples, 1M passage vectors): about
+# half an hour and up to ~6 GB; figures to docs/scale.json, read in docs/scale.md. Then Ray against a local
+# run on a two-worker cluster started on this machine.
+bench-scale: $(VENV)/.installed-bench
+	flock /tmp/kqa-heavy.lock $(PY) -m bench.scale --out docs
+	flock /tmp/kqa-heavy.lock $(PY) -m bench.ray_eval --backends graph
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -62,8 +62,14 @@ def _options(args):
     from kqa.apps.config import cache_dir, model_cache_dir
     from kqa.apps.wiring import Options
 
-    return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), cache_dir=cache_dir(), k=args.k, lines=args.lines, mode=args.mode,
-                   model=args.model)
+    return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), cache_dir=cache_dir(), k=args.k,
+                   lines=args.lines, mode=args.mode, model=args.model, store=args.store)
+
+
+def _store_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", choices=("auto", "memory", "oxigraph"), default="auto",
+                        help="where the graph is held: rdflib in memory, or Oxigraph on disk (built once under "
+                             "$KQA_HOME/cache/stores, then opened in seconds); auto: Oxigraph from 64 MB of RDF")
 
 
 def _backend_names(text: str) -> list[str]:
@@ -158,9 +164,10 @@ def cmd_eval(args) -> int:
     config = {"questions": source, "limit": args.limit, "seed": args.seed, "perturb": args.perturb,
               "options": options_record(options)}
     console = Console()
-    console.print(f"scoring {len(questions):,} questions x {len(names)} backends into {out_dir}")
+    where = f" on the Ray cluster at {args.ray}" if args.ray else ""
+    console.print(f"scoring {len(questions):,} questions x {len(names)} backends into {out_dir}{where}")
     backends = {}
-    for name in names:
+    for name in names if not args.ray else ():  # on Ray, each worker loads its own
         with console.status(f"loading {name}"):
             backends[name] = pool.get(name)
     # read after loading, so an index built just now counts
@@ -170,10 +177,16 @@ def cmd_eval(args) -> int:
                TimeRemainingColumn())
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("answering", total=len(questions) * len(names))
-        result = run_eval(backends, questions, out_dir, config=config, batch_size=args.batch_size,
-                          timeout_s=args.timeout or None, construction=construction,
-                          progress=lambda done, total, name: bar.update(task, completed=done,
-                                                                        description=f"answering ({name})"))
+        common = dict(config=config, batch_size=args.batch_size, timeout_s=args.timeout or None,
+                      construction=construction, progress=lambda done, total, name: bar.update(
+                          task, completed=done, description=f"answering ({name})"))
+        if args.ray:
+            from kqa.apps.wiring import PoolBackends
+            from kqa.eval.ray_runner import run_eval_ray
+
+            result = run_eval_ray(PoolBackends(options), names, questions, out_dir, address=args.ray, **common)
+        else:
+            result = run_eval(backends, questions, out_dir, **common)
     print_results(result.results, console)
     console.print(f"results: {result.results_path}, report: {out_dir / REPORT}")
     return 0
@@ -194,10 +207,10 @@ def cmd_sparql(args) -> int:
     from kqa.kb.pack import open_pack
     from kqa.kb.sparql_guard import check_readonly, run_readonly
 
-    check_readonly(args.query, prefixes=PREFIXES)  # a refused query is one line, before the graph loads
     from kqa.apps.config import cache_dir
 
-    kg = load_graph(open_pack(_pack_dir(args)), cache_dir=cache_dir())
+    check_readonly(args.query, prefixes=PREFIXES)  # a refused query is one line, before the graph loads
+    kg = load_graph(open_pack(_pack_dir(args)), cache_dir=cache_dir(), store=args.store)
     result = run_readonly(kg.graph, args.query, prefixes=PREFIXES, timeout_s=args.timeout, max_rows=args.limit)
     table = Table(*result.columns, title=f"{result.form}: {len(result.rows)} row(s)"
                   + (f", the first {args.limit}" if result.truncated else ""))
@@ -244,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--choices", default=None, help="multiple choice: options separated by ';'")
     _pack_arg(p)
     _model_args(p)
+    _store_arg(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="score backends over a question set; resumable, writes results.json, CSV, plots")
@@ -254,10 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--perturb", action="store_true", help="also re-ask each question with robustness probes")
     p.add_argument("--out", type=Path, default=None, help="run folder (default $KQA_HOME/runs/<questions>-<backends>)")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="answer on a Ray cluster: 'auto' (the cluster this machine is in) or its address; one actor "
+                        "per backend per node, every node reading the same pack path (pip install 'kqa[ray]')")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="seconds a backend may take per question before it counts as an error (default 120; 0: none)")
     _pack_arg(p)
     _model_args(p)
+    _store_arg(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("report", help="write RUN_DIR/report.md from a scoring run's results.json")
@@ -269,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds before the query is stopped (default 10)")
     p.add_argument("--limit", type=int, default=100, help="rows shown at most (default 100)")
     _pack_arg(p)
+    _store_arg(p)
     p.set_defaults(func=cmd_sparql)
 
     p = sub.add_parser("serve", help="start the web app: one question, every backend side by side")
@@ -282,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds Ask waits for each backend, loading included (default 300; 0: no limit)")
     _pack_arg(p)
     _model_args(p)
+    _store_arg(p)
     p.set_defaults(func=cmd_serve)
     return parser
 

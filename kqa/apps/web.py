@@ -164,12 +164,7 @@ def knowledge_graph(pool: BackendPool):
             if kg is not None and hasattr(kg, "lookup_name") and hasattr(kg, "labels"):
                 return kg
 
-    def load():
-        from kqa.kb.graph import load_graph
-
-        return load_graph(pool.pack(), cache_dir=pool.options.cache_dir)
-
-    return pool.shared(("knowledge_graph", str(pool.options.pack)), load)
+    return pool.graph()
 
 
 def graph_labeler(pool: BackendPool) -> render.Labeler:

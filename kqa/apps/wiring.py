@@ -34,6 +34,7 @@ class Options:
     n_samples: int = 5  # self-consistency
     index_kind: str = "flat"  # flat | hnsw | ivfpq
     cache_dir: Path | None = None  # graph pickle, FAISS and BM25 caches (kb.cache); None: built in memory only
+    store: str = "auto"  # the graph's store: memory | oxigraph | auto (by the graph file's size; kqa.kb.stores)
 
     def with_(self, **changes: Any) -> Options:
         return replace(self, **changes)
@@ -78,6 +79,25 @@ class BackendPool:
 
         return self.shared(("pack", self.options.pack), lambda: open_pack(self.options.pack))
 
+    def graph(self, options: Options | None = None):
+        """The pack's KnowledgeGraph in the store the options name, loaded once."""
+        from kqa.kb.graph import load_graph
+
+        options = options or self.options
+        return self.shared(("knowledge_graph", options.pack, options.store, options.cache_dir),
+                           lambda: load_graph(self.pack(), cache_dir=options.cache_dir, store=options.store))
+
+
+@dataclass(frozen=True)
+class PoolBackends:
+    """``name -> Backend`` from options, picklable: what a Ray worker runs to load its backend
+    (``kqa.eval.ray_runner``). Each process that calls it holds its own pool, so its own models."""
+
+    options: Options
+
+    def __call__(self, name: str) -> Backend:
+        return BackendPool(self.options).get(name)
+
 
 FACTORIES: dict[str, Callable[[BackendPool, Options], Backend]] = {}
 USES: dict[str, tuple[str, ...]] = {}  # backend -> the Options fields it depends on
@@ -100,13 +120,12 @@ def _embedder(pool: BackendPool):
     return pool.shared(("embedder",), load_embedder)
 
 
-@register("graph", uses=("pack", "cache_dir"))
+@register("graph", uses=("pack", "cache_dir", "store"))
 def _graph(pool: BackendPool, options: Options) -> Backend:
-    from kqa.kb.graph import load_graph
     from kqa.readers.graph_reader import GraphReader
 
     # MiniLM backs relation detection only for wordings no phrasing covers: loaded on first such question
-    return GraphReader(load_graph(pool.pack(), cache_dir=options.cache_dir), encode=lambda texts: _embedder(pool).encode(list(texts)))
+    return GraphReader(pool.graph(options), encode=lambda texts: _embedder(pool).encode(list(texts)))
 
 
 def _lm(pool: BackendPool, options: Options):

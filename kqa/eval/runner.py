@@ -20,7 +20,7 @@ import os
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,37 +135,66 @@ def run_eval(
         from kqa.readers.time_limit import TimeLimitedBackend
 
         backends = {name: TimeLimitedBackend(b, timeout_s) for name, b in backends.items()}
+
+    def answer_here(work: Sequence[tuple[str, list[Question]]]) -> Iterator[tuple[str, list[Question], list[Answer]]]:
+        for name, batch in work:
+            yield name, batch, _answer_batch(backends[name], batch)
+
+    return run_batches(list(backends), answer_here, questions, out_dir, config=config, batch_size=batch_size,
+                       progress=progress, plots=plots, construction=construction)
+
+
+AnswerBatches = Callable[[Sequence[tuple[str, list[Question]]]], Iterable[tuple[str, list[Question], list[Answer]]]]
+
+
+def run_batches(
+    names: Sequence[str],
+    answer_batches: AnswerBatches,
+    questions: Sequence[Question],
+    out_dir: Path | str,
+    *,
+    config: dict[str, Any],
+    batch_size: int = 16,
+    progress: Progress | None = None,
+    plots: bool = True,
+    construction: Mapping[str, Mapping[str, Any]] | None = None,
+) -> EvalResult:
+    """``run_eval`` with the answering handed out: ``answer_batches(work)`` gets every (backend, batch) not
+    yet in answers.jsonl and yields (backend, batch, answers) as each batch finishes, in any order (here, one
+    after another; ``kqa.eval.ray_runner``, on a cluster's workers). Only this function writes the file, one
+    batch at a time, so whatever is killed, each (question, backend) is written at most once."""
+    names = list(names)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config_path = out_dir / "config.json"
     if config_path.exists():
         previous = json.loads(config_path.read_text(encoding="utf-8"))
-        if previous.get("question_ids") != [q.id for q in questions] or previous.get("backends") != list(backends):
+        if previous.get("question_ids") != [q.id for q in questions] or previous.get("backends") != names:
             from kqa.kb.errors import KqaError
 
             raise KqaError(f"{out_dir} holds a run with other questions or backends; use another --out folder")
     else:
-        atomic_write_text(config_path, json.dumps({**config, "backends": list(backends),
+        atomic_write_text(config_path, json.dumps({**config, "backends": names,
                                                    "question_ids": [q.id for q in questions]}, indent=1))
     path = out_dir / ANSWERS
     done = {(r["question_id"], r["backend"]) for r in read_records(path)}
-    total = len(questions) * len(backends)
-    finished = sum(1 for name in backends for q in questions if (q.id, name) in done)
+    total = len(questions) * len(names)
+    finished = sum(1 for name in names for q in questions if (q.id, name) in done)
+    work = []
+    for name in names:
+        todo = [q for q in questions if (q.id, name) not in done]
+        work += [(name, todo[start : start + batch_size]) for start in range(0, len(todo), batch_size)]
     started = time.perf_counter()
     with path.open("a", encoding="utf-8") as sink:
-        for name, backend in backends.items():
-            todo = [q for q in questions if (q.id, name) not in done]
-            for start in range(0, len(todo), batch_size):
-                batch = todo[start : start + batch_size]
-                answers = _answer_batch(backend, batch)
-                for question, answer in zip(batch, answers):
-                    sink.write(json.dumps(_record(question, answer), ensure_ascii=False) + "\n")
-                sink.flush()
-                os.fsync(sink.fileno())
-                finished += len(batch)
-                if progress:
-                    progress(finished, total, name)
-    results = summarise(out_dir, questions, list(backends), config=config, plots=plots,
+        for name, batch, answers in answer_batches(work):
+            for question, answer in zip(batch, answers):
+                sink.write(json.dumps(_record(question, answer), ensure_ascii=False) + "\n")
+            sink.flush()
+            os.fsync(sink.fileno())
+            finished += len(batch)
+            if progress:
+                progress(finished, total, name)
+    results = summarise(out_dir, questions, names, config=config, plots=plots,
                         wall_seconds=time.perf_counter() - started, construction=construction)
     return EvalResult(out_dir=out_dir, results=results)
 

@@ -73,11 +73,12 @@ class GraphIndex:
 class KnowledgeGraph:
     """An rdflib graph (in memory or over a SPARQL endpoint) plus the indexes a question answerer needs."""
 
-    def __init__(self, graph, index: GraphIndex, *, source: str, remote: bool = False):
+    def __init__(self, graph, index: GraphIndex, *, source: str, remote: bool = False, on_disk: bool = False):
         self.graph = graph
         self.index = index
         self.source = source  # a file path or an endpoint URL, for messages and meta
         self.remote = remote
+        self.on_disk = on_disk  # an Oxigraph store (kqa.kb.stores): it parses and runs SPARQL text itself
         self._nx = None
 
     # ---------------------------------------------------------------- construction
@@ -125,7 +126,7 @@ class KnowledgeGraph:
         In memory the template is parsed once and kept; over an endpoint rdflib sends the bindings as a
         trailing ``VALUES`` block, each term written by rdflib itself (so a quote in a value stays in it)."""
         bindings = dict(bindings or {})
-        if self.remote:
+        if self.remote or self.on_disk:
             result = self.graph.query(sparql, initNs=PREFIXES, initBindings=bindings)
         else:
             result = self.graph.query(_prepared(sparql), initBindings=bindings)
@@ -142,7 +143,7 @@ class KnowledgeGraph:
             import networkx as nx
 
             view = nx.MultiDiGraph()
-            if self.remote:
+            if self.remote or self.on_disk:
                 triples = [tuple(r) for r in self.graph.query(_FACTS_QUERY)]
             else:
                 rels = set(self.index.relations)
@@ -233,12 +234,16 @@ def format_value(kg: KnowledgeGraph, term, relation: str | None = None) -> str:
 # -------------------------------------------------------------------- loading with a cache
 
 
-def load_graph(pack: Pack | str | Path, *, cache_dir: Path | str | None = None) -> KnowledgeGraph:
+def load_graph(pack: Pack | str | Path, *, cache_dir: Path | str | None = None, store: str = "memory",
+               store_dir: Path | str | None = None) -> KnowledgeGraph:
     """The pack's graph (a Pack or a path to a pack folder or to an RDF file).
 
-    Parsing takes about 3 s for the Factbook pack. With ``cache_dir`` (the apps pass ``<kqa_home>/cache``)
-    the graph and its indexes are kept pickled there, named by the file's SHA-256, and later loads read that
-    copy; nothing in the pack folder is ever unpickled (see ``kb.cache``). ``cache_dir=None`` parses every time."""
+    ``store`` is ``memory`` (rdflib), ``oxigraph`` (an on-disk store, see ``kqa.kb.stores``, kept under
+    ``store_dir``, by default ``<cache_dir>/stores``) or ``auto``: Oxigraph for graph files of 64 MB and more.
+    In memory, parsing takes about 3 s for the Factbook pack. With ``cache_dir`` (the apps pass
+    ``<kqa_home>/cache``) the graph and its indexes are kept pickled there, named by the file's SHA-256, and
+    later loads read that copy; nothing in the pack folder is ever unpickled (see ``kb.cache``).
+    ``cache_dir=None`` parses every time."""
     if isinstance(pack, Pack):
         path = pack.graph_path
     else:
@@ -249,6 +254,13 @@ def load_graph(pack: Pack | str | Path, *, cache_dir: Path | str | None = None) 
             path = open_pack(path).graph_path
     if not path.is_file():
         raise KqaError(f"no graph file at {path}: run `kqa build` first")
+    from kqa.kb.stores import choose_store, open_oxigraph
+
+    if choose_store(path, store) == "oxigraph":
+        if store_dir is None and cache_dir is None:
+            raise KqaError("an Oxigraph store is kept on disk: give a cache folder (the kqa commands use "
+                           "$KQA_HOME/cache) or use store='memory'")
+        return open_oxigraph(path, Path(store_dir) if store_dir is not None else Path(cache_dir) / "stores")
     data = path.read_bytes()  # parsed from these very bytes, so the cache's name matches what it holds
 
     def parse() -> tuple[Any, GraphIndex]:
@@ -259,10 +271,10 @@ def load_graph(pack: Pack | str | Path, *, cache_dir: Path | str | None = None) 
     return KnowledgeGraph(graph, index, source=str(path))
 
 
-def timed_load(pack: Pack | str | Path, *, cache_dir: Path | str | None = None) -> tuple[KnowledgeGraph, float]:
+def timed_load(pack: Pack | str | Path, **load: Any) -> tuple[KnowledgeGraph, float]:
     """``load_graph`` and the seconds it took."""
     start = time.perf_counter()
-    kg = load_graph(pack, cache_dir=cache_dir)
+    kg = load_graph(pack, **load)
     return kg, time.perf_counter() - start
 
 

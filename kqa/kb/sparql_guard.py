@@ -106,7 +106,8 @@ def run_readonly(graph, text: str, *, prefixes: Mapping[str, str] | None = None,
         try:
             from rdflib.plugins.sparql import prepareQuery
 
-            if getattr(graph.store, "query_endpoint", None):  # a SPARQL endpoint parses the text itself
+            # a SPARQL endpoint or an Oxigraph store (kqa.kb.stores) parses the text itself
+            if getattr(graph.store, "query_endpoint", None) or getattr(graph.store, "parses_text", False):
                 result = graph.query(text, initNs=dict(prefixes or {}))
             else:
                 with SPARQL_PARSE_LOCK:
