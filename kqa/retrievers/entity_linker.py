@@ -71,12 +71,12 @@ class EntityLinker:
         self._order = {c: i for i, c in enumerate(classes or ())}
         self.fuzzy = fuzzy
         class_names = set(kg.index.class_names or ())
-        type_objects = {i for i in kg.index.labels if _local(i) in class_names and i not in kg.index.classes
-                        and not (kg.index.degree or {}).get(i)}
+        type_objects = set(kg.index.classes.values())
+        predicates = set(kg.index.relation_info or ())
 
         def linkable(iri) -> bool:
-            if self.classes is None:
-                return iri not in type_objects  # "film" in a question is a word, not the class Film
+            if self.classes is None:  # "film" in a question is a word, not the class Film; nor is "director"
+                return _local(iri) not in type_objects and iri not in predicates
             return kg.entity_class(iri) in self.classes
 
         self._names = {key: tuple(i for i in iris if linkable(i)) for key, iris in kg.index.names.items()}

@@ -64,6 +64,12 @@ TWO_HOP_IN_CLASS = """SELECT ?s ?bridge ?v ?p ?o ?label WHERE {
   OPTIONAL { ?o rdfs:label ?label }
 }"""
 
+CHAIN = """SELECT ?s ?bridge ?v ?p ?o ?label WHERE {
+  ?s ?bridge ?v .
+  ?v ?p ?o .
+  OPTIONAL { ?o rdfs:label ?label }
+}"""
+
 COMPARE = """SELECT ?a ?p ?va ?b ?vb WHERE {
   ?a ?p ?va .
   ?b ?p ?vb .
@@ -94,7 +100,7 @@ LINKS_IN_CLASS = """SELECT DISTINCT ?p WHERE {
 }"""
 
 TEMPLATES: Mapping[str, str] = {"lookup": LOOKUP, "inverse": INVERSE, "inverse_in_class": INVERSE_IN_CLASS,
-                                "two_hop": TWO_HOP, "two_hop_in_class": TWO_HOP_IN_CLASS, "compare": COMPARE,
+                                "two_hop": TWO_HOP, "two_hop_in_class": TWO_HOP_IN_CLASS, "chain": CHAIN, "compare": COMPARE,
                                 "count": COUNT, "count_in": COUNT_IN, "ask": ASK, "superlative": SUPERLATIVE,
                                 "links": LINKS, "links_in_class": LINKS_IN_CLASS}
 
@@ -108,6 +114,7 @@ _HOW_MANY = re.compile(r"\bhow many\b|\bnumber of\b", re.I)
 _LIST_WORDS = r"\bname (?:all|every)\b|\blist\b|\ball (?:the|of the)\b|\bwhat are the\b|\bwhich are the\b"
 _KIND_OF = re.compile(r"\b(?:a )?(?:kind|type|sort|form|part|member|subclass|instance) of\b", re.I)
 _GENERIC_LIST_NOUNS = ("languages", "neighbours", "neighbors")
+_CHAIN = re.compile(r"\bof (?:the |a |an )?((?:[a-z]+ ){0,3}[a-z]+) of X\b", re.I)
 
 
 def _plural(word: str) -> str:
@@ -275,6 +282,7 @@ class GraphRetriever:
             subjects = [m for m in mentions if self._subjects(m)]
             query = (
                 self._two_hop(question, mentions)
+                or self._chain(question, mentions)
                 or self._comparison(question, subjects)
                 or (self._boolean(question, mentions, subjects) if yes_no or _BOOLEAN_CUE.search(question) else None)
                 or self._inverse(question, mentions)
@@ -322,6 +330,33 @@ class GraphRetriever:
                           (("bridge", self.rel_iri[bridge]), ("v", value), ("p", self.rel_iri[rel.relation]),
                            *cls_binding),
                           (bridge_mention.candidates[0],), relation_match=rel, bridge=bridge)
+
+    def _chain(self, question: str, mentions: Sequence[Mention]) -> GraphQuery | None:
+        """"Where was the director of X born?": X's relation named inside, then a relation of what it leads to
+        (read from the graph; a pack with phrasings asks its two-hop questions the other way)."""
+        if len(mentions) != 1 or self.profile.patterns() or not self._subjects(mentions[0]):
+            return None
+        masked = self._masked(question, mentions)
+        match = _CHAIN.search(masked)
+        if not match:
+            return None
+        subject = self._subjects(mentions[0])[0]
+        first = [_local(p) for p in self.kg.relations_of(subject.term, "out")
+                 if self.info[_local(p)].object_kind == "entity"]
+        inner = self.detector.scores(f"the {match.group(1)} of X", allowed=first, kinds=frozenset())
+        if not inner or inner[0].score < self.detector.threshold:
+            return None
+        bridge = inner[0].relation
+        middle = [r[2] for r in self.kg.query(LOOKUP, {"s": subject.term, "p": self.rel_iri[bridge]})][:5]
+        second = sorted({_local(p) for m in middle for p in self.kg.relations_of(m, "out")})
+        outer_text = masked[:match.start()] + "of X" + masked[match.end():]
+        outer = self.detector.scores(outer_text, allowed=second)
+        if not outer or outer[0].score < self.detector.threshold:
+            return None
+        rel = outer[0]
+        return GraphQuery("two_hop", rel.relation, "chain",
+                          (("s", subject.term), ("bridge", self.rel_iri[bridge]), ("p", self.rel_iri[rel.relation])),
+                          (subject,), relation_match=rel, bridge=bridge)
 
     def _bridge(self, mention: Mention, text: str, cls_binding=()) -> tuple[Any, str]:
         """The bridge value and the relation that leads from it to its subject."""
@@ -446,6 +481,15 @@ class GraphRetriever:
                           relation_match=rels[0] if rels else None)
 
     def _about_subject(self, question: str, mentions: Sequence[Mention], subjects: Sequence[Mention]) -> GraphQuery:
+        values = [m for m in mentions if m.kind == "value"]
+        if not subjects and values:  # 'Whose national anthem is "..."?': the facts that carry the value
+            cand = values[0].candidates[0]
+            links = sorted({_local(p) for _, p, _ in cand.facts})
+            masked = self._masked(question, values[:1])
+            rels = self.detector.pattern_matches(masked, allowed=links) or self.detector.scores(masked, allowed=links)
+            relation = rels[0].relation
+            return GraphQuery("inverse", relation, "inverse", (("p", self.rel_iri[relation]), ("o", cand.term)),
+                              (cand,), relation_match=rels[0], direction="in")
         if not subjects:
             raise _NoParse("no entity of the graph that questions are about is named in the question")
         masked = self._masked(question, mentions)
@@ -480,6 +524,9 @@ class GraphRetriever:
         """The best (relation, direction, entity) among the relations the mention's candidates actually have,
         outgoing and incoming; (None, "out", first candidate) when none clears the threshold."""
         kinds = answer_kinds(question)
+        how_many = bool(_HOW_MANY.search(question))
+        if how_many:
+            kinds = frozenset()  # a count of things or a number: the relation's words decide
         asked = self._asked_class(question)
         best = None
         for rank, cand in enumerate(self._subjects(mention)[:3]):
@@ -550,7 +597,7 @@ class GraphRetriever:
             return GraphResult(question, query, rows, evidence, mentions=parsed.mentions)
         if query.kind == "two_hop":
             bridge = list(dict.fromkeys((r[0], r[1], r[2]) for r in rows))
-            answer = [(r[0], r[3], r[4]) for r in rows]
+            answer = [((r[2] if query.template == "chain" else r[0]), r[3], r[4]) for r in rows]
             if not rows:
                 return GraphResult(question, query, mentions=parsed.mentions,
                                    reason=f"the graph has no {query.relation} for the subject of {_names(query)}")
@@ -612,6 +659,8 @@ class GraphRetriever:
             path.append(parent[node])
             node = parent[node][0]
         path.reverse()
+        if not found:  # a "no" rests on what the subject does reach
+            path = [t for t in parent.values() if t is not None][:20]
         steps = GraphQuery("single_hop", query.relation, "lookup", (("s", b["s"]), ("p", b["p"])), query.entities)
         evidence = self._evidence(path, score, keep_order=True)
         return GraphResult(question, query, ((found,),), evidence, path=evidence, mentions=mentions,

@@ -45,13 +45,23 @@ def stem(word: str) -> str:
     word = word.lower()
     for suffix in ("ations", "ation", "ings", "ing", "ers", "ors", "er", "or", "ed", "es", "s", "ion"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word  # release / released
+
+
+# English words whose stem is not their relative's: "born" is asked of a "birth date" or "place of birth".
+_IRREGULAR = {"born": "birth", "died": "death", "dead": "death", "die": "death", "wrote": "writ", "written": "writ",
+              "writer": "writ", "write": "writ", "sang": "sing", "sung": "sing", "song": "sing", "spoke": "speak",
+              "spoken": "speak", "speaks": "speak", "bought": "buy", "built": "build", "won": "win", "wins": "win",
+              "winner": "win", "located": "locat", "location": "locat", "lives": "live", "lived": "live"}
 
 
 def content_words(text: str) -> list[str]:
-    """The stemmed words of a text that can name a relation."""
-    return [stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP and len(w) > 1]
+    """The words of a text that can name a relation, as match keys: stemmed and cut to five letters, so that
+    "published" meets "publication" and "directed" meets "director"."""
+    words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP and len(w) > 1]
+    return [_IRREGULAR.get(w) or stem(w)[:5] for w in words]
 
 
 def answer_kinds(question: str) -> frozenset[str]:
@@ -161,7 +171,7 @@ class RelationDetector:
             score = lexical if sim is None else 0.5 * sim + 0.5 * lexical
             kind = self.kinds.get(name)
             if kinds and kind:
-                score += 0.1 if kind in kinds else -0.2
+                score += 0.1 if kind in kinds else -0.3
             out.append(RelationMatch(name, round(float(score), 4), "embedding" if sim is not None else "words", proto))
         return sorted(out, key=lambda m: -m.score)
 
