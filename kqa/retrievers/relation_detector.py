@@ -37,7 +37,8 @@ as into about than then name tell me give list please s all any some one ones ma
 _NUMBER_CUE = re.compile(r"\bhow (?:many|much|big|large|small|long|tall|high|deep|old|far|heavy|wide|short)\b|"
                          r"\bnumber of\b|\bhow many\b", re.I)
 _DATE_CUE = re.compile(r"^\s*when\b|\bwhat (?:year|date|day)\b|\bin which year\b|\bon what date\b", re.I)
-_ENTITY_CUE = re.compile(r"^\s*(?:who|whom)\b|\bwho (?:is|was|are|were)\b", re.I)
+_ENTITY_CUE = re.compile(r"^\s*(?:who|whom|where)\b|\bwho (?:is|was|are|were)\b", re.I)
+_WHAT = re.compile(r"^\s*(?:what|which)\b", re.I)
 
 
 def stem(word: str) -> str:
@@ -54,7 +55,7 @@ def stem(word: str) -> str:
 _IRREGULAR = {"born": "birth", "died": "death", "dead": "death", "die": "death", "wrote": "writ", "written": "writ",
               "writer": "writ", "write": "writ", "sang": "sing", "sung": "sing", "song": "sing", "spoke": "speak",
               "spoken": "speak", "speaks": "speak", "bought": "buy", "built": "build", "won": "win", "wins": "win",
-              "winner": "win", "located": "locat", "location": "locat", "lives": "live", "lived": "live"}
+              "winner": "win", "located": "locat", "location": "locat", "lives": "live", "lived": "live", "life": "live"}
 
 
 def content_words(text: str) -> list[str]:
@@ -143,6 +144,7 @@ class RelationDetector:
         if not names:
             return []
         kinds = answer_kinds(question) if kinds is None else kinds
+        what = bool(_WHAT.search(question))
         words = content_words(question)
         best: dict[str, tuple[float, str]] = {}
         if self.encode is not None:
@@ -172,6 +174,8 @@ class RelationDetector:
             kind = self.kinds.get(name)
             if kinds and kind:
                 score += 0.1 if kind in kinds else -0.3
+            elif not kinds and kind in ("number", "date") and what:
+                score -= 0.05  # "what is the tallest mountain": a thing, unless the words say a number
             out.append(RelationMatch(name, round(float(score), 4), "embedding" if sim is not None else "words", proto))
         return sorted(out, key=lambda m: -m.score)
 

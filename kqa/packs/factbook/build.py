@@ -81,3 +81,35 @@ def build_factbook_pack(target: Path | str, *, progress: Progress | None = None,
     pack = write_pack(target, write_parts, manifest)
     say(f"pack written to {target}")
     return pack
+
+
+def _coverage(records) -> list[dict[str, Any]]:
+    """Per relation: for how many countries the field parsed into clean triples, stayed raw text, or was absent."""
+    from kqa.packs.factbook.parse import RELATIONS
+
+    rows = []
+    for relation in RELATIONS:
+        status: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        fields: Counter[str] = Counter()
+        for record in records.values():
+            state, reason = record.outcomes.get(relation.name, ("missing", "field absent"))
+            status[state] += 1
+            if state == "raw":
+                reasons[reason] += 1
+            if relation.name in record.raw_values:
+                fields[record.raw_values[relation.name][0]] += 1
+        present = status["parsed"] + status["raw"]
+        rows.append({
+            "relation": relation.name,
+            "field": fields.most_common(1)[0][0] if fields else relation.fields[0],
+            "present": present,
+            "parsed": status["parsed"],
+            "raw": status["raw"],
+            "missing": status["missing"],
+            "parsed_share": round(status["parsed"] / present, 4) if present else 0.0,
+            "raw_reasons": dict(reasons.most_common()),
+        })
+    return rows
+
+
