@@ -17,6 +17,7 @@ bound; ``meta`` has the linked entities, the relation, the query type and, for t
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,10 @@ from kqa.kb.types import Evidence, Question
 from kqa.readers.types import Answer, abstain
 from kqa.retrievers.graph_retriever import LOOKUP, GraphResult, GraphRetriever, _local, sortable
 from kqa.retrievers.relation_detector import Encode
+
+
+# "Name an official language", "one of its capitals", "which language is official": the question asks for one
+_ONE_OF = re.compile(r"\b(?:an?|one|any)\b(?! (?:lot|few|number)\b)|^\s*(?:which|what) \w+ is\b", re.I)
 
 
 class GraphReader:
@@ -90,10 +95,13 @@ class GraphReader:
         elif kind in ("inverse", "superlative") and len(values) > 1:
             text = ", ".join(values)  # "which country uses the euro": every one of them
             confidence *= 1.0 / len(values) ** 0.5
+        elif kind in ("single_hop", "two_hop") and len(values) > 1 and not _ONE_OF.search(result.question):
+            text = ", ".join(values)  # "what languages do they speak": the set, whole
+            confidence *= 0.9
         else:
             text = values[0]
             if kind in ("single_hop", "two_hop") and len(values) > 1:
-                confidence *= 0.9  # one of several (an official language, a capital of two)
+                confidence *= 0.9  # one of several, as asked ("an official language", "a national symbol")
         meta["answer_list"] = tuple(values)
         if choices and {c.strip().lower() for c in choices} != {"yes", "no"}:
             picked, score = self._pick(result, choices)
