@@ -43,3 +43,14 @@ def test_only_readers_make_answers():
             tree = ast.parse(path.read_text(encoding="utf-8"))
             calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Answer"]
             assert not calls, f"{path} builds an Answer"
+
+
+def test_nothing_outside_the_packs_imports_a_pack():
+    """A pack's knowledge reaches the engine as data in the pack folder; only the build command runs its code."""
+    allowed = {ROOT / "apps" / "cli.py"}
+    bad = []
+    for path in ROOT.rglob("*.py"):
+        if (ROOT / "packs") in path.parents or path in allowed:
+            continue
+        bad += [f"{path.relative_to(ROOT)} imports {m}" for m in _imports(path) if m.startswith("kqa.packs")]
+    assert not bad, bad

@@ -14,31 +14,81 @@ from kqa.kb.errors import KqaError
 
 
 def _pack_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pack", type=Path, default=None,
-                        help="pack folder (default: $KQA_PACK or $KQA_HOME/packs/factbook, KQA_HOME=~/.cache/kqa)")
+    parser.add_argument("--pack", default=None, metavar="NAME|DIR",
+                        help="a pack name in $KQA_HOME/packs (see `kqa packs`) or a pack folder "
+                             "(default: $KQA_PACK or $KQA_HOME/packs/factbook, KQA_HOME=~/.cache/kqa)")
 
 
 def _pack_dir(args) -> Path:
-    from kqa.apps.config import default_pack_dir
+    from kqa.apps.config import default_pack_dir, kqa_home
 
-    return args.pack or default_pack_dir()
+    if not args.pack:
+        return default_pack_dir()
+    value = Path(args.pack).expanduser()
+    if value.is_dir() or len(value.parts) > 1 or args.pack.startswith("."):
+        return value
+    return kqa_home() / "packs" / args.pack  # a name
+
+
+# The built-in packs `kqa build --pack NAME` makes: name -> "module:function(target, progress=...) -> Pack".
+BUILDERS = {
+    "factbook": "kqa.packs.factbook.build:build_factbook_pack",
+}
 
 
 def cmd_build(args) -> int:
+    import importlib
+
     from rich.console import Console
 
     from kqa.eval.report import print_manifest
-    from kqa.packs.factbook.build import build_factbook_pack
 
     console = Console()
     target = _pack_dir(args)
-    with console.status("building the Factbook pack") as status:
-        pack = build_factbook_pack(target, progress=lambda m: status.update(m))
+    if args.graph:
+        from kqa.kb.graph_pack import build_graph_pack
+
+        if args.pack is None:
+            raise KqaError("--graph needs --pack NAME|DIR: where the new pack goes (`kqa build --graph films.ttl "
+                           "--pack films`)")
+        with console.status(f"building a pack from {args.graph}") as status:
+            pack = build_graph_pack(args.graph, target, corpus=args.corpus, questions=args.questions,
+                                    profile=args.profile, progress=lambda m: status.update(m))
+    else:
+        if args.corpus or args.questions or args.profile:
+            raise KqaError("--corpus, --questions and --profile go with --graph FILE")
+        builder = target.name if target.name in BUILDERS else "factbook"
+        module, function = BUILDERS[builder].split(":")
+        with console.status(f"building the {builder} pack") as status:
+            pack = getattr(importlib.import_module(module), function)(target, progress=lambda m: status.update(m))
     counts = pack.manifest["counts"]
     console.print(f"[green]built[/] {pack.path}: {counts['triples']:,} triples, {counts['passages']:,} passages, "
                   f"{counts['questions']:,} questions in {sum(pack.manifest['stage_seconds'].values()):.1f} s")
+    for warning in pack.manifest.get("warnings", ()):
+        console.print(f"[yellow]warning:[/] {warning}")
     if args.verbose:
         print_manifest(pack.manifest, console)
+    return 0
+
+
+def cmd_packs(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from kqa.apps.config import kqa_home
+    from kqa.kb.pack import list_packs
+
+    packs = list_packs(kqa_home())
+    if not packs:
+        print(f"kqa: no packs in {kqa_home() / 'packs'}: `kqa build` makes the Factbook pack, "
+              "`kqa build --graph FILE --pack NAME` one from your graph")
+        return 0
+    table = Table("name", "triples", "passages", "questions", "built", "path")
+    for pack in packs:
+        counts = pack.manifest.get("counts", {})
+        table.add_row(pack.name, f"{counts.get('triples', 0):,}", f"{counts.get('passages', 0):,}",
+                      f"{counts.get('questions', 0):,}", str(pack.manifest.get("built_at", "?")), str(pack.path))
+    Console().print(table)
     return 0
 
 
@@ -152,9 +202,9 @@ def cmd_eval(args) -> int:
                            key=lambda q: q.id)
     if args.perturb:
         from kqa.eval.perturb import perturb_all
-        from kqa.packs.factbook.names import country_names
+        from kqa.kb.graph import load_graph, subject_names
 
-        questions = list(questions) + perturb_all(questions, country_names(pool.pack().graph_path), seed=args.seed)
+        questions = list(questions) + perturb_all(questions, subject_names(load_graph(pool.pack())), seed=args.seed)
     from kqa.apps.config import kqa_home
     from kqa.apps.wiring import options_record
 
@@ -241,10 +291,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kqa", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("build", help="build the default Factbook knowledge pack")
+    p = sub.add_parser("build", help="build a knowledge pack: the Factbook (default), another built-in "
+                                     f"({', '.join(BUILDERS)}), or one from your own graph (--graph)")
     _pack_arg(p)
+    p.add_argument("--graph", type=Path, default=None, help="your RDF file (Turtle, N-Triples, RDF/XML)")
+    p.add_argument("--corpus", type=Path, default=None,
+                   help="with --graph: passages, JSONL or a folder of .txt (default: the graph written as text)")
+    p.add_argument("--questions", type=Path, default=None,
+                   help="with --graph: a question file (default: questions generated from the graph's schema)")
+    p.add_argument("--profile", type=Path, default=None,
+                   help="with --graph: a profile.json (default: one beside the graph file, if any)")
     p.add_argument("-v", "--verbose", action="store_true", help="print the manifest after building")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("packs", help="list the packs in $KQA_HOME/packs")
+    p.set_defaults(func=cmd_packs)
 
     p = sub.add_parser("info", help="show a pack's manifest: counts, build times, parse coverage")
     _pack_arg(p)

@@ -198,7 +198,7 @@ def entity_facts(pool: BackendPool, name: str) -> tuple[str, str, list[tuple[str
     iris = kg.lookup_name(name)
     if not iris:
         raise KqaError(f"no entity called {name!r} in the graph; try a country name such as Peru")
-    iri = next((i for i in iris if kg.entity_class(i) == "Country"), iris[0])
+    iri = next((i for i in iris if kg.entity_class(i) in (kg.profile.subject_classes or ())), iris[0])
     sparql = "SELECT ?p ?o WHERE { ?s ?p ?o }"
     relations = kg.index.relations
     rows = [(render.local_name(str(p)), kg.label(o)) for p, o in kg.query(sparql, {"s": iri}) if p in relations]

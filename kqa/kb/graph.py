@@ -28,10 +28,11 @@ from typing import Any
 from kqa.kb.cache import cached_pickle, sha256_hex
 from kqa.kb.errors import KqaError
 from kqa.kb.pack import Pack
+from kqa.kb.profile import GraphProfile, load_profile
 from kqa.kb.rdf import KQA_NS, load_rdf
 from kqa.kb.text import normalize_name
 
-CACHE_VERSION = 1  # bump when the cached form changes
+CACHE_VERSION = 2  # bump when the cached form changes
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDF_PROPERTY = "http://www.w3.org/1999/02/22-rdf-syntax-ns#Property"
@@ -46,6 +47,7 @@ PREFIXES = {
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "skos": "http://www.w3.org/2004/02/skos/core#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
 }
 
 
@@ -58,37 +60,39 @@ def name_key(text: str) -> str:
     return re.sub(r"\s+", " ", key).strip()
 
 
-@dataclass(frozen=True)
-class GraphIndex:
-    """What the graph's names and relations look like, computed once per graph."""
-
-    names: Mapping[str, tuple[Any, ...]]  # name_key -> entity IRIs (rdflib URIRef), labels before aliases
-    labels: Mapping[Any, str]  # entity IRI -> rdfs:label
-    aliases: Mapping[Any, tuple[str, ...]]  # entity IRI -> every name it has, label first
-    classes: Mapping[Any, str]  # entity IRI -> class local name: "Country", "City" ...
-    relations: Mapping[Any, str]  # relation IRI -> its description (rdfs:comment)
-    values: Mapping[str, tuple[tuple[Any, Any, Any], ...]]  # name_key of a plain literal -> (s, p, o) facts
-
-
 class KnowledgeGraph:
     """An rdflib graph (in memory or over a SPARQL endpoint) plus the indexes a question answerer needs."""
 
-    def __init__(self, graph, index: GraphIndex, *, source: str, remote: bool = False, on_disk: bool = False):
+    def __init__(self, graph, index: GraphIndex, *, source: str, remote: bool = False, on_disk: bool = False,
+                 profile: GraphProfile | None = None):
         self.graph = graph
         self.index = index
         self.source = source  # a file path or an endpoint URL, for messages and meta
         self.remote = remote
         self.on_disk = on_disk  # an Oxigraph store (kqa.kb.stores): it parses and runs SPARQL text itself
+        self._profile = profile
         self._nx = None
+
+    @property
+    def profile(self) -> GraphProfile:
+        """The pack's profile.json beside the graph file (the empty profile when there is none)."""
+        if self._profile is None:
+            path = Path(self.source)
+            self._profile = load_profile(path) if not self.remote and path.is_file() else GraphProfile()
+        return self._profile
 
     # ---------------------------------------------------------------- construction
 
     @classmethod
-    def from_graph(cls, graph, *, source: str = "memory") -> KnowledgeGraph:
-        return cls(graph, build_index(graph.triples((None, None, None))), source=source)
+    def from_graph(cls, graph, *, source: str = "memory", profile: GraphProfile | None = None) -> KnowledgeGraph:
+        if profile is None:
+            path = Path(source)
+            profile = load_profile(path) if source != "memory" and path.is_file() else GraphProfile()
+        index = build_index(graph.triples((None, None, None)), label_predicates=profile.label_predicates)
+        return cls(graph, index, source=source, profile=profile)
 
     @classmethod
-    def from_endpoint(cls, url: str, *, timeout_s: float = 30.0) -> KnowledgeGraph:
+    def from_endpoint(cls, url: str, *, timeout_s: float = 30.0, profile: GraphProfile | None = None) -> KnowledgeGraph:
         """Any SPARQL 1.1 query endpoint. The name index comes from one query over labels and facts."""
         from rdflib import Graph
         from rdflib.plugins.stores.sparqlstore import SPARQLStore
@@ -101,7 +105,9 @@ class KnowledgeGraph:
         except Exception as err:  # urllib, HTTP and parser errors all mean the same to the user
             raise KqaError(f"cannot query the SPARQL endpoint {url} ({type(err).__name__}: {str(err)[:200]}); "
                            "is the server running and does the URL end in /query?") from None
-        return cls(graph, build_index(triples), source=url, remote=True)
+        profile = profile or GraphProfile()
+        return cls(graph, build_index(triples, label_predicates=profile.label_predicates), source=url, remote=True,
+                   profile=profile)
 
     # ---------------------------------------------------------------- lookups
 
@@ -119,6 +125,23 @@ class KnowledgeGraph:
 
     def entity_class(self, iri) -> str | None:
         return self.index.classes.get(iri)
+
+    def is_a(self, iri, cls: str) -> bool:
+        """Whether the entity's class is ``cls`` or below it (rdfs:subClassOf)."""
+        own = self.index.classes.get(iri)
+        return own == cls or cls in (self.index.superclasses or {}).get(own, ())
+
+    def relations_of(self, term, direction: str = "out") -> tuple[Any, ...]:
+        """The relation IRIs a term has as subject ("out") or as object ("in"), known relations only."""
+        known = self.index.relation_info or {}
+        if self.remote:
+            sparql = _PREDICATES_OUT if direction == "out" else _PREDICATES_IN
+            found = [row[0] for row in self.query(sparql, {"s" if direction == "out" else "o": term})]
+        elif direction == "out":
+            found = list(self.graph.predicates(subject=term))
+        else:
+            found = list(self.graph.predicates(object=term))
+        return tuple(sorted({p for p in found if p in known}, key=str))
 
     def query(self, sparql: str, bindings: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one query template with its values bound as parameters; rows as tuples of rdflib terms.
@@ -210,25 +233,62 @@ class KnowledgeGraph:
 
 
 def format_value(kg: KnowledgeGraph, term, relation: str | None = None) -> str:
-    """A term as a person reads it and as the pack's gold answers write it: an entity's label, a number with
-    its unit ("1,285,216 sq km", "$74,080,000,000", "32,768,614"), a date ("28 July 1821") or a year."""
+    """A term as a person reads it: an entity's label; a number with thousands separators and the unit the
+    pack's profile gives its relation ("1,285,216 sq km", "$74,080,000,000", "32,768,614"); a date as
+    "28 July 1821"; a year as "1821"; any other literal as written."""
     from rdflib import Literal
-
-    from kqa.packs.factbook.parse import RELATION_BY_NAME, Fact
-    from kqa.packs.factbook.graph_build import literal_display
 
     if not isinstance(term, Literal):
         return kg.label(term)
-    rel = RELATION_BY_NAME.get(relation or "")
+    rel = kg.profile.relations.get(relation or "")
+    return format_literal(term, unit=rel.unit if rel else None)
+
+
+def format_literal(term, *, unit: str | None = None) -> str:
+    """A literal by its datatype (see ``format_value``); ``unit`` "USD" is written "$", others after."""
+    import datetime as dt
+
+    kind = _literal_kind(term)
     value = term.toPython()
-    if rel is None or isinstance(value, Literal) or rel.object_class:
+    if kind == "date":
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if isinstance(value, dt.date):
+            return f"{value.day} {value.strftime('%B')} {value.year}"
         return str(term)
-    if rel.datatype in ("integer", "decimal") and not isinstance(value, (int, float)):
+    if kind != "number":
+        return str(term)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(term)
+    text = f"{int(number):,}" if number == int(number) else f"{number:,.2f}".rstrip("0").rstrip(".")
+    if unit == "USD":
+        return f"${text}"
+    return f"{text} {unit}" if unit else text
+
+
+def sortable(term) -> float | None:
+    """A literal as a number to compare: numbers as they are, dates as day numbers, a year as its middle."""
+    import datetime as dt
+
+    value = term.toPython() if hasattr(term, "toPython") else term
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return float(value.toordinal())
+    if str(getattr(term, "datatype", "")).endswith("#gYear"):  # a year only: the middle of that year
         try:
-            value = float(value)
-        except (TypeError, ValueError):
-            return str(term)
-    return literal_display(Fact(subject="", relation=rel.name, value=value, raw="", field=""), rel)
+            return float(dt.date(int(str(term)[:4]), 7, 1).toordinal())
+        except ValueError:
+            return None
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
 
 
 # -------------------------------------------------------------------- loading with a cache
@@ -262,13 +322,15 @@ def load_graph(pack: Pack | str | Path, *, cache_dir: Path | str | None = None, 
                            "$KQA_HOME/cache) or use store='memory'")
         return open_oxigraph(path, Path(store_dir) if store_dir is not None else Path(cache_dir) / "stores")
     data = path.read_bytes()  # parsed from these very bytes, so the cache's name matches what it holds
+    profile = load_profile(path)  # its label predicates shape the index: part of the cache's name
 
     def parse() -> tuple[Any, GraphIndex]:
         graph = load_rdf(path, data=data)
-        return graph, KnowledgeGraph.from_graph(graph).index
+        return graph, KnowledgeGraph.from_graph(graph, source=str(path), profile=profile).index
 
-    graph, index = cached_pickle(cache_dir, f"graph-{sha256_hex(data)}-v{CACHE_VERSION}.pickle", parse)
-    return KnowledgeGraph(graph, index, source=str(path))
+    key = sha256_hex(data + repr(sorted(profile.label_predicates)).encode())
+    graph, index = cached_pickle(cache_dir, f"graph-{key}-v{CACHE_VERSION}.pickle", parse)
+    return KnowledgeGraph(graph, index, source=str(path), profile=profile)
 
 
 def timed_load(pack: Pack | str | Path, **load: Any) -> tuple[KnowledgeGraph, float]:
@@ -280,34 +342,138 @@ def timed_load(pack: Pack | str | Path, **load: Any) -> tuple[KnowledgeGraph, fl
 
 # -------------------------------------------------------------------- indexes
 
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL_NS = "http://www.w3.org/2002/07/owl#"
+OWL_TRANSITIVE = OWL_NS + "TransitiveProperty"
+RDFS_SUBCLASS = RDFS_NS + "subClassOf"
+# Predicates that name a resource, best first; skos:altLabel and a label's other languages are aliases.
+LABEL_PREDICATES = (RDFS_LABEL, "http://www.w3.org/2004/02/skos/core#prefLabel", "http://schema.org/name",
+                    "https://schema.org/name", "http://xmlns.com/foaf/0.1/name")
+ALIAS_PREDICATES = (SKOS_ALT,)
+# Schema vocabulary, not facts: never offered as a relation a question asks about (rdfs:subClassOf is).
+_NOT_RELATIONS = {RDF_TYPE, RDFS_COMMENT, RDFS_NS + "domain", RDFS_NS + "range", RDFS_NS + "seeAlso",
+                  RDFS_NS + "isDefinedBy", OWL_NS + "sameAs", OWL_NS + "inverseOf", OWL_NS + "equivalentClass",
+                  OWL_NS + "equivalentProperty", OWL_NS + "imports", OWL_NS + "versionInfo"}
+_NUMERIC = {"integer", "decimal", "double", "float", "int", "long", "short", "nonNegativeInteger",
+            "positiveInteger", "negativeInteger", "nonPositiveInteger", "unsignedInt", "unsignedLong"}
+_DATES = {"date", "dateTime", "gYear", "gYearMonth"}
+
+
+@dataclass(frozen=True)
+class RelationInfo:
+    """How one predicate is named and used in the graph: what the engine knows of it without a profile."""
+
+    iri: Any
+    name: str  # its rdfs:label, else its local name split into words: "birthPlace" -> "birth place"
+    description: str  # its rdfs:comment, else its name
+    count: int  # triples with a labelled subject
+    object_kind: str  # entity | number | date | text: what most of its objects are
+    subject_class: str | None  # the class most of its subjects have (local name)
+    object_class: str | None  # the class most of its entity objects have
+    multi: bool  # some subject has several objects
+    transitive: bool  # declared owl:TransitiveProperty
+
+
+@dataclass(frozen=True)
+class GraphIndex:
+    """What the graph's names and relations look like, computed once per graph."""
+
+    names: Mapping[str, tuple[Any, ...]]  # name_key -> entity IRIs (rdflib URIRef), labels before aliases
+    labels: Mapping[Any, str]  # entity IRI -> its label (rdfs:label, skos:prefLabel, schema:name ...)
+    aliases: Mapping[Any, tuple[str, ...]]  # entity IRI -> every name it has, label first
+    classes: Mapping[Any, str]  # entity IRI -> class local name: "Country", "City" ...
+    relations: Mapping[Any, str]  # relation IRI -> its description (rdfs:comment, else its name)
+    values: Mapping[str, tuple[tuple[Any, Any, Any], ...]]  # name_key of a plain literal -> (s, p, o) facts
+    relation_info: Mapping[Any, RelationInfo] = None  # relation IRI -> how it is named and used
+    degree: Mapping[Any, int] = None  # entity IRI -> fact triples it is in: the prior among namesakes
+    class_names: Mapping[str, str] = None  # class local name -> its label (or split local name)
+    superclasses: Mapping[str, tuple[str, ...]] = None  # class local name -> every class above it
+    warnings: tuple[str, ...] = ()  # what a user should know about the graph (no labels, shared labels ...)
+
 
 _INDEX_QUERY = """
 SELECT ?s ?p ?o WHERE {
-  { ?s ?p ?o . VALUES ?p { rdfs:label skos:altLabel rdf:type } }
-  UNION { ?p a rdf:Property . ?s ?p ?o }
-  UNION { ?s rdfs:comment ?o . ?s a rdf:Property . BIND(rdfs:comment AS ?p) }
+  { ?s ?p ?o . FILTER EXISTS { ?s rdfs:label|skos:prefLabel|<http://schema.org/name>|<https://schema.org/name>|<http://xmlns.com/foaf/0.1/name> ?name } }
+  UNION { ?s ?p ?o . VALUES ?p { rdf:type rdfs:subClassOf } }
+  UNION { ?s ?p ?o . ?s a owl:TransitiveProperty }
+  UNION { ?s ?p ?o . VALUES ?p { rdfs:comment } ?x ?s ?y }
 }"""
-_FACTS_QUERY = "SELECT ?s ?p ?o WHERE { ?p a rdf:Property . ?s ?p ?o }"
+_PREDICATES_OUT = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"
+_PREDICATES_IN = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"
+_FACTS_QUERY = """SELECT ?s ?p ?o WHERE { ?s ?p ?o .
+  FILTER EXISTS { ?s rdfs:label|skos:prefLabel|<http://schema.org/name>|<https://schema.org/name>|<http://xmlns.com/foaf/0.1/name> ?name } }"""
 
 
-def build_index(triples: Iterable[tuple[Any, Any, Any]]) -> GraphIndex:
-    """Names, labels, classes, relation descriptions and plain-literal values from the triples."""
-    from rdflib import Literal, URIRef
+def split_name(local: str) -> str:
+    """A predicate's local name as words: "birthPlace" -> "birth place", "chief_of_state" -> "chief of state"."""
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", local)
+    return re.sub(r"[_\-.]+", " ", text).strip().lower()
+
+
+def _lang_rank(literal) -> int:
+    lang = (getattr(literal, "language", None) or "").lower()
+    return 0 if lang in ("", "en") or lang.startswith("en-") else 1
+
+
+def _literal_kind(o) -> str:
+    from rdflib import Literal
+
+    if not isinstance(o, Literal):
+        return "entity"
+    dtype = _local_name(o.datatype) if o.datatype is not None else ""
+    if dtype in _NUMERIC:
+        return "number"
+    if dtype in _DATES:
+        return "date"
+    return "text"
+
+
+def build_index(triples: Iterable[tuple[Any, Any, Any]], *, label_predicates: Sequence[str] = ()) -> GraphIndex:
+    """Names, labels, classes, relations (every predicate a labelled resource uses) and plain-literal values
+    from the triples. ``label_predicates`` adds to LABEL_PREDICATES (a pack's profile names them)."""
+    from collections import Counter
+
+    from rdflib import BNode, Literal, URIRef
 
     triples = list(triples)
-    labels: dict[Any, str] = {}
+    label_rank = {p: i for i, p in enumerate((*LABEL_PREDICATES, *label_predicates))}
+    found: dict[Any, list[tuple[int, int, str]]] = defaultdict(list)
     alt: dict[Any, list[str]] = defaultdict(list)
-    classes: dict[Any, str] = {}
-    relation_iris = {s for s, p, o in triples if str(p) == RDF_TYPE and str(o) == RDF_PROPERTY}
-    comments = {s: str(o) for s, p, o in triples if str(p) == RDFS_COMMENT and s in relation_iris}
+    types: dict[Any, list[Any]] = defaultdict(list)
+    comments: dict[Any, list[Any]] = defaultdict(list)
+    transitive: set[Any] = set()
+    subclass: dict[str, set[str]] = defaultdict(set)
+    blank_labelled = 0
     for s, p, o in triples:
         ps = str(p)
-        if ps == RDFS_LABEL and isinstance(o, Literal):
-            labels.setdefault(s, str(o))
-        elif ps == SKOS_ALT and isinstance(o, Literal):
+        if ps in label_rank and isinstance(o, Literal):
+            if isinstance(s, BNode):
+                blank_labelled += 1
+                continue  # a blank node cannot be named in a query's answer or bound again
+            found[s].append((_lang_rank(o), label_rank[ps], str(o)))
+        elif ps in ALIAS_PREDICATES and isinstance(o, Literal):
             alt[s].append(str(o))
-        elif ps == RDF_TYPE and isinstance(o, URIRef) and str(o) != RDF_PROPERTY:
-            classes.setdefault(s, _local_name(o))
+        elif ps == RDF_TYPE and isinstance(o, URIRef):
+            if str(o) == OWL_TRANSITIVE:
+                transitive.add(s)
+            types[s].append(o)
+        elif ps == RDFS_COMMENT and isinstance(o, Literal):
+            comments[s].append(o)
+        elif ps == RDFS_SUBCLASS and isinstance(o, URIRef):
+            subclass[_local_name(s)].add(_local_name(o))
+    labels: dict[Any, str] = {}
+    for s, names_found in found.items():
+        ranked = sorted(set(names_found))
+        labels[s] = ranked[0][2]
+        alt[s].extend(text for _, _, text in ranked[1:])
+    schema_types = {RDF_PROPERTY, OWL_TRANSITIVE, OWL_NS + "ObjectProperty", OWL_NS + "DatatypeProperty",
+                    OWL_NS + "Class", RDFS_NS + "Class", OWL_NS + "SymmetricProperty", OWL_NS + "FunctionalProperty"}
+    classes: dict[Any, str] = {}
+    for s, ts in types.items():
+        kept = sorted((t for t in ts if str(t) not in schema_types), key=str)
+        if kept:
+            classes[s] = _local_name(kept[0])
     aliases: dict[Any, tuple[str, ...]] = {}
     names: dict[str, list[Any]] = defaultdict(list)
     for iri in sorted(labels, key=str):
@@ -318,19 +484,79 @@ def build_index(triples: Iterable[tuple[Any, Any, Any]]) -> GraphIndex:
             key = name_key(alias)
             if key and iri not in names[key]:
                 names[key].append(iri)
-    values: dict[str, list[tuple[Any, Any, Any]]] = defaultdict(list)
+
+    # relations: every predicate whose subject is a labelled resource
+    skip = set(label_rank) | set(ALIAS_PREDICATES) | _NOT_RELATIONS
+    uses: dict[Any, list[tuple[Any, Any]]] = defaultdict(list)
+    degree: Counter = Counter()
     for s, p, o in triples:
-        if p in relation_iris and isinstance(o, Literal) and (o.datatype is None or str(o.datatype) == XSD_STRING):
-            key = name_key(str(o))
-            if key:
-                values[key].append((s, p, o))
+        if str(p) in skip or s not in labels:
+            continue
+        uses[p].append((s, o))
+        degree[s] += 1
+        if o in labels:
+            degree[o] += 1
+    info: dict[Any, RelationInfo] = {}
+    for p, pairs in uses.items():
+        kinds = Counter(_literal_kind(o) for _, o in pairs)
+        per_subject = Counter(s for s, _ in pairs)
+        subject_classes = Counter(classes.get(s) for s, _ in pairs if classes.get(s))
+        object_classes = Counter(classes.get(o) for _, o in pairs if classes.get(o))
+        label = labels.get(p)
+        comment = sorted(comments.get(p, ()), key=lambda c: (_lang_rank(c), str(c)))
+        name = label or split_name(_local_name(p))
+        info[p] = RelationInfo(
+            iri=p, name=name, description=str(comment[0]) if comment else name, count=len(pairs),
+            object_kind=kinds.most_common(1)[0][0],
+            subject_class=subject_classes.most_common(1)[0][0] if subject_classes else None,
+            object_class=object_classes.most_common(1)[0][0] if object_classes else None,
+            multi=max(per_subject.values()) > 1, transitive=p in transitive)
+    values: dict[str, list[tuple[Any, Any, Any]]] = defaultdict(list)
+    for p, pairs in uses.items():
+        for s, o in pairs:
+            if isinstance(o, Literal) and (o.datatype is None or str(o.datatype) == XSD_STRING):
+                key = name_key(str(o))
+                if key:
+                    values[key].append((s, p, o))
+    class_names = {}
+    for s, label in labels.items():
+        if any(_local_name(s) == c for c in set(classes.values()) | set(subclass)):
+            class_names[_local_name(s)] = label
+    for cls in set(classes.values()) | set(subclass):
+        class_names.setdefault(cls, split_name(cls))
+    superclasses = {}
+    for cls in set(classes.values()) | set(subclass):
+        seen, todo = [], list(subclass.get(cls, ()))
+        while todo:
+            up = todo.pop()
+            if up not in seen and up != cls:
+                seen.append(up)
+                todo.extend(subclass.get(up, ()))
+        superclasses[cls] = tuple(seen)
+    warnings = []
+    if not labels:
+        warnings.append("no resource has a label (rdfs:label, skos:prefLabel, schema:name or foaf:name): "
+                        "no question can name anything; add labels, or name the graph's label predicate in "
+                        "the pack's profile.json (label_predicates)")
+    if blank_labelled:
+        warnings.append(f"{blank_labelled} label(s) on blank nodes were left out: give those resources IRIs")
+    shared = [k for k, v in names.items() if k and len(v) > 1]
+    if shared:
+        warnings.append(f"{len(shared)} name(s) belong to more than one resource (e.g. {shared[0]!r}): the one "
+                        "with more facts is taken")
     return GraphIndex(
-        names={k: tuple(v) for k, v in names.items() if k},
+        # a name's own resources before those it is an alias of, then the one in more facts first
+        names={k: tuple(sorted(v, key=lambda i: (name_key(labels[i]) != k, -degree[i]))) for k, v in names.items() if k},
         labels=labels,
         aliases=aliases,
         classes=classes,
-        relations={r: comments.get(r, _local_name(r)) for r in sorted(relation_iris, key=str)},
+        relations={r: info[r].description for r in sorted(info, key=str)},
         values={k: tuple(sorted(v, key=lambda t: (str(t[0]), str(t[1])))) for k, v in values.items()},
+        relation_info={r: info[r] for r in sorted(info, key=str)},
+        degree=dict(degree),
+        class_names=class_names,
+        superclasses=superclasses,
+        warnings=tuple(warnings),
     )
 
 
@@ -365,4 +591,16 @@ def _as_iri(node: str):
     return URIRef(node) if node.startswith("http") else node
 
 
-__all__ = ["KnowledgeGraph", "GraphIndex", "load_graph", "timed_load", "name_key", "build_index", "PREFIXES", "format_value"]
+def subject_names(kg: KnowledgeGraph) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Every labelled resource's (label, other names), keyed by its IRI and by its local name (a question's
+    ``subject`` is one or the other), for things that rewrite questions (robustness probes)."""
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for iri, label in kg.index.labels.items():
+        entry = (label, tuple(a for a in kg.index.aliases.get(iri, ()) if a != label))
+        out.setdefault(_local_name(iri), entry)
+        out[str(iri)] = entry
+    return out
+
+
+__all__ = ["KnowledgeGraph", "GraphIndex", "RelationInfo", "load_graph", "timed_load", "name_key", "build_index",
+           "PREFIXES", "format_value", "format_literal", "sortable", "subject_names", "split_name"]

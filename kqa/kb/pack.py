@@ -9,11 +9,12 @@ pack/
 ```
 
 A pack holds data only, so that opening someone else's pack runs none of their code: the caches built from it
-(the graph's pickled copy, FAISS and BM25 indexes) live in the user's own cache folder (``kb.cache``), and an
-``index/`` folder that an older kqa left in a pack is never read.
+(the graph's pickled copy, the Oxigraph store, FAISS and BM25 indexes) live in the user's own cache folder
+(``kb.cache``), and an ``index/`` folder that an older kqa left in a pack is never read.
 
-``build_factbook_pack`` writes the whole pack into a temporary folder beside the target and swaps it in at
-the end, so an interrupted build leaves the previous pack (or nothing), never half a pack.
+``write_pack`` (used by every builder: the Factbook's, a user's graph, WordNet) writes the whole pack into a
+temporary folder beside the target and swaps it in at the end, so an interrupted build leaves the previous
+pack (or nothing), never half a pack.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,3 +151,45 @@ class _Timer:
         self.sink[self.name] = self.sink.get(self.name, 0.0) + time.perf_counter() - self.start
         return False
 
+
+def write_pack(target: Path | str, write_parts: Callable[[Path], None],
+               manifest: Mapping[str, Any] | Callable[[], Mapping[str, Any]]) -> Pack:
+    """Build a pack atomically: ``write_parts(folder)`` writes graph.ttl, corpus.jsonl, questions.jsonl (and
+    any extra file, such as profile.json) into a temporary folder beside ``target``; the manifest (a mapping,
+    or a callable giving one once the parts are written) is added with the parts' sizes and SHA-256, which
+    ``open_pack`` checks, and the folder swapped in. An interrupted build leaves the previous pack, or nothing."""
+    target = Path(target).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _clear_interrupted(target)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.building-{os.getpid()}-"))
+    try:
+        write_parts(tmp)
+        for part in (GRAPH, CORPUS, QUESTIONS):
+            if not (tmp / part).is_file():
+                raise KqaError(f"the pack builder wrote no {part}")
+        full = {**(manifest() if callable(manifest) else manifest), "files": {part: _fingerprint(tmp / part) for part in (GRAPH, CORPUS, QUESTIONS)}}
+        (tmp / MANIFEST).write_text(json.dumps(full, indent=2, ensure_ascii=False), encoding="utf-8")
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}-{int(time.time())}")
+            target.rename(old)
+        tmp.rename(target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return open_pack(target)
+
+
+def list_packs(home: Path | str) -> list[Pack]:
+    """Every built pack under ``home/packs`` (folders with a manifest), by name."""
+    root = Path(home).expanduser() / "packs"
+    packs = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if folder.is_dir() and not folder.name.startswith(".") and (folder / MANIFEST).is_file():
+            try:
+                packs.append(Pack(path=folder, manifest=json.loads((folder / MANIFEST).read_text(encoding="utf-8"))))
+            except (OSError, json.JSONDecodeError):
+                continue
+    return packs

@@ -17,7 +17,7 @@ bound; ``meta`` has the linked entities, the relation, the query type and, for t
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,8 +28,12 @@ from kqa.kb.pack import Pack
 from kqa.kb.text import clean_question
 from kqa.kb.types import Evidence, Question
 from kqa.readers.types import Answer, abstain
-from kqa.retrievers.graph_retriever import GraphResult, GraphRetriever, _local
+from kqa.retrievers.graph_retriever import LOOKUP, GraphResult, GraphRetriever, _local, sortable
 from kqa.retrievers.relation_detector import Encode
+
+
+# "Name an official language", "one of its capitals", "which language is official": the question asks for one
+_ONE_OF = re.compile(r"\b(?:an?|one|any)\b(?! (?:lot|few|number)\b)|^\s*(?:which|what) \w+ is\b", re.I)
 
 
 class GraphReader:
@@ -70,7 +74,7 @@ class GraphReader:
         values: list[str]
         if kind in ("single_hop", "list"):
             values = self._values([(r[2], query.relation) for r in rows])
-        elif kind == "inverse":
+        elif kind in ("inverse", "superlative"):
             values = self._values([(r[0], None) for r in rows])
         elif kind == "two_hop":
             values = self._values([(r[4], query.relation) for r in rows])
@@ -88,13 +92,16 @@ class GraphReader:
         confidence = max((e.score or 0.0) for e in result.evidence) if result.evidence else 0.9
         if kind == "list":
             text = ", ".join(values)
-        elif kind == "inverse" and len(values) > 1:
+        elif kind in ("inverse", "superlative") and len(values) > 1:
             text = ", ".join(values)  # "which country uses the euro": every one of them
             confidence *= 1.0 / len(values) ** 0.5
+        elif kind in ("single_hop", "two_hop") and len(values) > 1 and not _ONE_OF.search(result.question):
+            text = ", ".join(values)  # "what languages do they speak": the set, whole
+            confidence *= 0.9
         else:
             text = values[0]
             if kind in ("single_hop", "two_hop") and len(values) > 1:
-                confidence *= 0.9  # one of several (an official language, a capital of two)
+                confidence *= 0.9  # one of several, as asked ("an official language", "a national symbol")
         meta["answer_list"] = tuple(values)
         if choices and {c.strip().lower() for c in choices} != {"yes", "no"}:
             picked, score = self._pick(result, choices)
@@ -107,11 +114,28 @@ class GraphReader:
                       evidence=result.evidence, latency_ms=0.0, rationale=query.sparql_text(), meta=meta)
 
     def _values(self, terms: list[tuple[Any, str | None]]) -> list[str]:
-        out = [format_value(self.kg, term, rel) for term, rel in terms]
-        return sorted(dict.fromkeys(out), key=str.lower)
+        """Every value, written once: ordered by the pack's ranking property (largest first) where it has
+        one and the values have it, else alphabetically."""
+        ranking = self.kg.profile.ranking_property
+        written: dict[str, Any] = {}
+        for term, rel in terms:
+            written.setdefault(format_value(self.kg, term, rel), term)
+        names = sorted(written, key=str.lower)
+        if ranking:
+            from rdflib import URIRef
+
+            prop = URIRef(ranking)
+            rank = {}
+            for name, term in written.items():
+                rows = self.kg.query(LOOKUP, {"s": term, "p": prop}) if isinstance(term, URIRef) else []
+                values = [v for v in (sortable(r[2]) for r in rows) if v is not None]
+                rank[name] = max(values) if values else None
+            if any(v is not None for v in rank.values()):
+                names.sort(key=lambda n: (rank[n] is None, -(rank[n] or 0.0)))
+        return names
 
     def _compare(self, row: tuple[Any, ...], order: str) -> Any:
-        a, va, b, vb = row[0], _sortable(row[2]), row[3], _sortable(row[4])
+        a, va, b, vb = row[0], sortable(row[2]), row[3], sortable(row[4])
         if va is None or vb is None or va == vb:
             return None
         return (a if va > vb else b) if order == "max" else (a if va < vb else b)
@@ -121,7 +145,7 @@ class GraphReader:
         from rapidfuzz import fuzz
 
         query = result.query
-        column = {"inverse": 0, "two_hop": 4, "comparison": None}.get(query.kind, 2)
+        column = {"inverse": 0, "superlative": 0, "two_hop": 4, "comparison": None}.get(query.kind, 2)
         if query.kind == "comparison":
             terms = [self._compare(result.rows[0], query.order or "max")]
         else:
@@ -241,18 +265,6 @@ def _triple_of(evidence: Evidence):
     except Exception:
         return None
     return next(iter(graph), None)
-
-
-def _sortable(term) -> float | None:
-    value = term.toPython()
-    if isinstance(value, dt.date):
-        return float(value.toordinal())
-    if str(getattr(term, "datatype", "")).endswith("#gYear"):  # a year only: the middle of that year
-        return float(dt.date(int(str(term)[:4]), 7, 1).toordinal())
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 __all__ = ["GraphReader", "draw_subgraph", "load_graph_reader"]

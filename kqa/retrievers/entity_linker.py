@@ -23,20 +23,12 @@ from typing import Any
 
 from kqa.kb.graph import KnowledgeGraph, name_key
 
-# The classes a question about countries names; the rest (ethnic groups, resources, religions ...) hold
-# too many ordinary words ("oil", "fish", "Dutch") to link by default.
-DEFAULT_CLASSES = frozenset({"Country", "City", "Person", "Place", "Currency"})
-# Misspellings are looked for only among these: a surname or a peak one letter from an ordinary word
-# ("Ponga" / "Ponta") would link too much.
-FUZZY_CLASSES = frozenset({"Country", "City"})
-
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _QUOTED = re.compile(r"[\"“”]([^\"“”]{2,120})[\"“”]")
 _TLD = re.compile(r"(?<![\w.])\.([a-z]{2,3})\b")
 _NOT_NAMES = frozenset(
     "what which who whom whose where when why how is are was were does do did has have name the a an of in on "
-    "for and or to by with from its it that this these those as at be can capital country countries city "
-    "currency language languages population area head state government border borders largest larger "
+    "for and or to by with from its it that this these those as at be can largest larger "
     "bigger more most less name list give tell yes no true false".split()
 )
 
@@ -67,21 +59,37 @@ class Mention:
 
 
 class EntityLinker:
-    """Links mentions to entities of ``classes`` in ``kg``; see the module docstring for the rules."""
+    """Links mentions to entities of ``classes`` in ``kg`` (default: the pack profile's ``link_classes``, else
+    every labelled resource that is not itself a class); see the module docstring for the rules."""
 
-    def __init__(self, kg: KnowledgeGraph, *, classes: Iterable[str] = DEFAULT_CLASSES,
-                 fuzzy_classes: Iterable[str] = FUZZY_CLASSES, max_tokens: int = 20, fuzzy: bool = True):
+    def __init__(self, kg: KnowledgeGraph, *, classes: Iterable[str] | None = None,
+                 fuzzy_classes: Iterable[str] | None = None, max_tokens: int = 20, fuzzy: bool = True):
         self.kg = kg
-        self.classes = frozenset(classes)
+        profile = kg.profile
+        classes = tuple(classes) if classes is not None else profile.link_classes
+        self.classes = frozenset(classes) if classes is not None else None  # None: every class
+        self._order = {c: i for i, c in enumerate(classes or ())}
         self.fuzzy = fuzzy
-        self._names = {
-            key: tuple(i for i in iris if kg.entity_class(i) in self.classes)
-            for key, iris in kg.index.names.items()
-        }
+        class_names = set(kg.index.class_names or ())
+        type_objects = set(kg.index.classes.values())
+        predicates = set(kg.index.relation_info or ())
+
+        def linkable(iri) -> bool:
+            if self.classes is None:  # "film" in a question is a word, not the class Film; nor is "director"
+                return _local(iri) not in type_objects and iri not in predicates
+            return kg.entity_class(iri) in self.classes
+
+        self._names = {key: tuple(i for i in iris if linkable(i)) for key, iris in kg.index.names.items()}
         self._names = {k: v for k, v in self._names.items() if v}
-        fuzzy_classes = frozenset(fuzzy_classes)
+        fuzzy_classes = fuzzy_classes if fuzzy_classes is not None else profile.fuzzy_classes
+        fuzzy_classes = frozenset(fuzzy_classes) if fuzzy_classes is not None else None
         self._fuzzy_keys = sorted(k for k, iris in self._names.items() if len(k.replace(" ", "")) >= 4
-                                  and any(kg.entity_class(i) in fuzzy_classes for i in iris))
+                                  and any(fuzzy_classes is None or kg.entity_class(i) in fuzzy_classes
+                                          for i in iris))
+        words = set(profile.not_names) | {w for c in class_names for w in _TOKEN.findall(c.lower())}
+        for info in (kg.index.relation_info or {}).values():
+            words |= set(_TOKEN.findall(info.name.lower()))
+        self.not_names = _NOT_NAMES | words
         # the longest name decides how long a span is worth trying ("Baker Island, Howland Island, ...")
         self.max_tokens = min(max_tokens, max((k.count(" ") + 1 for k in self._names), default=1))
 
@@ -104,9 +112,8 @@ class EntityLinker:
     # ------------------------------------------------------------------ passes
 
     def _candidates(self, iris) -> tuple[Candidate, ...]:
-        order = {"Country": 0, "City": 1, "Person": 2, "Place": 3, "Currency": 4}
         cands = [Candidate(i, self.kg.label(i), self.kg.entity_class(i) or "Entity") for i in iris]
-        return tuple(sorted(cands, key=lambda c: order.get(c.cls, 9)))
+        return tuple(sorted(cands, key=lambda c: self._order.get(c.cls, len(self._order))))
 
     def _exact(self, question: str, tokens, taken) -> list[Mention]:
         """Longest spans first: every span of up to ``max_tokens`` untaken tokens, longest to shortest."""
@@ -155,7 +162,7 @@ class EntityLinker:
                 if any(taken[i:i + n]):
                     continue
                 words = [question[s:e] for s, e in tokens[i:i + n]]
-                if words[0].lower() in _NOT_NAMES or words[-1].lower() in _NOT_NAMES:
+                if words[0].lower() in self.not_names or words[-1].lower() in self.not_names:
                     continue
                 if not lower_case_question and not all(w[:1].isupper() for w in words):
                     continue
@@ -192,9 +199,15 @@ class EntityLinker:
             by_value: dict[Any, list] = {}
             for fact in facts:
                 by_value.setdefault(fact[2], []).append(fact)
-            cands = tuple(Candidate(o, str(o), "Literal", tuple(fs)) for o, fs in by_value.items())
+            written = match.group(group)  # the value exactly as written first: ".bz" before a code "bz"
+            ordered = sorted(by_value.items(), key=lambda kv: str(kv[0]) != written)
+            cands = tuple(Candidate(o, str(o), "Literal", tuple(fs)) for o, fs in ordered)
             found.append(Mention(match.group(0), match.start(), match.end(), cands, 1.0, "value"))
         return found
 
 
-__all__ = ["EntityLinker", "Mention", "Candidate", "DEFAULT_CLASSES"]
+def _local(term) -> str:
+    return re.split(r"[#/]", str(term))[-1]
+
+
+__all__ = ["EntityLinker", "Mention", "Candidate"]

@@ -23,16 +23,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kqa.kb.graph import KnowledgeGraph, format_value
+from kqa.kb.graph import KnowledgeGraph, format_value, sortable
 from kqa.kb.rdf import KQA_NS, triple_id
 from kqa.kb.types import Evidence
 from kqa.retrievers.entity_linker import Candidate, EntityLinker, Mention
-from kqa.retrievers.relation_detector import Encode, RelationDetector, RelationMatch
+from kqa.retrievers.relation_detector import Encode, RelationDetector, RelationMatch, answer_kinds
 
 # ------------------------------------------------------------------------------------------ templates
 # Fixed query shapes. A class test is a FILTER, not a triple of the pattern: rdflib orders a pattern's
-# triples before it sees the bindings, and would start from every Country (7 ms) rather than from the value. Variables bound from the graph: ?s subject, ?p relation, ?o object, ?bridge, ?v,
-# ?a / ?b the two sides of a comparison.
+# triples before it sees the bindings, and would start from every member of the class (7 ms) rather than
+# from the value. Variables bound from the graph: ?s subject, ?p relation, ?o object, ?bridge, ?v, ?cls a
+# class, ?a / ?b the two sides of a comparison.
 
 LOOKUP = """SELECT ?s ?p ?o ?label WHERE {
   ?s ?p ?o .
@@ -41,14 +42,31 @@ LOOKUP = """SELECT ?s ?p ?o ?label WHERE {
 
 INVERSE = """SELECT ?s ?p ?o ?label WHERE {
   ?s ?p ?o .
-  FILTER EXISTS { ?s a kqa:Country }
+  OPTIONAL { ?s rdfs:label ?label }
+}"""
+
+INVERSE_IN_CLASS = """SELECT ?s ?p ?o ?label WHERE {
+  ?s ?p ?o .
+  FILTER EXISTS { ?s a ?cls }
   OPTIONAL { ?s rdfs:label ?label }
 }"""
 
 TWO_HOP = """SELECT ?s ?bridge ?v ?p ?o ?label WHERE {
   ?s ?bridge ?v .
   ?s ?p ?o .
-  FILTER EXISTS { ?s a kqa:Country }
+  OPTIONAL { ?o rdfs:label ?label }
+}"""
+
+TWO_HOP_IN_CLASS = """SELECT ?s ?bridge ?v ?p ?o ?label WHERE {
+  ?s ?bridge ?v .
+  ?s ?p ?o .
+  FILTER EXISTS { ?s a ?cls }
+  OPTIONAL { ?o rdfs:label ?label }
+}"""
+
+CHAIN = """SELECT ?s ?bridge ?v ?p ?o ?label WHERE {
+  ?s ?bridge ?v .
+  ?v ?p ?o .
   OPTIONAL { ?o rdfs:label ?label }
 }"""
 
@@ -61,36 +79,48 @@ COUNT = """SELECT ?s ?p (COUNT(DISTINCT ?o) AS ?n) WHERE {
   ?s ?p ?o .
 } GROUP BY ?s ?p"""
 
+COUNT_IN = """SELECT ?o ?p (COUNT(DISTINCT ?s) AS ?n) WHERE {
+  ?s ?p ?o .
+} GROUP BY ?o ?p"""
+
 ASK = """ASK { ?s ?p ?o }"""
+
+SUPERLATIVE = """SELECT ?s ?p ?o WHERE {
+  ?s ?p ?o .
+  FILTER EXISTS { ?s a ?cls }
+}"""
 
 LINKS = """SELECT DISTINCT ?p WHERE {
   ?s ?p ?o .
-  FILTER EXISTS { ?s a kqa:Country }
 }"""
 
-TEMPLATES: Mapping[str, str] = {"lookup": LOOKUP, "inverse": INVERSE, "two_hop": TWO_HOP, "compare": COMPARE,
-                                "count": COUNT, "ask": ASK, "links": LINKS}
+LINKS_IN_CLASS = """SELECT DISTINCT ?p WHERE {
+  ?s ?p ?o .
+  FILTER EXISTS { ?s a ?cls }
+}"""
 
-# What a relation's object is, for choosing among a mention's candidates.
-OBJECT_CLASS = {"capital": "City", "currency": "Currency", "chief_of_state": "Person",
-                "head_of_government": "Person", "highest_point": "Place", "lowest_point": "Place",
-                "borders": "Country", "official_language": "Language", "language": "Language"}
-DEFAULT_INVERSE = {"City": "capital", "Currency": "currency", "Person": "chief_of_state", "Place": "highest_point"}
-ORDERED = ("area", "land_area", "population", "gdp", "coastline", "highest_point_elevation",
-           "lowest_point_elevation", "mean_elevation", "land_boundaries", "median_age", "life_expectancy",
-           "airports", "independence_date")
-COUNTABLE = ("borders", "official_language", "language", "religion", "ethnic_group", "natural_resource",
-             "capital", "map_region", "internet_tld", "national_symbol")
+TEMPLATES: Mapping[str, str] = {"lookup": LOOKUP, "inverse": INVERSE, "inverse_in_class": INVERSE_IN_CLASS,
+                                "two_hop": TWO_HOP, "two_hop_in_class": TWO_HOP_IN_CLASS, "chain": CHAIN, "compare": COMPARE,
+                                "count": COUNT, "count_in": COUNT_IN, "ask": ASK, "superlative": SUPERLATIVE,
+                                "links": LINKS, "links_in_class": LINKS_IN_CLASS}
 
-_TWO_HOP_CUE = re.compile(r"\b(?:the|a) (?:country|nation|state|territory) (?:whose|that has|with|where)\b", re.I)
-_INVERSE_CUE = re.compile(r"\b(?:which|what) (?:country|countries|nation|state|territory)\b|\bwhose\b", re.I)
 _BOOLEAN_CUE = re.compile(r"^\s*(?:is|are|does|do|did|has|have|can|was|were)\b", re.I)
-_LIST_CUE = re.compile(r"\b(?:which|what) (?:countries|languages|nations)\b|\bname (?:all|every)\b|\blist\b|"
-                       r"\ball (?:the|of the)\b|\bwhat are the\b|\bwhich are the\b|\bneighbours\b|\bneighbors\b",
-                       re.I)
-_SMALLER = re.compile(r"\b(?:smaller|smallest|fewer|less|lower|shorter|earlier|older|first|sooner|poorer|"
-                      r"younger population|lower)\b", re.I)
+_SMALLER = re.compile(r"\b(?:smaller|smallest|fewer|fewest|less|least|lower|lowest|shorter|shortest|earlier|"
+                      r"earliest|older|oldest|first|sooner|poorer|poorest|younger population)\b", re.I)
+_SUPERLATIVE = re.compile(r"\b(?:most|least|highest|lowest|largest|smallest|longest|shortest|biggest|oldest|"
+                          r"newest|earliest|latest|first|last|greatest|fewest|tallest|richest|poorest|youngest|"
+                          r"heaviest|lightest|best|worst|\w+est)\b", re.I)
 _HOW_MANY = re.compile(r"\bhow many\b|\bnumber of\b", re.I)
+_LIST_WORDS = r"\bname (?:all|every)\b|\blist\b|\ball (?:the|of the)\b|\bwhat are the\b|\bwhich are the\b"
+_KIND_OF = re.compile(r"\b(?:a )?(?:kind|type|sort|form|part|member|subclass|instance) of\b", re.I)
+_GENERIC_LIST_NOUNS = ("languages", "neighbours", "neighbors")
+_CHAIN = re.compile(r"\bof (?:the |a |an )?((?:[a-z]+ ){0,3}[a-z]+) of (?:the )?X\b", re.I)
+
+
+def _plural(word: str) -> str:
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 # ------------------------------------------------------------------------------------------ results
@@ -100,7 +130,7 @@ _HOW_MANY = re.compile(r"\bhow many\b|\bnumber of\b", re.I)
 class GraphQuery:
     """A parsed question: what to ask the graph and how."""
 
-    kind: str  # single_hop | inverse | two_hop | comparison | count | boolean | list
+    kind: str  # single_hop | inverse | two_hop | comparison | count | boolean | list | superlative
     relation: str  # local name of the relation asked for
     template: str  # key in TEMPLATES
     bindings: tuple[tuple[str, Any], ...]  # (variable, rdflib term), every one taken from the graph
@@ -109,6 +139,8 @@ class GraphQuery:
     bridge: str | None = None  # two hops: the relation from the bridge value to the country
     order: str | None = None  # comparison: "max" or "min"
     target: Any = None  # boolean: the object the question proposes
+    direction: str = "out"  # count and list: "in" when the linked entity is the relation's object
+    transitive: bool = False  # boolean: follow the relation through any number of steps
 
     @property
     def sparql(self) -> str:
@@ -154,17 +186,78 @@ class _Parse:
 
 
 class GraphRetriever:
-    """Parses questions into GraphQuery objects and runs them on ``kg``. ``name = "graph"``."""
+    """Parses questions into GraphQuery objects and runs them on ``kg``. ``name = "graph"``.
+
+    What it knows of the schema comes from the graph (``kg.index.relation_info``: every predicate's name and
+    how it is used) and from the pack's profile (``kg.profile``: phrasings, classes, units), never from code."""
 
     name = "graph"
 
     def __init__(self, kg: KnowledgeGraph, *, encode: Encode | None = None, linker: EntityLinker | None = None,
-                 detector: RelationDetector | None = None, relation_threshold: float = 0.6):
+                 detector: RelationDetector | None = None, relation_threshold: float | None = None):
         self.kg = kg
+        self.profile = profile = kg.profile
         self.linker = linker or EntityLinker(kg)
-        self.rel_iri = {_local(r): r for r in kg.index.relations}
-        descriptions = {_local(r): d for r, d in kg.index.relations.items()}
-        self.detector = detector or RelationDetector(descriptions, encode=encode, threshold=relation_threshold)
+        info = kg.index.relation_info or {}
+        self.rel_iri = {_local(r): r for r in info}
+        self.info = {_local(r): i for r, i in info.items()}
+        rels = profile.relations
+        descriptions = {n: (rels[n].description if n in rels and rels[n].description else i.description)
+                        for n, i in self.info.items()}
+        if relation_threshold is None:  # set on dev questions (README, "Bring your own graph")
+            relation_threshold = 0.6 if profile.patterns() else 0.3
+        self.detector = detector or RelationDetector(
+            descriptions, encode=encode, threshold=relation_threshold, patterns=profile.patterns(),
+            examples=profile.examples(), names={n: i.name for n, i in self.info.items()},
+            kinds={n: i.object_kind for n, i in self.info.items()})
+        self.subject_classes = tuple(profile.subject_classes or ())
+        self.class_iri = {_local(c): c for c in _class_terms(kg)}
+        nouns: dict[str, str] = {}  # a word in a question -> the class it names
+        for cls, label in (kg.index.class_names or {}).items():
+            for word in {label.lower(), _plural(label.lower())}:
+                nouns.setdefault(word, cls)
+        for cls, words in profile.class_nouns.items():
+            for word in words:
+                nouns[word.lower()] = cls
+        self.nouns = nouns
+        alternation = "|".join(re.escape(w) for w in sorted(nouns, key=len, reverse=True)) or "(?!)"
+        self._two_hop_cue = re.compile(rf"\b(?:the|a|an) (?:{alternation}) (?:whose|that has|with|where)\b", re.I)
+        self._inverse_cue = re.compile(rf"\b(?:which|what) (?:{alternation})\b|\bwhose\b", re.I)
+        self._which_noun = re.compile(rf"\b(?:which|what|how many) ({alternation})\b", re.I)
+        plurals = [w for w in nouns if w.endswith("s")] + list(_GENERIC_LIST_NOUNS)
+        self._list_cue = re.compile(rf"\b(?:which|what) (?:{'|'.join(map(re.escape, plurals))})\b|{_LIST_WORDS}", re.I)
+        self.transitive = {n for n, i in self.info.items() if i.transitive} | \
+            {_local(p) for p in profile.transitive}
+
+    # ---------------------------------------------------------------- schema facts
+
+    def _object_class(self, relation: str) -> str | None:
+        rel = self.profile.relations.get(relation)
+        if rel and rel.object_class:
+            return rel.object_class
+        return self.info[relation].object_class if relation in self.info else None
+
+    def _ordered(self, relation: str) -> bool:
+        rel = self.profile.relations.get(relation)
+        if rel and rel.ordered is not None:
+            return rel.ordered
+        return relation in self.info and self.info[relation].object_kind in ("number", "date")
+
+    def _countable(self, relation: str) -> bool:
+        rel = self.profile.relations.get(relation)
+        if rel and rel.countable is not None:
+            return rel.countable
+        return relation in self.info and (self.info[relation].object_kind == "entity" or self.info[relation].multi)
+
+    def _subjects(self, mention: Mention) -> tuple[Candidate, ...]:
+        """The candidates of a mention that questions are about (the profile's subject classes, else any)."""
+        if self.subject_classes:
+            return mention.of_class(*self.subject_classes)
+        return tuple(c for c in mention.candidates if c.cls != "Literal")
+
+    def _asked_class(self, question: str) -> str | None:
+        match = self._which_noun.search(question)
+        return self.nouns.get(match.group(1).lower()) if match else None
 
     # ---------------------------------------------------------------- Retriever protocol
 
@@ -179,18 +272,21 @@ class GraphRetriever:
     def parse(self, question: str, choices: Sequence[str] | None = None) -> _Parse:
         mentions = tuple(self.linker.link(question))
         out = _Parse(mentions=mentions)
-        if not mentions:
-            out.reason = "no entity of the graph is named in the question"
-            return out
-        yes_no = bool(choices) and {c.strip().lower() for c in choices} == {"yes", "no"}
-        countries = [m for m in mentions if m.of_class("Country")]
         try:
+            if not mentions:
+                out.query = self._superlative(question)
+                if out.query is None:
+                    out.reason = "no entity of the graph is named in the question"
+                return out
+            yes_no = bool(choices) and {c.strip().lower() for c in choices} == {"yes", "no"}
+            subjects = [m for m in mentions if self._subjects(m)]
             query = (
                 self._two_hop(question, mentions)
-                or self._comparison(question, countries)
-                or (self._boolean(question, mentions, countries) if yes_no or _BOOLEAN_CUE.search(question) else None)
+                or self._chain(question, mentions)
+                or self._comparison(question, subjects)
+                or (self._boolean(question, mentions, subjects) if yes_no or _BOOLEAN_CUE.search(question) else None)
                 or self._inverse(question, mentions)
-                or self._about_country(question, mentions, countries)
+                or self._about_subject(question, mentions, subjects)
             )
         except _NoParse as err:
             out.reason = str(err)
@@ -208,8 +304,12 @@ class GraphRetriever:
         allowed = [r for r in (allowed or self.rel_iri) if r in self.rel_iri]
         return self.detector.detect(text, allowed=allowed)
 
+    def _class_binding(self, cls: str | None) -> tuple[tuple[str, Any], ...]:
+        term = self.class_iri.get(cls) if cls else None
+        return (("cls", term),) if term is not None else ()
+
     def _two_hop(self, question: str, mentions: Sequence[Mention]) -> GraphQuery | None:
-        cue = _TWO_HOP_CUE.search(question)
+        cue = self._two_hop_cue.search(question)
         if not cue:
             return None
         after = [m for m in mentions if m.start >= cue.end()]
@@ -218,36 +318,78 @@ class GraphRetriever:
         bridge_mention = after[0]
         main_text = question[:cue.start()] + "X" + question[bridge_mention.end:]
         bridge_text = question[cue.start():bridge_mention.start]
-        value, bridge = self._bridge(bridge_mention, bridge_text)
+        cls = self.nouns.get(cue.group(0).split()[1].lower())
+        cls_binding = self._class_binding(cls)
+        value, bridge = self._bridge(bridge_mention, bridge_text, cls_binding)
         rels = self._relations(main_text)
         if not rels:
             raise _NoParse("no relation of the graph fits the question")
         rel = rels[0]
-        return GraphQuery("two_hop", rel.relation, "two_hop",
-                          (("bridge", self.rel_iri[bridge]), ("v", value), ("p", self.rel_iri[rel.relation])),
+        template = "two_hop_in_class" if cls_binding else "two_hop"
+        return GraphQuery("two_hop", rel.relation, template,
+                          (("bridge", self.rel_iri[bridge]), ("v", value), ("p", self.rel_iri[rel.relation]),
+                           *cls_binding),
                           (bridge_mention.candidates[0],), relation_match=rel, bridge=bridge)
 
-    def _bridge(self, mention: Mention, text: str) -> tuple[Any, str]:
-        """The bridge value and the relation that leads from it to its country."""
-        for cand in sorted(mention.candidates, key=lambda c: c.cls == "Country"):
-            links = self._links(cand)
+    def _chain(self, question: str, mentions: Sequence[Mention]) -> GraphQuery | None:
+        """"Where was the director of X born?": X's relation named inside, then a relation of what it leads to
+        (read from the graph; a pack with phrasings asks its two-hop questions the other way)."""
+        if len(mentions) != 1 or self.profile.patterns() or not self._subjects(mentions[0]):
+            return None
+        masked = self._masked(question, mentions)
+        match = _CHAIN.search(masked)
+        if not match:
+            return None
+        subject = self._subjects(mentions[0])[0]
+        first = [_local(p) for p in self.kg.relations_of(subject.term, "out")
+                 if self.info[_local(p)].object_kind == "entity"]
+        inner = self.detector.scores(f"the {match.group(1)} of X", allowed=first, kinds=frozenset())
+        if not inner or inner[0].score < self.detector.threshold:
+            return None
+        bridge = inner[0].relation
+        middle = [r[2] for r in self.kg.query(LOOKUP, {"s": subject.term, "p": self.rel_iri[bridge]})][:5]
+        second = sorted({_local(p) for m in middle for p in self.kg.relations_of(m, "out")})
+        outer_text = masked[:match.start()] + "of X" + masked[match.end():]
+        outer = self.detector.scores(outer_text, allowed=second)
+        if not outer or outer[0].score < self.detector.threshold:
+            return None
+        rel = outer[0]
+        return GraphQuery("two_hop", rel.relation, "chain",
+                          (("s", subject.term), ("bridge", self.rel_iri[bridge]), ("p", self.rel_iri[rel.relation])),
+                          (subject,), relation_match=rel, bridge=bridge)
+
+    def _bridge(self, mention: Mention, text: str, cls_binding=()) -> tuple[Any, str]:
+        """The bridge value and the relation that leads from it to its subject."""
+        for cand in sorted(mention.candidates, key=lambda c: bool(self._subjects(Mention("", 0, 0, (c,), 1, "")))):
+            links = self._links(cand, cls_binding)
             if not links:
                 continue
             wanted = [r.relation for r in self._relations(self._masked(text, []), allowed=links)]
             return cand.term, (wanted[0] if wanted else sorted(links)[0])
-        raise _NoParse(f"two hops: {mention.text!r} is not a value of any country's relation")
+        raise _NoParse(f"two hops: {mention.text!r} is not a value of any relation")
 
-    def _links(self, cand: Candidate) -> list[str]:
+    def _links(self, cand: Candidate, cls_binding=()) -> list[str]:
+        """Relations into a value (from the profile's subject classes, or the class asked for)."""
         if cand.facts:
             return sorted({_local(p) for _, p, _ in cand.facts})
-        rows = self.kg.query(LINKS, {"o": cand.term})
+        if not cls_binding and self.subject_classes:
+            cls_binding = self._class_binding(self.subject_classes[0])
+        if cls_binding:
+            rows = self.kg.query(LINKS_IN_CLASS, {"o": cand.term, **dict(cls_binding)})
+        else:
+            rows = self.kg.query(LINKS, {"o": cand.term})
         return sorted({_local(r[0]) for r in rows if _local(r[0]) in self.rel_iri})
 
-    def _comparison(self, question: str, countries: Sequence[Mention]) -> GraphQuery | None:
-        if len(countries) < 2 or not re.search(r"\bor\b", question[countries[0].end:countries[-1].start], re.I):
+    def _comparison(self, question: str, subjects: Sequence[Mention]) -> GraphQuery | None:
+        if len(subjects) < 2 or not re.search(r"\bor\b", question[subjects[0].end:subjects[-1].start], re.I):
             return None
-        a, b = countries[0].of_class("Country")[0], countries[-1].of_class("Country")[0]
-        rels = self._relations(self._masked(question, countries), allowed=ORDERED)
+        a, b = self._subjects(subjects[0])[0], self._subjects(subjects[-1])[0]
+        ordered = [r for r in self.rel_iri if self._ordered(r)]
+        if not self.profile.patterns():  # read from the graph: the relations both sides have
+            ordered = [r for r in ordered if self.rel_iri[r] in set(self.kg.relations_of(a.term))]
+        rels = self._relations(self._masked(question, subjects), allowed=ordered)
+        if not rels and ordered and not self.profile.patterns():
+            rels = self.detector.scores(self._masked(question, subjects), allowed=ordered)[:1]
         if not rels:
             raise _NoParse("comparison: no numeric or date relation fits the question")
         rel = rels[0]
@@ -256,65 +398,184 @@ class GraphRetriever:
                           (("a", a.term), ("b", b.term), ("p", self.rel_iri[rel.relation])), (a, b),
                           relation_match=rel, order=order)
 
-    def _boolean(self, question: str, mentions: Sequence[Mention], countries: Sequence[Mention]) -> GraphQuery | None:
+    def _superlative(self, question: str) -> GraphQuery | None:
+        """"Which film has the longest runtime?": no entity named, a class asked for, a numeric relation."""
+        cls = self._asked_class(question)
+        if cls is None or not _SUPERLATIVE.search(question) or cls not in self.class_iri:
+            return None
+        ordered = [r for r, i in self.info.items() if self._ordered(r) and i.subject_class == cls]
+        if not ordered:
+            raise _NoParse(f"superlative: no numeric or date relation of {cls}")
+        rels = self._relations(question, allowed=ordered) or self.detector.scores(question, allowed=ordered)[:1]
+        rel = rels[0]
+        order = "min" if _SMALLER.search(question) else "max"
+        return GraphQuery("superlative", rel.relation, "superlative",
+                          (("p", self.rel_iri[rel.relation]), *self._class_binding(cls)), (), relation_match=rel,
+                          order=order)
+
+    def _boolean(self, question: str, mentions: Sequence[Mention], subjects: Sequence[Mention]) -> GraphQuery | None:
         if len(mentions) < 2:
             return None
         masked = self._masked(question, mentions)
+        if not self.profile.patterns():
+            return self._boolean_from_graph(question, masked, mentions)
         rels = self._relations(masked)
         if not rels:
             raise _NoParse("no relation of the graph fits the question")
         rel = rels[0]
-        want = OBJECT_CLASS.get(rel.relation)
-        subject_m, object_m = _subject_and_object(question, mentions, want)
+        want = self._object_class(rel.relation)
+        subject_m, object_m = self._subject_and_object(question, mentions, want)
         if subject_m is None or object_m is None:
             return None
-        subject = subject_m.of_class("Country")[0]
+        subject = self._subjects(subject_m)[0]
         target = (object_m.of_class(want) or object_m.candidates)[0] if want else object_m.candidates[0]
         return GraphQuery("boolean", rel.relation, "ask",
                           (("s", subject.term), ("p", self.rel_iri[rel.relation]), ("o", target.term)),
-                          (subject, target), relation_match=rel, target=target.term)
+                          (subject, target), relation_match=rel, target=target.term,
+                          transitive=rel.relation in self.transitive)
+
+    def _boolean_from_graph(self, question: str, masked: str, mentions: Sequence[Mention]) -> GraphQuery:
+        """A yes/no question over any schema: the relation is ranked among those the first entity has, in
+        either direction; a transitive one ("a kind of") is followed through any number of steps."""
+        first, second = mentions[0].candidates[0], mentions[1].candidates[0]
+        out = [_local(p) for p in self.kg.relations_of(first.term, "out")]
+        into = [_local(p) for p in self.kg.relations_of(first.term, "in")]
+        options = list(dict.fromkeys(out + into))
+        if _KIND_OF.search(question):
+            kinds = [r for r in options if r in self.transitive]
+            options = kinds or options
+        scored = self.detector.scores(masked, allowed=options, kinds=frozenset())
+        if not scored or (scored[0].score < self.detector.threshold and len(options) > 1):
+            raise _NoParse("no relation of the graph fits the question")
+        rel = scored[0]
+        s, o = (first, second) if rel.relation in out else (second, first)
+        return GraphQuery("boolean", rel.relation, "ask",
+                          (("s", s.term), ("p", self.rel_iri[rel.relation]), ("o", o.term)), (s, o),
+                          relation_match=rel, target=o.term, transitive=rel.relation in self.transitive)
 
     def _inverse(self, question: str, mentions: Sequence[Mention]) -> GraphQuery | None:
-        if not _INVERSE_CUE.search(question):
-            return None
-        values = [m for m in mentions if any(c.cls != "Country" for c in m.candidates)]
+        if not self.subject_classes or not self._inverse_cue.search(question):
+            return None  # without subject classes, _about_subject weighs both directions
+        values = [m for m in mentions if any(c.cls not in self.subject_classes for c in m.candidates)]
         if not values:
             return None
         mention = values[0]
-        cand = next(c for c in mention.candidates if c.cls != "Country")
+        cand = next(c for c in mention.candidates if c.cls not in self.subject_classes)
         links = self._links(cand)
         if not links:
             return None
         masked = self._masked(question, [mention])
-        if mention.of_class("Country"):
+        if self._subjects(mention):
             # "Which countries border Montenegro?" names the country, not Portugal's prime minister
             # Luís Montenegro: read it as inverse only when what it asks is a relation into the value.
             asked = self._relations(masked)
             if asked and asked[0].relation not in links:
                 return None
         rels = self._relations(masked, allowed=links)
-        relation = rels[0].relation if rels else DEFAULT_INVERSE.get(cand.cls, links[0])
+        relation = rels[0].relation if rels else self.profile.default_inverse.get(cand.cls, links[0])
         if relation not in links:
             relation = links[0]
-        return GraphQuery("inverse", relation, "inverse", (("p", self.rel_iri[relation]), ("o", cand.term)), (cand,),
+        cls_binding = self._class_binding(self.subject_classes[0])
+        return GraphQuery("inverse", relation, "inverse_in_class" if cls_binding else "inverse",
+                          (("p", self.rel_iri[relation]), ("o", cand.term), *cls_binding), (cand,),
                           relation_match=rels[0] if rels else None)
 
-    def _about_country(self, question: str, mentions: Sequence[Mention], countries: Sequence[Mention]) -> GraphQuery:
-        if not countries:
-            raise _NoParse("no country of the graph is named in the question")
+    def _about_subject(self, question: str, mentions: Sequence[Mention], subjects: Sequence[Mention]) -> GraphQuery:
+        values = [m for m in mentions if m.kind == "value"]
+        if not subjects and values:  # 'Whose national anthem is "..."?': the facts that carry the value
+            cand = values[0].candidates[0]
+            links = sorted({_local(p) for _, p, _ in cand.facts})
+            masked = self._masked(question, values[:1])
+            rels = self.detector.pattern_matches(masked, allowed=links) or self.detector.scores(masked, allowed=links)
+            relation = rels[0].relation
+            return GraphQuery("inverse", relation, "inverse", (("p", self.rel_iri[relation]), ("o", cand.term)),
+                              (cand,), relation_match=rels[0], direction="in")
+        if not subjects:
+            raise _NoParse("no entity of the graph that questions are about is named in the question")
         masked = self._masked(question, mentions)
-        rels = self._relations(masked)
+        subject_m = subjects[-1] if len(subjects) > 1 and re.search(
+            r"\b(?:of|in|for|does)\s*$", question[:subjects[-1].start]) else subjects[0]
+        subject = self._subjects(subject_m)[0]
+        direction = "out"
+        if self.profile.patterns():
+            rels = self._relations(masked)
+        else:  # read from the graph: the relations this entity has, both ways
+            rel, direction, subject = self._rank_both_ways(question, masked, subject_m)
+            rels = [rel] if rel else []
         if not rels:
             raise _NoParse("no relation of the graph fits the question")
-        subject = countries[-1].of_class("Country")[0] if len(countries) > 1 and re.search(
-            r"\b(?:of|in|for|does)\s*$", question[:countries[-1].start]) else countries[0].of_class("Country")[0]
         rel = rels[0]
-        if _HOW_MANY.search(question) and rel.relation in COUNTABLE:
-            return GraphQuery("count", rel.relation, "count", (("s", subject.term), ("p", self.rel_iri[rel.relation])),
+        p = self.rel_iri[rel.relation]
+        many = bool(_HOW_MANY.search(question)) and self._countable(rel.relation)
+        if direction == "in":
+            if many:
+                return GraphQuery("count", rel.relation, "count_in", (("o", subject.term), ("p", p)), (subject,),
+                                  relation_match=rel, direction="in")
+            return GraphQuery("inverse", rel.relation, "inverse", (("p", p), ("o", subject.term)), (subject,),
+                              relation_match=rel, direction="in")
+        if many:
+            return GraphQuery("count", rel.relation, "count", (("s", subject.term), ("p", p)),
                               (subject,), relation_match=rel)
-        kind = "list" if _LIST_CUE.search(question) and rel.relation in COUNTABLE else "single_hop"
-        return GraphQuery(kind, rel.relation, "lookup", (("s", subject.term), ("p", self.rel_iri[rel.relation])),
-                          (subject,), relation_match=rel)
+        kind = "list" if self._list_cue.search(question) and self._countable(rel.relation) else "single_hop"
+        return GraphQuery(kind, rel.relation, "lookup", (("s", subject.term), ("p", p)), (subject,),
+                          relation_match=rel)
+
+    def _rank_both_ways(self, question: str, masked: str, mention: Mention):
+        """The best (relation, direction, entity) among the relations the mention's candidates actually have,
+        outgoing and incoming; (None, "out", first candidate) when none clears the threshold."""
+        kinds = answer_kinds(question)
+        how_many = bool(_HOW_MANY.search(question))
+        if how_many:
+            kinds = frozenset()  # a count of things or a number: the relation's words decide
+        asked = self._asked_class(question)
+        best = None
+        for rank, cand in enumerate(self._subjects(mention)[:3]):
+            for direction in ("out", "in"):
+                names = [_local(p) for p in self.kg.relations_of(cand.term, direction)]
+                if not names:
+                    continue
+                if direction == "out":
+                    scored = self.detector.scores(masked, allowed=names, kinds=kinds)
+                else:  # the answer is the subject of the relation: an entity
+                    scored = self.detector.scores(masked, allowed=names,
+                                                  kinds=frozenset() if not kinds else kinds - {"entity"} or kinds)
+                    if kinds and "entity" not in kinds:
+                        scored = [RelationMatch(m.relation, round(m.score - 0.2, 4), m.method, m.matched)
+                                  for m in scored]
+                for m in scored:
+                    score = m.score - 0.01 * rank - (0.005 if direction == "in" else 0.0)
+                    info = self.info[m.relation]
+                    if asked:  # "which films ...": the relation's answer side is of that class
+                        answer_cls = info.object_class if direction == "out" else info.subject_class
+                        score += 0.15 if answer_cls and self._is_class(answer_cls, asked) else 0.0
+                    if best is None or score > best[0]:
+                        best = (score, RelationMatch(m.relation, round(score, 4), m.method, m.matched), direction,
+                                cand)
+        candidates = self._subjects(mention)
+        if best is None or best[0] < self.detector.threshold:
+            return None, "out", candidates[0]
+        return best[1], best[2], best[3]
+
+    def _is_class(self, cls: str, asked: str) -> bool:
+        return cls == asked or asked in (self.kg.index.superclasses or {}).get(cls, ())
+
+    def _subject_and_object(self, question: str, mentions: Sequence[Mention], want: str | None):
+        """For "Is V the capital of C?" / "Is the capital of C V?" / "Does A border B?": which mention is the
+        subject asked about and which is the value proposed."""
+        if len(mentions) < 2:
+            return None, None
+        first, second = mentions[:2]
+        subj = self.subject_classes or ()
+        if want and want not in subj:
+            if first.of_class(want) and second.of_class(*subj) and not (
+                    second.of_class(want) and first.of_class(*subj) and re.search(r"\bof\s*$", question[:first.start])):
+                return second, first
+            if second.of_class(want) and first.of_class(*subj):
+                return first, second
+            return None, None
+        if first.of_class(*subj) and second.of_class(*subj):
+            return first, second
+        return None, None
 
     # ---------------------------------------------------------------- run
 
@@ -323,9 +584,11 @@ class GraphRetriever:
         if parsed.query is None:
             return GraphResult(question, None, mentions=parsed.mentions, reason=parsed.reason)
         query = parsed.query
+        score = _score(query, parsed.mentions)
+        if query.transitive:
+            return self._run_transitive(question, query, parsed.mentions, score)
         rows = tuple(self.kg.query(query.sparql, dict(query.bindings)))
         extra: list[GraphQuery] = []
-        score = _score(query, parsed.mentions)
         if query.kind in ("single_hop", "list", "inverse"):
             evidence = self._evidence([(r[0], r[1], r[2]) for r in rows], score)
             if not rows:
@@ -334,10 +597,10 @@ class GraphRetriever:
             return GraphResult(question, query, rows, evidence, mentions=parsed.mentions)
         if query.kind == "two_hop":
             bridge = list(dict.fromkeys((r[0], r[1], r[2]) for r in rows))
-            answer = [(r[0], r[3], r[4]) for r in rows]
+            answer = [((r[2] if query.template == "chain" else r[0]), r[3], r[4]) for r in rows]
             if not rows:
                 return GraphResult(question, query, mentions=parsed.mentions,
-                                   reason=f"the graph has no {query.relation} for the country of {_names(query)}")
+                                   reason=f"the graph has no {query.relation} for the subject of {_names(query)}")
             path = self._evidence(bridge + answer, score)
             return GraphResult(question, query, rows, path, path=path, mentions=parsed.mentions)
         if query.kind == "comparison":
@@ -348,11 +611,25 @@ class GraphRetriever:
                                    reason=f"the graph lacks {query.relation} for one of {_names(query)}")
             return GraphResult(question, query, rows, self._evidence(list(dict.fromkeys(triples)), score),
                                mentions=parsed.mentions)
+        if query.kind == "superlative":
+            ranked = sorted(((v, r) for r in rows if (v := sortable(r[2])) is not None), key=lambda x: x[0],
+                            reverse=query.order != "min")
+            if not ranked:
+                return GraphResult(question, query, mentions=parsed.mentions,
+                                   reason=f"the graph has no comparable {query.relation} values")
+            top = [r for v, r in ranked if v == ranked[0][0]]
+            return GraphResult(question, query, tuple(top), self._evidence([tuple(r[:3]) for r in top], score),
+                               mentions=parsed.mentions)
         # count and boolean: the answer query, plus the lookup whose triples back it
         b = dict(query.bindings)
-        lookup = GraphQuery("single_hop", query.relation, "lookup", (("s", b["s"]), ("p", b["p"])), query.entities)
+        if query.direction == "in":
+            lookup = GraphQuery("inverse", query.relation, "inverse", (("p", b["p"]), ("o", b["o"])), query.entities)
+            lookup_rows = self.kg.query(INVERSE, {"p": b["p"], "o": b["o"]})
+        else:
+            lookup = GraphQuery("single_hop", query.relation, "lookup", (("s", b["s"]), ("p", b["p"])),
+                                query.entities)
+            lookup_rows = self.kg.query(LOOKUP, {"s": b["s"], "p": b["p"]})
         extra.append(lookup)
-        lookup_rows = self.kg.query(LOOKUP, {"s": b["s"], "p": b["p"]})
         triples = [(r[0], r[1], r[2]) for r in lookup_rows]
         if query.kind == "boolean":
             hit = [t for t in triples if t[2] == query.target]
@@ -360,38 +637,69 @@ class GraphRetriever:
         return GraphResult(question, query, rows, self._evidence(triples, score), mentions=parsed.mentions,
                            extra_queries=tuple(extra))
 
-    def _evidence(self, triples: Sequence[tuple[Any, Any, Any]], score: float) -> tuple[Evidence, ...]:
+    def _run_transitive(self, question: str, query: GraphQuery, mentions, score: float) -> GraphResult:
+        """ASK through any number of steps: breadth-first over LOOKUP, one query per node reached (a
+        property path needs the predicate written into the query text, and bound values are the rule here)."""
+        b = dict(query.bindings)
+        parent: dict[Any, tuple[Any, Any, Any] | None] = {b["s"]: None}
+        frontier = [b["s"]]
+        found = b["s"] == b["o"]
+        while frontier and not found and len(parent) < 10_000:
+            nxt = []
+            for node in frontier:
+                for row in self.kg.query(LOOKUP, {"s": node, "p": b["p"]}):
+                    if row[2] not in parent:
+                        parent[row[2]] = (row[0], row[1], row[2])
+                        nxt.append(row[2])
+                        found = found or row[2] == b["o"]
+            frontier = nxt
+        path: list[tuple[Any, Any, Any]] = []
+        node = b["o"] if found else None
+        while node is not None and parent.get(node) is not None:
+            path.append(parent[node])
+            node = parent[node][0]
+        path.reverse()
+        if not found:  # a "no" rests on what the subject does reach
+            path = [t for t in parent.values() if t is not None][:20]
+        steps = GraphQuery("single_hop", query.relation, "lookup", (("s", b["s"]), ("p", b["p"])), query.entities)
+        evidence = self._evidence(path, score, keep_order=True)
+        return GraphResult(question, query, ((found,),), evidence, path=evidence, mentions=mentions,
+                           extra_queries=(steps,))
+
+    def _evidence(self, triples: Sequence[tuple[Any, Any, Any]], score: float, *,
+                  keep_order: bool = False) -> tuple[Evidence, ...]:
         out = []
-        ordered = sorted(dict.fromkeys(triples), key=lambda t: (format_value(self.kg, t[2], _local(t[1])).lower()))
+        unique = list(dict.fromkeys(triples))
+        ordered = unique if keep_order else sorted(
+            unique, key=lambda t: (format_value(self.kg, t[2], _local(t[1])).lower()))
         for s, p, o in ordered:
             rel = _local(p)
             o = _canonical(o)
-            text = f"{self.kg.label(s)} — {rel.replace('_', ' ')} — {format_value(self.kg, o, rel)}"
+            name = self.info[rel].name if rel in self.info else rel.replace("_", " ")
+            text = f"{self.kg.label(s)} — {name} — {format_value(self.kg, o, rel)}"
             out.append(Evidence(id=triple_id(s, p, o), text=text, source="graph", score=round(score, 4)))
         return tuple(out)
 
 
+def _class_terms(kg: KnowledgeGraph) -> list[Any]:
+    """Class IRIs: the objects of rdf:type among the graph's entities."""
+    seen: dict[str, Any] = {}
+    wanted = set((kg.index.class_names or {}))
+    if kg.remote:
+        rows = kg.query("SELECT DISTINCT ?o WHERE { ?s a ?o }")
+        terms = [r[0] for r in rows]
+    else:
+        from rdflib import RDF
+
+        terms = set(kg.graph.objects(None, RDF.type))
+    for term in sorted(terms, key=str):
+        if _local(term) in wanted:
+            seen.setdefault(_local(term), term)
+    return list(seen.values())
+
+
 class _NoParse(Exception):
     """The question cannot be read as a query over this graph; the message says why."""
-
-
-def _subject_and_object(question: str, mentions: Sequence[Mention], want: str | None):
-    """For "Is V the capital of C?" / "Is the capital of C V?" / "Does A border B?": which mention is the
-    country asked about and which is the value proposed."""
-    pair = list(mentions[:2]) if len(mentions) >= 2 else []
-    if len(pair) < 2:
-        return None, None
-    first, second = pair
-    if want and want != "Country":
-        if first.of_class(want) and second.of_class("Country") and not (second.of_class(want) and first.of_class("Country")
-                                                                        and re.search(r"\bof\s*$", question[:first.start])):
-            return second, first
-        if second.of_class(want) and first.of_class("Country"):
-            return first, second
-        return None, None
-    if first.of_class("Country") and second.of_class("Country"):
-        return first, second
-    return None, None
 
 
 def _canonical(term):
@@ -419,4 +727,4 @@ def _local(term) -> str:
     return text[len(KQA_NS):] if text.startswith(KQA_NS) else re.split(r"[#/]", text)[-1]
 
 
-__all__ = ["GraphRetriever", "GraphQuery", "GraphResult", "TEMPLATES"]
+__all__ = ["GraphRetriever", "GraphQuery", "GraphResult", "TEMPLATES", "sortable"]

@@ -1,16 +1,22 @@
-"""Which relation a question asks about: hand-written phrasings first, then embedding similarity to the
-relations' descriptions and a few example questions, for wordings no phrasing foresaw.
+"""Which relation a question asks about: a pack's phrasings first, then a score that mixes embedding
+similarity, word overlap and the kind of answer the question wants, for any graph.
 
 The question reaches ``detect`` with its entity mentions replaced by "X" ("What money do they use in X?"),
-so a country's name cannot vote for a relation. Phrasings are tried in a fixed order, most specific first
-("time zone of the capital" before "capital", "elevation of the highest point" before "highest point").
-When none fits, the question is embedded and compared with every relation's prototypes; below
-``threshold`` no relation fits and the caller abstains.
+so an entity's name cannot vote for a relation. A pack's phrasings (regular expressions in its
+``profile.json``) are tried in their order, most specific first. When none fits, each relation is scored:
 
-The encoder is any callable from a list of texts to an (n, d) array of L2-normalised rows, so a test can
-pass a fake in one line; the app passes the bundled MiniLM (``kqa.models.embedder.load_embedder``).
+- the cosine similarity between the question and the relation's prototypes (its name and description from
+  the graph, "director: the director of a film", plus the pack's example questions), with the bundled MiniLM;
+- word overlap between the question and the relation's words, stemmed ("directed" ~ "director");
+- the answer type: "how many", "how big" ask for a number, "when" for a date, "who" for an entity; a
+  relation whose objects are of another kind loses, one of that kind gains.
 
->>> RelationDetector(DESCRIPTIONS).detect("Which currency does X have?")[0].relation
+Below ``threshold`` no relation fits and the caller abstains. The encoder is any callable from a list of
+texts to an (n, d) array of L2-normalised rows, so a test can pass a fake in one line; the app passes the
+bundled MiniLM (``kqa.models.embedder.load_embedder``). Without an encoder, word overlap and answer type
+decide alone.
+
+>>> RelationDetector({"currency": "money used"}, patterns=[("currency", "money")]).detect("What money has X?")[0].relation
 'currency'
 """
 
@@ -24,79 +30,50 @@ import numpy as np
 
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> (n, d) float32, rows L2-normalised
 
-# relation -> phrasings (regular expressions over the lower-cased question), in the order they are tried.
-PATTERNS: tuple[tuple[str, str], ...] = (
-    ("time_zone", r"time ?zone|\butc\b|\bgmt\b|time difference|what time is it"),
-    ("highest_point_elevation", r"(how high|elevation|height|how tall|altitude)\b.*\b(highest point|tallest "
-                                r"mountain|highest mountain|highest peak)|higher highest point|highest point is higher"
-                                r"|highest point.*\b(how high|elevation|altitude)"),
-    ("lowest_point_elevation", r"(elevation|how low|how deep|depth|altitude)\b.*\blowest point|lowest point is lower"),
-    ("mean_elevation", r"(mean|average) (elevation|altitude|height)"),
-    ("highest_point", r"highest (point|mountain|peak|summit)|tallest (mountain|peak)|highest elevation"),
-    ("lowest_point", r"lowest (point|elevation|place|spot)"),
-    ("land_boundaries", r"(total )?length of (its |the )?land (borders|boundaries)|land boundaries"),
-    ("official_language", r"official(ly)? (language|tongue)s?|languages? (is |are )?official"),
-    ("language", r"\blanguages?\b|\bspeak\b|\bspoken\b|\btongue\b"),
-    ("land_area", r"\bland area\b"),
-    ("gdp", r"\bgdp\b|gross domestic product|economy|economic output"),
-    ("life_expectancy", r"life expectancy|live on average|how long do (people|they|residents)|lifespan"),
-    ("median_age", r"median age"),
-    ("demonym", r"nationality adjective|demonym|adjective|what (are|is) (people|someone|a person) from .* called"
-                r"|nationality of (people|someone) from"),
-    ("population", r"population|populous|how many (people|inhabitants|residents|citizens)|inhabitants"
-                   r"|more people|fewer people|people live|number of people"),
-    ("area", r"\barea\b|square (kilo)?met|sq km|how (large|big) is|size of|\bbigger\b|\bsmaller\b|\blarger\b"),
-    ("coastline", r"\bcoast(line|al)?\b|\bshoreline\b"),
-    ("currency", r"currenc|money|legal tender|\bcoins?\b|banknotes?|pay with|\bcash\b"),
-    ("borders", r"\bborders?\b|bordering|neighbou?r|share a (land )?(border|boundary)|adjacent to|next to"),
-    ("map_region", r"\bregion\b|continent|part of the world|where in the world|located|^\s*where is\b"),
-    ("government_type", r"(type|form|kind|system) of government|government type|political system|regime type"),
-    ("head_of_government", r"head of (the )?government|prime minister|premier|leads? the government"
-                           r"|government is (led|headed|run) by|leader of the government"),
-    ("chief_of_state", r"chief of state|head of state|\bpresident\b|monarch|\bking\b|\bqueen\b|\bsovereign\b"),
-    ("capital", r"\bcapital\b|seat of government"),
-    ("independence_date", r"independen"),
-    ("national_anthem", r"\banthem\b|national song"),
-    ("internet_tld", r"internet (country )?code|top[- ]level domain|\btld\b|domain (name|suffix|ending)"),
-    ("legislature_structure", r"unicameral|bicameral|how many (chambers|houses)"),
-    ("legislature", r"legislature|parliament|national assembly|\bcongress\b|legislative body"),
-    ("legal_system", r"legal system|system of law|law system|kind of law"),
-    ("national_symbol", r"national (symbol|animal|emblem)"),
-    ("national_colors", r"national colou?rs"),
-    ("airports", r"airports?\b|airfields?"),
-    ("natural_resource", r"natural resources?|resources"),
-    ("religion", r"religio|faith"),
-    ("ethnic_group", r"ethnic"),
-)
+# Words that say nothing about which relation is asked.
+_STOP = frozenset("""a an the of in on at to for from by with and or is are was were be been being do does did
+has have had what which who whom whose where when why how x its it their they them there this that these those
+as into about than then name tell me give list please s all any some one ones many much""".split())
+_NUMBER_CUE = re.compile(r"\bhow (?:many|much|big|large|small|long|tall|high|deep|old|far|heavy|wide|short)\b|"
+                         r"\bnumber of\b|\bhow many\b", re.I)
+_DATE_CUE = re.compile(r"^\s*when\b|\bwhat (?:year|date|day)\b|\bin which year\b|\bon what date\b", re.I)
+_ENTITY_CUE = re.compile(r"^\s*(?:who|whom|where)\b|\bwho (?:is|was|are|were)\b", re.I)
+_WHAT = re.compile(r"^\s*(?:what|which)\b", re.I)
 
-# Short example questions per relation, added to each description as embedding prototypes.
-EXAMPLES: Mapping[str, tuple[str, ...]] = {
-    "capital": ("What is the capital of X?", "Which city is the seat of government of X?"),
-    "currency": ("What money do they use in X?", "What do people pay with in X?"),
-    "official_language": ("What language is official in X?",),
-    "language": ("What languages do people speak in X?",),
-    "borders": ("Which countries are next to X?",),
-    "map_region": ("On which continent is X?",),
-    "government_type": ("What political system does X have?",),
-    "chief_of_state": ("Who is the president or monarch of X?",),
-    "head_of_government": ("Who is the prime minister of X?",),
-    "independence_date": ("When did X become independent?",),
-    "area": ("How big is X?",),
-    "population": ("How many people live in X?",),
-    "gdp": ("How big is the economy of X?",),
-    "highest_point": ("What is the tallest mountain in X?",),
-    "highest_point_elevation": ("How tall is the highest mountain in X?",),
-    "lowest_point": ("What is the lowest place in X?",),
-    "coastline": ("How long is the coast of X?",),
-    "national_anthem": ("What is the national song of X?",),
-    "internet_tld": ("What is the web domain of X?",),
-    "demonym": ("What are people from X called?",),
-    "time_zone": ("What time zone is X in?",),
-    "legislature": ("What is the parliament of X called?",),
-    "median_age": ("What is the median age in X?",),
-    "life_expectancy": ("How long do people in X live?",),
-    "airports": ("How many airports are there in X?",),
-}
+
+def stem(word: str) -> str:
+    """A crude stem that joins a verb and its agent noun: directed / director / directing -> "direct"."""
+    word = word.lower()
+    for suffix in ("ations", "ation", "ings", "ing", "ers", "ors", "er", "or", "ed", "es", "s", "ion"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word  # release / released
+
+
+# English words whose stem is not their relative's: "born" is asked of a "birth date" or "place of birth".
+_IRREGULAR = {"born": "birth", "died": "death", "dead": "death", "die": "death", "wrote": "writ", "written": "writ",
+              "writer": "writ", "write": "writ", "sang": "sing", "sung": "sing", "song": "sing", "spoke": "speak",
+              "spoken": "speak", "speaks": "speak", "bought": "buy", "built": "build", "won": "win", "wins": "win",
+              "winner": "win", "located": "locat", "location": "locat", "lives": "live", "lived": "live", "life": "live"}
+
+
+def content_words(text: str) -> list[str]:
+    """The words of a text that can name a relation, as match keys: stemmed and cut to five letters, so that
+    "published" meets "publication" and "directed" meets "director"."""
+    words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP and len(w) > 1]
+    return [_IRREGULAR.get(w) or stem(w)[:5] for w in words]
+
+
+def answer_kinds(question: str) -> frozenset[str]:
+    """What kind of object the question asks for: {"number"}, {"date"}, {"entity"}, or empty (any)."""
+    if _DATE_CUE.search(question):
+        return frozenset({"date"})
+    if _NUMBER_CUE.search(question):
+        return frozenset({"number"})
+    if _ENTITY_CUE.search(question):
+        return frozenset({"entity"})
+    return frozenset()
 
 
 @dataclass(frozen=True)
@@ -110,59 +87,97 @@ class RelationMatch:
 
 
 class RelationDetector:
-    """Maps a question (entities masked as "X") to relations, best first; see the module docstring."""
+    """Maps a question (entities masked as "X") to relations, best first; see the module docstring.
+
+    ``relations`` maps a relation's key (its local name) to its description; ``names`` to the words that
+    name it (default: the key split); ``kinds`` to what its objects are (entity, number, date, text)."""
 
     def __init__(self, relations: Mapping[str, str], *, encode: Encode | None = None, threshold: float = 0.6,
-                 patterns: Sequence[tuple[str, str]] = PATTERNS, examples: Mapping[str, Sequence[str]] = EXAMPLES):
+                 patterns: Sequence[tuple[str, str]] = (), examples: Mapping[str, Sequence[str]] | None = None,
+                 names: Mapping[str, str] | None = None, kinds: Mapping[str, str] | None = None):
         self.relations = dict(relations)  # name -> description
         self.patterns = [(name, re.compile(rx)) for name, rx in patterns if name in self.relations]
         self.encode = encode
         self.threshold = threshold
+        self.names = {r: (names or {}).get(r) or re.sub(r"[_\s]+", " ", r) for r in self.relations}
+        self.kinds = dict(kinds or {})
+        examples = examples or {}
         self._prototypes: list[tuple[str, str]] = []
+        self._words: dict[str, tuple[set[str], set[str]]] = {}  # relation -> (name words, all its words)
         for name, description in self.relations.items():
-            self._prototypes.append((name, f"{name.replace('_', ' ')}: {description}"))
+            readable = self.names[name]
+            self._prototypes.append((name, f"{readable}: {description}" if description != readable else readable))
             self._prototypes += [(name, ex) for ex in examples.get(name, ())]
+            every = " ".join([readable, description, *examples.get(name, ())])
+            self._words[name] = (set(content_words(readable)), set(content_words(every)))
         self._vectors: np.ndarray | None = None  # (n_prototypes, d), L2-normalised; computed on first use
+        self._query_cache: dict[str, np.ndarray] = {}
 
     def detect(self, question: str, *, allowed: Sequence[str] | None = None, embed: bool = True) -> list[RelationMatch]:
         """Relations that fit, best first: every phrasing that matches (in pattern order), else the best
-        embedding match above ``threshold``; [] when nothing fits."""
+        scored match above ``threshold``; [] when nothing fits."""
+        out = self.pattern_matches(question, allowed=allowed)
+        if out or not embed:
+            return out
+        return self.embedding_matches(question, allowed=allowed)[:1]
+
+    def pattern_matches(self, question: str, *, allowed: Sequence[str] | None = None) -> list[RelationMatch]:
         text = question.lower().replace("’", "'")
         out = []
         for name, rx in self.patterns:
             if allowed is not None and name not in allowed:
                 continue
             match = rx.search(text)
-            if match:
+            if match and name not in {m.relation for m in out}:
                 out.append(RelationMatch(name, 1.0, "pattern", match.group(0)))
-        if out or not embed or self.encode is None:
-            return out
-        return self.embedding_matches(question, allowed=allowed)[:1]
+        return out
 
-    def embedding_matches(self, question: str, *, allowed: Sequence[str] | None = None) -> list[RelationMatch]:
-        """Every relation whose best prototype is at least ``threshold`` similar, best first."""
-        if self.encode is None:
+    def embedding_matches(self, question: str, *, allowed: Sequence[str] | None = None,
+                          kinds: frozenset[str] | None = None) -> list[RelationMatch]:
+        """Every relation scoring at least ``threshold``, best first (see the module docstring)."""
+        return [m for m in self.scores(question, allowed=allowed, kinds=kinds) if m.score >= self.threshold]
+
+    def scores(self, question: str, *, allowed: Sequence[str] | None = None,
+               kinds: frozenset[str] | None = None) -> list[RelationMatch]:
+        """Every allowed relation with its score, best first."""
+        names = [n for n in self.relations if allowed is None or n in allowed]
+        if not names:
             return []
-        if self._vectors is None:
-            self._vectors = np.asarray(self.encode([p for _, p in self._prototypes]), dtype=np.float32)
-        query = np.asarray(self.encode([question]), dtype=np.float32)[0]  # (d,)
-        sims = self._vectors @ query  # (n_prototypes,)
+        kinds = answer_kinds(question) if kinds is None else kinds
+        what = bool(_WHAT.search(question))
+        words = content_words(question)
         best: dict[str, tuple[float, str]] = {}
-        for (name, proto), sim in zip(self._prototypes, sims.tolist()):
-            if allowed is not None and name not in allowed:
-                continue
-            if sim > best.get(name, (-2.0, ""))[0]:
-                best[name] = (sim, proto)
-        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
-        return [RelationMatch(n, round(s, 4), "embedding", p) for n, (s, p) in ranked if s >= self.threshold]
+        if self.encode is not None:
+            if self._vectors is None:
+                self._vectors = np.asarray(self.encode([p for _, p in self._prototypes]), dtype=np.float32)
+            query = self._query_cache.get(question)
+            if query is None:
+                query = np.asarray(self.encode([question]), dtype=np.float32)[0]  # (d,)
+                if len(self._query_cache) > 512:
+                    self._query_cache.clear()
+                self._query_cache[question] = query
+            sims = self._vectors @ query  # (n_prototypes,)
+            wanted = set(names)
+            for (name, proto), sim in zip(self._prototypes, sims.tolist()):
+                if name in wanted and sim > best.get(name, (-2.0, ""))[0]:
+                    best[name] = (sim, proto)
+        out = []
+        for name in names:
+            name_words, every = self._words[name]
+            lexical = 0.0
+            if words:
+                lexical = 0.5 * len(set(words) & every) / len(set(words))
+                if name_words:
+                    lexical += 0.5 * len(name_words & set(words)) / len(name_words)
+            sim, proto = best.get(name, (None, self.names[name]))
+            score = lexical if sim is None else 0.5 * sim + 0.5 * lexical
+            kind = self.kinds.get(name)
+            if kinds and kind:
+                score += 0.1 if kind in kinds else -0.3
+            elif not kinds and kind in ("number", "date") and what:
+                score -= 0.05  # "what is the tallest mountain": a thing, unless the words say a number
+            out.append(RelationMatch(name, round(float(score), 4), "embedding" if sim is not None else "words", proto))
+        return sorted(out, key=lambda m: -m.score)
 
 
-def _descriptions() -> dict[str, str]:
-    from kqa.packs.factbook.parse import RELATIONS
-
-    return {r.name: r.description for r in RELATIONS}
-
-
-DESCRIPTIONS: Mapping[str, str] = _descriptions()
-
-__all__ = ["RelationDetector", "RelationMatch", "PATTERNS", "EXAMPLES", "DESCRIPTIONS", "Encode"]
+__all__ = ["RelationDetector", "RelationMatch", "Encode", "answer_kinds", "content_words", "stem"]

