@@ -8,7 +8,7 @@ language model, the embedder), so that ``dense`` and ``closed_book`` hold one co
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,12 @@ class Options:
     model: str = "gemma-3-270m"  # LM preset, local folder, GGUF file or hub id
     n_samples: int = 5  # self-consistency
     index_kind: str = "flat"  # flat | hnsw | ivfpq
+    # (backend, confidence threshold) pairs picked on dev questions (``kqa calibrate``): a model reader abstains
+    # below its own, the router and the vote skip an answer below its backend's
+    thresholds: tuple[tuple[str, float], ...] = ()
+
+    def threshold(self, backend: str) -> float:
+        return dict(self.thresholds).get(backend, 0.0)
 
     def with_(self, **changes: Any) -> Options:
         return replace(self, **changes)
@@ -135,20 +141,20 @@ def _reader(pool: BackendPool, options: Options, retriever, name: str) -> Backen
     # one selector, so the line vectors it caches serve every corpus backend
     selector = pool.shared(("lines",), lambda: LineSelector(_embedder(pool))) if options.lines > 0 else None
     return ContextReader(retriever, _lm(pool, options), selector=selector, k=options.k, lines=options.lines,
-                         name=name)
+                         name=name, abstain_below=options.threshold(name))
 
 
-@register("dense", uses=("pack", "k", "lines", "model", "model_cache", "index_kind"))
+@register("dense", uses=("pack", "k", "lines", "model", "model_cache", "index_kind", "thresholds"))
 def _dense(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, _faiss(pool, options), "dense")
 
 
-@register("bm25", uses=("pack", "k", "lines", "model", "model_cache"))
+@register("bm25", uses=("pack", "k", "lines", "model", "model_cache", "thresholds"))
 def _bm25_backend(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, _bm25(pool, options), "bm25")
 
 
-@register("hybrid", uses=("pack", "k", "lines", "model", "model_cache", "index_kind"))
+@register("hybrid", uses=("pack", "k", "lines", "model", "model_cache", "index_kind", "thresholds"))
 def _hybrid(pool: BackendPool, options: Options) -> Backend:
     from kqa.retrievers.hybrid import HybridRetriever
 
@@ -156,26 +162,62 @@ def _hybrid(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, retriever, "hybrid")
 
 
-@register("closed_book", uses=("model", "model_cache", "mode", "n_samples"))
+@register("closed_book", uses=("model", "model_cache", "mode", "n_samples", "thresholds"))
 def _closed_book(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.closed_book import ClosedBookReader
 
-    return ClosedBookReader(_lm(pool, options), mode=options.mode, n_samples=options.n_samples)
+    return ClosedBookReader(_lm(pool, options), mode=options.mode, n_samples=options.n_samples,
+                            abstain_below=options.threshold("closed_book"))
 
 
 @register("router", uses=tuple(Options.__dataclass_fields__))
 def _router(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.combine import RouterReader
 
-    return RouterReader([pool.get(n, **_overrides(options)) for n in ("graph", "dense", "closed_book")])
+    return RouterReader([pool.get(n, **_overrides(options)) for n in COMBINED],
+                        thresholds=dict(options.thresholds))
 
 
 @register("vote", uses=tuple(Options.__dataclass_fields__))
 def _vote(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.combine import VoteReader
 
-    return VoteReader([pool.get(n, **_overrides(options)) for n in ("graph", "dense", "closed_book")])
+    return VoteReader([pool.get(n, **_overrides(options)) for n in COMBINED],
+                      thresholds=dict(options.thresholds))
 
 
 def _overrides(options: Options) -> dict[str, Any]:
     return {f: getattr(options, f) for f in Options.__dataclass_fields__}
+
+
+COMBINED = ("graph", "dense", "closed_book")  # what the router tries, in order, and the vote polls
+
+
+def replayed_backends(names: Sequence[str], run_dir: Path, options: Options) -> dict[str, Backend]:
+    """``names`` answered from a run's recorded answers (``kqa eval --replay``): each backend the run holds
+    gives its answers again under ``options.thresholds``; the router and the vote are the real ones, over the
+    replayed graph, dense and closed_book answers. No model is loaded."""
+    from kqa.eval.replay import ReplayBackend
+    from kqa.eval.runner import ANSWERS, read_records
+    from kqa.readers.combine import RouterReader, VoteReader
+
+    records = read_records(Path(run_dir) / ANSWERS)
+    if not records:
+        raise KqaError(f"no recorded answers in {run_dir}; give --replay a folder `kqa eval` wrote")
+    held = {r["backend"] for r in records}
+
+    def replay(name: str) -> Backend:
+        if name not in held:
+            raise KqaError(f"{run_dir} holds no answers of {name!r} (it holds {', '.join(sorted(held))})")
+        return ReplayBackend(name, records, abstain_below=options.threshold(name))
+
+    out: dict[str, Backend] = {}
+    for name in names:
+        if name in ("router", "vote"):
+            parts = [replay(n) for n in COMBINED]
+            thresholds = dict(options.thresholds)
+            out[name] = RouterReader(parts, thresholds=thresholds) if name == "router" else \
+                VoteReader(parts, thresholds=thresholds)
+        else:
+            out[name] = replay(name)
+    return out
