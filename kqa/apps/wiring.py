@@ -99,11 +99,34 @@ def _embedder(pool: BackendPool):
 
 @register("graph", uses=("pack",))
 def _graph(pool: BackendPool, options: Options) -> Backend:
-    from kqa.kb.graph import load_graph
     from kqa.readers.graph_reader import GraphReader
 
+    from kqa.readers.combine import RewritingReader
+
     # MiniLM backs relation detection only for wordings no phrasing covers: loaded on first such question
-    return GraphReader(load_graph(pool.pack()), encode=lambda texts: _embedder(pool).encode(list(texts)))
+    reader = GraphReader(_kg(pool), encode=lambda texts: _embedder(pool).encode(list(texts)))
+    rewrite = _rewrite(pool)
+    return RewritingReader(reader, rewrite) if rewrite is not None else reader
+
+
+def _kg(pool: BackendPool):
+    from kqa.kb.graph import load_graph
+
+    return pool.shared(("kg", pool.options.pack), lambda: load_graph(pool.pack()))
+
+
+def _rewrite(pool: BackendPool):
+    """Country names put as the graph writes them, a lead-in clause dropped: before a model retrieves or reads."""
+    from kqa.retrievers.entity_linker import EntityLinker
+    from kqa.retrievers.question_rewrite import QuestionRewriter
+
+    def make():
+        try:
+            return QuestionRewriter(EntityLinker(_kg(pool))).rewrite
+        except KqaError:  # no pack built: the model still answers, the question as it was asked
+            return None
+
+    return pool.shared(("rewrite", pool.options.pack), make)
 
 
 def _lm(pool: BackendPool, options: Options):
@@ -141,7 +164,7 @@ def _reader(pool: BackendPool, options: Options, retriever, name: str) -> Backen
     # one selector, so the line vectors it caches serve every corpus backend
     selector = pool.shared(("lines",), lambda: LineSelector(_embedder(pool))) if options.lines > 0 else None
     return ContextReader(retriever, _lm(pool, options), selector=selector, k=options.k, lines=options.lines,
-                         name=name, abstain_below=options.threshold(name))
+                         name=name, abstain_below=options.threshold(name), rewrite=_rewrite(pool))
 
 
 @register("dense", uses=("pack", "k", "lines", "model", "model_cache", "index_kind", "thresholds"))
@@ -162,12 +185,12 @@ def _hybrid(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, retriever, "hybrid")
 
 
-@register("closed_book", uses=("model", "model_cache", "mode", "n_samples", "thresholds"))
+@register("closed_book", uses=("pack", "model", "model_cache", "mode", "n_samples", "thresholds"))
 def _closed_book(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.closed_book import ClosedBookReader
 
     return ClosedBookReader(_lm(pool, options), mode=options.mode, n_samples=options.n_samples,
-                            abstain_below=options.threshold("closed_book"))
+                            abstain_below=options.threshold("closed_book"), rewrite=_rewrite(pool))
 
 
 @register("router", uses=tuple(Options.__dataclass_fields__))

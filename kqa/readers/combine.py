@@ -5,6 +5,8 @@
   when it answers it is rarely wrong; the order is a list, so any backends can be routed. "Confident" is the
   backend's own confidence at or above its threshold, picked on dev questions (``kqa.eval.calibrate``);
   without thresholds every answer counts and the last backend always answers.
+- ``RewritingReader``: another backend, asked the question as a rewriter puts it (names as the graph writes
+  them, a lead-in clause dropped: ``retrievers.question_rewrite``).
 - ``VoteReader``: each backend's answer votes with its confidence (an answer below its backend's threshold
   does not vote); the answer with the most weight wins, ties go to the earlier backend in the list, and the
   confidence is that weight over the number of backends.
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from kqa.kb.text import normalize_answer
 from kqa.kb.types import Question
@@ -128,3 +131,22 @@ class VoteReader:
         per_question_ms = (time.perf_counter() - start) * 1000 / max(1, len(questions))
         return [self._vote(q.question, [answers[j] for answers in per_backend], per_question_ms)
                 for j, q in enumerate(questions)]
+
+
+class RewritingReader:
+    """``backend``, asked ``rewrite(question)``; the answer keeps the question as it was asked."""
+
+    def __init__(self, backend: Backend, rewrite: Callable[[str], str]):
+        self.backend, self.rewrite, self.name = backend, rewrite, backend.name
+
+    def _restore(self, answer: Answer, question: str) -> Answer:
+        if answer.question == question:
+            return answer
+        return replace(answer, question=question, meta={**answer.meta, "asked_as": answer.question})
+
+    def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
+        return self._restore(self.backend.answer(self.rewrite(question), choices), question)
+
+    def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
+        asked = [replace(q, question=self.rewrite(q.question)) for q in questions]
+        return [self._restore(a, q.question) for a, q in zip(self.backend.answer_many(asked), questions)]

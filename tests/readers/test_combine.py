@@ -72,3 +72,14 @@ def test_vote_weighs_by_confidence_and_drops_answers_below_their_threshold():
     assert strict.answer("a").text == "Cusco"  # graph and closed_book below their thresholds: dense alone
     assert VoteReader([graph], thresholds={"graph": 0.99}).answer("a").meta["reason"] == \
         "no backend was confident enough"
+
+
+def test_rewriting_reader_asks_the_rewritten_question_and_keeps_the_asked_one():
+    from kqa.readers.combine import RewritingReader
+
+    graph = Scripted("graph", {"capital of Peru": "Lima"})
+    reader = RewritingReader(graph, lambda q: q.replace("Peur", "Peru"))
+    one = reader.answer("capital of Peur")
+    assert one.text == "Lima" and one.question == "capital of Peur" and one.meta["asked_as"] == "capital of Peru"
+    many = reader.answer_many(qs("capital of Peur", "capital of Chile"))
+    assert [a.text for a in many] == ["Lima", None] and reader.name == "graph"
