@@ -25,7 +25,7 @@ _STARTS_ASKING = re.compile(rf"\s*{_ASKING}\b", re.I)
 
 def _lead_in_ends(question: str) -> list[int]:
     """Where a lead-in clause could end, latest first; none when the question starts by asking."""
-    if _STARTS_ASKING.match(question) or "?" not in question:
+    if _STARTS_ASKING.match(question):
         return []
     return [m.end() for m in _BREAK.finditer(question.split("?", 1)[0])][::-1]
 
@@ -65,12 +65,17 @@ class QuestionRewriter:
     def __init__(self, linker: EntityLinker, *, classes: frozenset[str] = frozenset({"Country"})):
         self.linker, self.classes = linker, classes
         kg = linker.kg
-        self._names: dict[str, str] = {}  # name key -> label, for one-word names of the classes
-        self._ambiguous: set[str] = set()
+        # the words a misspelt name may be meant as: one-word names of the classes -> their label ("burma" ->
+        # "Burma"), and the longer words of their labels ("barbuda" -> "Barbuda" in "Antigua and Barbuda")
+        self._words: dict[str, str] = {}
         for key, iris in kg.index.names.items():
             labels = {kg.label(i) for i in iris if kg.entity_class(i) in classes}
             if len(labels) == 1 and " " not in key and len(key) >= 4:
-                self._names[key] = labels.pop()
+                self._words[key] = next(iter(labels))
+            for label in labels:
+                for word in _WORD.findall(label):
+                    if len(word) >= 5 and " " in label:
+                        self._words.setdefault(word.lower(), word)
         self._all_names = set(kg.index.names)
 
     def rewrite(self, question: str) -> str:
@@ -104,16 +109,18 @@ class QuestionRewriter:
             if any(s <= match.start() < e for s, e in linked) or len(word) < 4:
                 continue
             odd_case = any(c.isupper() for c in word[1:]) and not word.isupper()
-            if not (odd_case or word[0].isupper()):
-                continue
+            sentence_start = not question[:match.start()].strip() or question[:match.start()].rstrip()[-1] in ".:;!?"
+            if not (odd_case or (word[0].isupper() and not sentence_start)):
+                continue  # a capital a sentence starts with says nothing ("While ..." is not "Chile")
             key = word.lower()
-            if key in self._all_names:
+            if key in self._all_names or key in self._words:
                 continue
             allowed = 1 if len(key) < 9 else 2
-            hits = process.extract(key, list(self._names), scorer=OSA.distance, score_cutoff=allowed, limit=2)
-            if len(hits) != 1 or (len(key) == 4 and not _swap_or_drop(key, hits[0][0])):
+            hits = process.extract(key, list(self._words), scorer=OSA.distance, score_cutoff=allowed, limit=5)
+            meant = {self._words[h[0]] for h in hits}
+            if len(meant) != 1 or (len(key) == 4 and not _swap_or_drop(key, hits[0][0])):
                 continue  # none, or two names as close ("Iran" / "Iraq"); four letters: a swap or a drop only
-            out += [question[end:match.start()], self._names[hits[0][0]]]
+            out += [question[end:match.start()], meant.pop()]
             end = match.end()
         return "".join(out) + question[end:]
 

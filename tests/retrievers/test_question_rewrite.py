@@ -60,3 +60,11 @@ def test_a_lead_in_that_names_the_subject_stays_and_a_citys_own_name_is_not_rewr
 
 def test_a_name_that_is_a_citys_label_stays(rewrite):
     assert rewrite("Is Ciudad de Lima the capital of Argentina?") == "Is Ciudad de Lima the capital of Argentina?"
+
+
+def test_a_word_of_a_longer_name_is_respelt_and_a_sentence_start_is_left(rewrite):
+    assert rewrite("Which is larger, Burma or Netherlnds?") == "Which is larger, Burma or Netherlands?"
+    assert rewrite("Rurma has how many people?") == "Rurma has how many people?"  # a sentence's first word
+    assert rewrite("How many people has Rurma?") == "How many people has Burma?"
+    assert rewrite("I wondered: name the countries that border Argentina.") == \
+        "name the countries that border Argentina."
