@@ -112,8 +112,13 @@ def _options(args):
     from kqa.apps.config import cache_dir, model_cache_dir
     from kqa.apps.wiring import Options
 
+    thresholds: tuple[tuple[str, float], ...] = ()
+    if getattr(args, "calibration", None):
+        from kqa.eval.calibrate import load_thresholds
+
+        thresholds = tuple(sorted(load_thresholds(args.calibration).items()))
     return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), cache_dir=cache_dir(), k=args.k,
-                   lines=args.lines, mode=args.mode, model=args.model, store=args.store)
+                   lines=args.lines, mode=args.mode, model=args.model, store=args.store, thresholds=thresholds)
 
 
 def _store_arg(parser: argparse.ArgumentParser) -> None:
@@ -212,14 +217,21 @@ def cmd_eval(args) -> int:
           f"{f'-n{args.limit}' if args.limit else ''}{'-perturb' if args.perturb else ''}"
     out_dir = args.out or kqa_home() / "runs" / tag
     config = {"questions": source, "limit": args.limit, "seed": args.seed, "perturb": args.perturb,
-              "options": options_record(options)}
+              "options": options_record(options),
+              "calibration": str(args.calibration) if args.calibration else None}
     console = Console()
     where = f" on the Ray cluster at {args.ray}" if args.ray else ""
     console.print(f"scoring {len(questions):,} questions x {len(names)} backends into {out_dir}{where}")
     backends = {}
-    for name in names if not args.ray else ():  # on Ray, each worker loads its own
-        with console.status(f"loading {name}"):
-            backends[name] = pool.get(name)
+    if args.replay:
+        from kqa.apps.wiring import replayed_backends
+
+        backends = replayed_backends(names, args.replay, options)
+        config["replayed_from"] = str(args.replay)
+    else:
+        for name in names if not args.ray else ():  # on Ray, each worker loads its own
+            with console.status(f"loading {name}"):
+                backends[name] = pool.get(name)
     # read after loading, so an index built just now counts
     construction = construction_costs(names, pack=options.pack, model=options.model, model_cache=options.model_cache,
                                       index_kind=options.index_kind, cache_dir=options.cache_dir)
@@ -239,6 +251,25 @@ def cmd_eval(args) -> int:
             result = run_eval(backends, questions, out_dir, **common)
     print_results(result.results, console)
     console.print(f"results: {result.results_path}, report: {out_dir / REPORT}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from kqa.eval.calibrate import calibrate, in_dev_half, write_thresholds
+    from kqa.eval.runner import ANSWERS, read_records
+
+    records = read_records(Path(args.run_dir) / ANSWERS)
+    if not records:
+        raise KqaError(f"no answers in {args.run_dir}; run `kqa eval --questions dev --out DIR` first")
+    thresholds = calibrate(records, dev_half=args.dev_half)
+    used = {r["question_id"] for r in records if "~" not in r["question_id"]
+            and (not args.dev_half or in_dev_half(r["question_id"]))}
+    out = args.out or Path(args.run_dir) / "calibration.json"
+    source = f"{args.run_dir}{' (dev half)' if args.dev_half else ''}"
+    write_thresholds(out, thresholds, source=source, questions=len(used))
+    for backend, threshold in thresholds.items():
+        print(f"{backend}: abstain below confidence {threshold:.4f}")
+    print(f"kqa: wrote {out} (picked on {len(used)} questions); use it with `kqa eval --calibration {out}`")
     return 0
 
 
@@ -334,10 +365,23 @@ def build_parser() -> argparse.ArgumentParser:
                         "per backend per node, every node reading the same pack path (pip install 'kqa[ray]')")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="seconds a backend may take per question before it counts as an error (default 120; 0: none)")
+    p.add_argument("--replay", type=Path, default=None, metavar="RUN_DIR",
+                   help="answer from the answers a run recorded (no model runs): thresholds, router and vote "
+                        "scored again over them")
+    p.add_argument("--calibration", type=Path, default=None,
+                   help="confidence thresholds from `kqa calibrate`: backends abstain below them")
     _pack_arg(p)
     _model_args(p)
     _store_arg(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("calibrate", help="pick each backend's confidence threshold from a dev run's answers")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR",
+                   help="a `kqa eval` folder over dev questions (the pack's dev split or a question file)")
+    p.add_argument("--dev-half", action="store_true",
+                   help="use only the dev half of its questions (a hash of the id), so the other half stays unseen")
+    p.add_argument("--out", type=Path, default=None, help="where to write the thresholds (default RUN_DIR/calibration.json)")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("report", help="write RUN_DIR/report.md from a scoring run's results.json")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder `kqa eval` wrote (it holds results.json)")

@@ -8,7 +8,7 @@ language model, the embedder), so that ``dense`` and ``closed_book`` hold one co
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,12 @@ class Options:
     index_kind: str = "flat"  # flat | hnsw | ivfpq
     cache_dir: Path | None = None  # graph pickle, FAISS and BM25 caches (kb.cache); None: built in memory only
     store: str = "auto"  # the graph's store: memory | oxigraph | auto (by the graph file's size; kqa.kb.stores)
+    # (backend, confidence threshold) pairs picked on dev questions (``kqa calibrate``): a model reader abstains
+    # below its own, the router and the vote skip an answer below its backend's
+    thresholds: tuple[tuple[str, float], ...] = ()
+
+    def threshold(self, backend: str) -> float:
+        return dict(self.thresholds).get(backend, 0.0)
 
     def with_(self, **changes: Any) -> Options:
         return replace(self, **changes)
@@ -43,8 +49,16 @@ class Options:
 def options_record(options: Options) -> dict[str, Any]:
     """Every option that can change an answer (k, lines, mode, model, samples, index kind ...), as JSON values:
     what a run's config.json and results.json record, read off ``Options`` so a new option is never left out."""
-    return {f.name: (str(v) if isinstance(v, Path) else v)
-            for f in fields(options) for v in [getattr(options, f.name)]}
+    def jsonable(value: Any) -> Any:
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, tuple) and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+            return {str(k): jsonable(v) for k, v in value}  # pairs, such as thresholds: a mapping
+        if isinstance(value, tuple):
+            return [jsonable(v) for v in value]
+        return value
+
+    return {f.name: jsonable(getattr(options, f.name)) for f in fields(options)}
 
 
 @dataclass
@@ -124,8 +138,26 @@ def _embedder(pool: BackendPool):
 def _graph(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.graph_reader import GraphReader
 
+    from kqa.readers.combine import RewritingReader
+
     # MiniLM backs relation detection only for wordings no phrasing covers: loaded on first such question
-    return GraphReader(pool.graph(options), encode=lambda texts: _embedder(pool).encode(list(texts)))
+    reader = GraphReader(pool.graph(options), encode=lambda texts: _embedder(pool).encode(list(texts)))
+    rewrite = _rewrite(pool)
+    return RewritingReader(reader, rewrite) if rewrite is not None else reader
+
+
+def _rewrite(pool: BackendPool):
+    """Country names put as the graph writes them, a lead-in clause dropped: before a model retrieves or reads."""
+    from kqa.retrievers.entity_linker import EntityLinker
+    from kqa.retrievers.question_rewrite import QuestionRewriter
+
+    def make():
+        try:
+            return QuestionRewriter(EntityLinker(pool.graph())).rewrite
+        except KqaError:  # no pack built: the model still answers, the question as it was asked
+            return None
+
+    return pool.shared(("rewrite", pool.options.pack), make)
 
 
 def _lm(pool: BackendPool, options: Options):
@@ -163,20 +195,20 @@ def _reader(pool: BackendPool, options: Options, retriever, name: str) -> Backen
     # one selector, so the line vectors it caches serve every corpus backend
     selector = pool.shared(("lines",), lambda: LineSelector(_embedder(pool))) if options.lines > 0 else None
     return ContextReader(retriever, _lm(pool, options), selector=selector, k=options.k, lines=options.lines,
-                         name=name)
+                         name=name, abstain_below=options.threshold(name), rewrite=_rewrite(pool))
 
 
-@register("dense", uses=("pack", "k", "lines", "model", "model_cache", "index_kind"))
+@register("dense", uses=("pack", "k", "lines", "model", "model_cache", "index_kind", "thresholds"))
 def _dense(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, _faiss(pool, options), "dense")
 
 
-@register("bm25", uses=("pack", "k", "lines", "model", "model_cache"))
+@register("bm25", uses=("pack", "k", "lines", "model", "model_cache", "thresholds"))
 def _bm25_backend(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, _bm25(pool, options), "bm25")
 
 
-@register("hybrid", uses=("pack", "k", "lines", "model", "model_cache", "index_kind"))
+@register("hybrid", uses=("pack", "k", "lines", "model", "model_cache", "index_kind", "thresholds"))
 def _hybrid(pool: BackendPool, options: Options) -> Backend:
     from kqa.retrievers.hybrid import HybridRetriever
 
@@ -184,26 +216,62 @@ def _hybrid(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, retriever, "hybrid")
 
 
-@register("closed_book", uses=("model", "model_cache", "mode", "n_samples"))
+@register("closed_book", uses=("pack", "model", "model_cache", "mode", "n_samples", "thresholds"))
 def _closed_book(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.closed_book import ClosedBookReader
 
-    return ClosedBookReader(_lm(pool, options), mode=options.mode, n_samples=options.n_samples)
+    return ClosedBookReader(_lm(pool, options), mode=options.mode, n_samples=options.n_samples,
+                            abstain_below=options.threshold("closed_book"), rewrite=_rewrite(pool))
 
 
 @register("router", uses=tuple(Options.__dataclass_fields__))
 def _router(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.combine import RouterReader
 
-    return RouterReader([pool.get(n, **_overrides(options)) for n in ("graph", "dense", "closed_book")])
+    return RouterReader([pool.get(n, **_overrides(options)) for n in COMBINED],
+                        thresholds=dict(options.thresholds))
 
 
 @register("vote", uses=tuple(Options.__dataclass_fields__))
 def _vote(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.combine import VoteReader
 
-    return VoteReader([pool.get(n, **_overrides(options)) for n in ("graph", "dense", "closed_book")])
+    return VoteReader([pool.get(n, **_overrides(options)) for n in COMBINED],
+                      thresholds=dict(options.thresholds))
 
 
 def _overrides(options: Options) -> dict[str, Any]:
     return {f: getattr(options, f) for f in Options.__dataclass_fields__}
+
+
+COMBINED = ("graph", "dense", "closed_book")  # what the router tries, in order, and the vote polls
+
+
+def replayed_backends(names: Sequence[str], run_dir: Path, options: Options) -> dict[str, Backend]:
+    """``names`` answered from a run's recorded answers (``kqa eval --replay``): each backend the run holds
+    gives its answers again under ``options.thresholds``; the router and the vote are the real ones, over the
+    replayed graph, dense and closed_book answers. No model is loaded."""
+    from kqa.eval.replay import ReplayBackend
+    from kqa.eval.runner import ANSWERS, read_records
+    from kqa.readers.combine import RouterReader, VoteReader
+
+    records = read_records(Path(run_dir) / ANSWERS)
+    if not records:
+        raise KqaError(f"no recorded answers in {run_dir}; give --replay a folder `kqa eval` wrote")
+    held = {r["backend"] for r in records}
+
+    def replay(name: str) -> Backend:
+        if name not in held:
+            raise KqaError(f"{run_dir} holds no answers of {name!r} (it holds {', '.join(sorted(held))})")
+        return ReplayBackend(name, records, abstain_below=options.threshold(name))
+
+    out: dict[str, Backend] = {}
+    for name in names:
+        if name in ("router", "vote"):
+            parts = [replay(n) for n in COMBINED]
+            thresholds = dict(options.thresholds)
+            out[name] = RouterReader(parts, thresholds=thresholds) if name == "router" else \
+                VoteReader(parts, thresholds=thresholds)
+        else:
+            out[name] = replay(name)
+    return out

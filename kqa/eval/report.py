@@ -63,13 +63,14 @@ def print_results(results: dict[str, Any], console) -> None:
     from rich.table import Table
 
     table = Table(title=f"{results['questions']:,} questions")
-    for column in ("backend", "accuracy", "EM", "F1", "MC acc.", "abstain", "wrong", "triple rec.", "passage rec.",
-                   "p50 ms", "p95 ms", "q/s"):
+    for column in ("backend", "acc", "alias", "EM", "F1", "truth", "MC acc.", "abstain", "wrong", "triple rec.",
+                   "passage rec.", "p50 ms", "p95 ms", "q/s"):
         table.add_column(column, justify="left" if column == "backend" else "right")
 
     for name in results["backends"]:
         m, t = results["metrics"][name], results["timing"][name]
-        table.add_row(name, pct(m["accuracy"]), pct(m["exact_match"]), pct(m["f1"]), pct(m["mc_accuracy"]),
+        table.add_row(name, pct(m["accuracy"]), pct(m.get("alias_accuracy")), pct(m["exact_match"]), pct(m["f1"]),
+                      _signed(m.get("truthfulness")), pct(m["mc_accuracy"]),
                       pct(m["abstention_rate"]), pct(m["wrong_rate"]), pct(m["triple_recall"]),
                       pct(m["passage_recall"]), f"{t['latency_p50_ms'] or 0:.1f}", f"{t['latency_p95_ms'] or 0:.1f}",
                       f"{t['questions_per_second'] or 0:.1f}")
@@ -104,6 +105,10 @@ def print_results(results: dict[str, Any], console) -> None:
         for row in rows:
             cost.add_row(*row)
         console.print(cost)
+
+
+def _signed(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:+.1f}"
 
 
 def pct(value: float | None) -> str:
@@ -235,13 +240,17 @@ def report_markdown(results: dict[str, Any], run_dir: Path | None = None) -> str
     head += "." if results.get("complete", True) else ". **Incomplete**: some answers are missing; rerun the same " \
                                                       "`kqa eval` command to finish it."
     out = [f"# {title}", "", head, "",
-           "Figures are % of questions. Accuracy is alias match; \"wrong\" is answered and wrong (the "
-           "hallucination figure); latency is per question, once the backend is loaded.", "",
+           "Figures are % of questions. Accuracy (acc) is containment: a gold alias inside the answer as whole "
+           "words; alias match is the whole answer equal to a gold alias; truthfulness is +1 right, 0 abstained, "
+           "-1 wrong, averaged (CRAG); \"wrong\" is answered and wrong (the hallucination figure); latency is per "
+           "question, once the backend is loaded.", "",
            "## Summary", ""]
-    out += _table(["backend", "n", "accuracy", "exact match", "token F1", "abstained", "wrong (hallucination)",
-                   "errors", "p50 ms", "p95 ms", "q/s"],
-                  [[f"`{b}`", f"{metrics[b]['n']:,}", pct(metrics[b]["accuracy"]), pct(metrics[b]["exact_match"]),
-                    pct(metrics[b]["f1"]), pct(metrics[b]["abstention_rate"]), pct(metrics[b]["wrong_rate"]),
+    out += _table(["backend", "n", "accuracy (acc)", "alias match", "exact match", "token F1", "truthfulness",
+                   "abstained", "wrong (hallucination)", "errors", "p50 ms", "p95 ms", "q/s"],
+                  [[f"`{b}`", f"{metrics[b]['n']:,}", pct(metrics[b]["accuracy"]),
+                    pct(metrics[b].get("alias_accuracy")), pct(metrics[b]["exact_match"]),
+                    pct(metrics[b]["f1"]), _signed(metrics[b].get("truthfulness")),
+                    pct(metrics[b]["abstention_rate"]), pct(metrics[b]["wrong_rate"]),
                     str(metrics[b].get("errors", 0)), _number((timing.get(b) or {}).get("latency_p50_ms"), 1),
                     _number((timing.get(b) or {}).get("latency_p95_ms"), 1),
                     _number((timing.get(b) or {}).get("questions_per_second"), 2)] for b in backends])
@@ -262,6 +271,23 @@ def report_markdown(results: dict[str, Any], run_dir: Path | None = None) -> str
         out += _table(list(CONSTRUCTION_COLUMNS), [[f"`{r[0]}`", *r[1:]] for r in rows], align="lrrllrrl")
     else:
         out += ["Not recorded in this run: `kqa eval` records it from the pack and the model cache."]
+
+    curves = {b: metrics[b].get("risk_coverage") or [] for b in backends}
+    if any(curves.values()):
+        out += ["", "## Risk and coverage", "",
+                "Answering only above a confidence threshold: coverage is the share of questions answered, risk "
+                "the share of those answers that are wrong (AURC: the mean risk over the curve, lower is better). "
+                "Rows at a quarter, half, three quarters and all of the questions a backend answers.", ""]
+        rows = []
+        for b, curve in curves.items():
+            for share in (0.25, 0.5, 0.75, 1.0):
+                if curve:
+                    top = curve[-1]["coverage"]
+                    point = next(p for p in curve if p["coverage"] >= share * top - 1e-9)
+                    threshold = "-" if point["threshold"] is None else f"{point['threshold']:.3f}"
+                    rows.append([f"`{b}`", threshold, pct(point["coverage"]), pct(point["risk"]),
+                                 _number(metrics[b].get("aurc"), 3)])
+        out += _table(["backend", "confidence >=", "coverage", "risk", "AURC"], rows)
 
     for key, heading in (("by_type", "Accuracy by question type"),
                          ("by_popularity", "Accuracy by popularity (population rank of the subject)"),

@@ -21,11 +21,12 @@ import subprocess
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kqa.eval.metrics import normalize_answer, popularity_bucket, score_answer
+from kqa.eval.metrics import (area_under_risk_coverage, normalize_answer, popularity_bucket, risk_coverage,
+                              score_answer, truthfulness)
 from kqa.eval.perturb import robustness_table
 from kqa.eval.timing import percentile
 from kqa.kb.jsonl import atomic_write_bytes, atomic_write_text
@@ -59,6 +60,7 @@ def _record(question: Question, answer: Answer, error: str | None = None) -> dic
         "prediction": answer.text,
         "answers": list(question.answers[:5]),
         "correct": score.correct,
+        "alias": score.alias,
         "exact": score.exact,
         "f1": round(score.f1, 4),
         "abstained": score.abstained,
@@ -213,9 +215,12 @@ def _mean(values: list[float]) -> float | None:
 
 def _metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     mc = [r for r in rows if r["type"] == "multiple_choice"]
+    curve = risk_coverage([(r["confidence"], bool(r["correct"]), bool(r["abstained"])) for r in rows])
+    truth = truthfulness([(bool(r["correct"]), bool(r["abstained"])) for r in rows])
     return {
         "n": len(rows),
         "accuracy": _rate(rows, "correct"),
+        "alias_accuracy": _rate(rows, "alias") if all("alias" in r for r in rows) else None,
         "exact_match": _rate(rows, "exact"),
         "f1": _mean([r["f1"] for r in rows]),
         "mc_accuracy": _rate(mc, "correct"),
@@ -224,6 +229,9 @@ def _metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "triple_recall": _mean([r["triple_recall"] for r in rows]),
         "passage_recall": _mean([r["passage_recall"] for r in rows]),
         "errors": sum(1 for r in rows if r.get("error")),
+        "truthfulness": round(truth, 4) if truth is not None else None,
+        "aurc": area_under_risk_coverage(curve),
+        "risk_coverage": [asdict(p) for p in curve],
     }
 
 
@@ -333,7 +341,7 @@ def summarise(out_dir: Path, questions: Sequence[Question], backends: list[str],
 
 def _write_csv(path: Path, records: list[dict[str, Any]]) -> None:
     columns = ["question_id", "backend", "type", "relation", "hops", "popularity", "time_sensitive", "question",
-               "prediction", "correct", "exact", "f1", "abstained", "wrong", "confidence", "latency_ms", "error"]
+               "prediction", "correct", "alias", "exact", "f1", "abstained", "wrong", "confidence", "latency_ms", "error"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
@@ -368,6 +376,21 @@ def write_plots(out_dir: Path, results: dict[str, Any]) -> list[Path]:
         _save_figure(fig, out_dir / filename)
         plt.close(fig)
         paths.append(out_dir / filename)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for backend in backends:
+        curve = results["metrics"][backend].get("risk_coverage") or []
+        if curve:
+            ax.plot([p["coverage"] for p in curve], [p["risk"] for p in curve], marker=".", label=backend)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("coverage (share of questions answered)")
+    ax.set_ylabel("risk (share of answers wrong)")
+    ax.set_title("Risk-coverage: answer only above a confidence threshold")
+    ax.legend()
+    fig.tight_layout()
+    _save_figure(fig, out_dir / "risk_coverage.png")
+    plt.close(fig)
+    paths.append(out_dir / "risk_coverage.png")
     fig, ax = plt.subplots(figsize=(6, 4))
     p50 = [results["timing"][b]["latency_p50_ms"] or 0 for b in backends]
     p95 = [results["timing"][b]["latency_p95_ms"] or 0 for b in backends]

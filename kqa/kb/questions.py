@@ -3,7 +3,7 @@
 The format is told from each line's keys, so a user's file needs no flag:
 
 - kqa: ``{"id", "question", "answers": [...], "type", ...}`` (see ``Question``)
-- NQ-open: ``{"question": "...", "answer": ["...", ...]}``
+- NQ-open: ``{"question": "...", "answer": ["...", ...]}``, with ``id`` and ``relation`` kept when present
 - CommonsenseQA: ``{"id", "question": {"stem", "choices": [{"label", "text"}, ...]}, "answerKey": "A"}``
 
 A line that fits none of these raises BadFileError naming the file and the line.
@@ -62,7 +62,9 @@ def _parse_row(row: dict[str, Any], path: Path, number: int) -> Question:
             raise BadFileError(path, f"bad question fields ({err})", line=number) from None
     if "answer" in row:  # NQ-open
         answers = _strings(row["answer"], path, number, "answer")
-        return Question(id=str(row.get("id", f"{stem}/{number}")), question=question.strip(), answers=answers)
+        relation = row.get("relation")
+        return Question(id=str(row.get("id", f"{stem}/{number}")), question=question.strip(), answers=answers,
+                        relation=str(relation) if relation is not None else None)
     raise BadFileError(path, 'a question needs "answers" (kqa), "answer" (NQ-open) or "answerKey" (CommonsenseQA)',
                        line=number)
 

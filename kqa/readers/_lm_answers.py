@@ -4,10 +4,12 @@ and picking a multiple-choice answer by log-likelihood. Private to readers/."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kqa.kb.text import normalize_answer
 from kqa.kb.types import Evidence
 from kqa.models.lm import Generation, LanguageModel
 from kqa.readers.prompts import choice_continuation, clean_answer
@@ -35,6 +37,16 @@ def choose(lm: LanguageModel, context: str, choices: Sequence[str]) -> Choice:
     return Choice(choices[best], weights[best] / sum(weights), dict(zip(choices, scores)))
 
 
+def echoes(text: str, question: str) -> bool:
+    """True when the answer only repeats words of the question ("which countries does russia border?" ->
+    "Russia"): a small reader copying the subject it was asked about. A question that offers alternatives
+    ("A or B?") is answered by one of its own words, so it never counts."""
+    answer, asked = normalize_answer(text), normalize_answer(question)
+    if not answer or re.search(r"\bor\b", asked):
+        return False
+    return re.search(rf"(?:^| ){re.escape(answer)}(?: |$)", asked) is not None
+
+
 def greedy_answer(
     question: str,
     generation: Generation,
@@ -54,6 +66,9 @@ def greedy_answer(
     if text.lower() in UNKNOWN:
         return abstain(question, backend, "the model answered that it does not know", latency_ms=latency_ms,
                        **meta)
+    if echoes(text, question):
+        return abstain(question, backend, "the model repeated a name from the question", latency_ms=latency_ms,
+                       candidate=text, **meta)
     if confidence is not None and confidence < abstain_below:
         return abstain(question, backend, f"confidence {confidence:.3f} is below {abstain_below}",
                        latency_ms=latency_ms, candidate=text, candidate_confidence=confidence, **meta)

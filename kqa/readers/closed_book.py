@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +82,7 @@ class ClosedBookReader:
         cot_max_new_tokens: int = 96,
         seed: int = 0,
         name: str = "closed_book",
+        rewrite: Callable[[str], str] | None = None,
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -89,13 +90,18 @@ class ClosedBookReader:
             raise ValueError("self-consistency needs n_samples >= 1 and temperature > 0")
         self.lm, self.mode, self.n_samples, self.temperature = lm, mode, n_samples, temperature
         self.abstain_below, self.max_new_tokens, self.cot_max_new_tokens = abstain_below, max_new_tokens, cot_max_new_tokens
-        self.seed, self.name = seed, name
+        self.seed, self.name, self.rewrite = seed, name, rewrite
+
+    def _asked(self, question: str) -> str:
+        """The question as it is retrieved for and read: with ``rewrite`` (``retrievers.question_rewrite``),
+        names put the way the knowledge writes them and a lead-in clause dropped."""
+        return self.rewrite(question) if self.rewrite is not None else question
 
     def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
-        return self._answer([(question, tuple(choices) if choices else None)])[0]
+        return self._answer([(self._asked(question), tuple(choices) if choices else None)])[0]
 
     def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
-        return self._answer([(q.question, q.choices or None) for q in questions])
+        return self._answer([(self._asked(q.question), q.choices or None) for q in questions])
 
     # -- one batch ---------------------------------------------------------------------------------------------
 

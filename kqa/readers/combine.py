@@ -1,17 +1,23 @@
 """Backends made of backends: a router that picks per question, and a majority vote.
 
-- ``RouterReader``: the graph when it links and finds a fact, else the corpus reader when it answers,
-  else the closed-book model. Structured knowledge first because when it answers it is rarely wrong; the
-  order is a list, so any backends can be routed.
-- ``VoteReader``: majority over the backends' normalised answers; the vote share is the confidence, ties go
-  to the earlier backend in the list.
+- ``RouterReader``: the graph when it links, finds a fact and is confident, else the corpus reader when it
+  is confident, else the closed-book model when it is, else it abstains. Structured knowledge first because
+  when it answers it is rarely wrong; the order is a list, so any backends can be routed. "Confident" is the
+  backend's own confidence at or above its threshold, picked on dev questions (``kqa.eval.calibrate``);
+  without thresholds every answer counts and the last backend always answers.
+- ``RewritingReader``: another backend, asked the question as a rewriter puts it (names as the graph writes
+  them, a lead-in clause dropped: ``retrievers.question_rewrite``).
+- ``VoteReader``: each backend's answer votes with its confidence (an answer below its backend's threshold
+  does not vote); the answer with the most weight wins, ties go to the earlier backend in the list, and the
+  confidence is that weight over the number of backends.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from kqa.kb.text import normalize_answer
 from kqa.kb.types import Question
@@ -26,37 +32,34 @@ def _answers_for(backends: Sequence[Backend], questions: Sequence[Question]) -> 
 class RouterReader:
     """Answer with the first backend in ``order`` that does not abstain."""
 
-    def __init__(self, order: Sequence[Backend], *, name: str = "router", min_confidence: float | None = None):
+    def __init__(self, order: Sequence[Backend], *, name: str = "router",
+                 thresholds: Mapping[str, float] | None = None):
         if not order:
             raise ValueError("a router needs at least one backend")
         self.order = list(order)
         self.name = name
-        self.min_confidence = min_confidence  # below it, an answer counts as an abstention (not for the last)
-
-    def _accepts(self, answer: Answer, last: bool) -> bool:
-        if answer.text is None:
-            return False
-        if last or self.min_confidence is None or answer.confidence is None:
-            return True
-        return answer.confidence >= self.min_confidence
+        self.thresholds = dict(thresholds or {})  # backend -> confidence below which its answer is not taken
 
     def _route(self, question: str, answers: Sequence[Answer], elapsed_ms: float) -> Answer:
         tried = []
-        for i, answer in enumerate(answers):
+        for answer in answers:
             tried.append(answer.backend)
-            if self._accepts(answer, i == len(answers) - 1):
+            if confident(answer, self.thresholds):
                 return Answer(question=question, text=answer.text, backend=self.name, confidence=answer.confidence,
                               evidence=answer.evidence, latency_ms=elapsed_ms, rationale=answer.rationale,
                               meta={**answer.meta, "routed_to": answer.backend, "tried": tried})
-        return abstain(question, self.name, "every backend abstained", latency_ms=elapsed_ms, tried=tried)
+        unsure = [a for a in answers if a.text is not None]
+        reason = "no backend was confident enough" if unsure else "every backend abstained"
+        return abstain(question, self.name, reason, latency_ms=elapsed_ms, tried=tried,
+                       **({"candidate": unsure[0].text, "candidate_from": unsure[0].backend} if unsure else {}))
 
     def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
         start = time.perf_counter()
         answers = []
-        for i, backend in enumerate(self.order):  # lazily: later backends run only when needed
+        for backend in self.order:  # lazily: later backends run only when needed
             answer = backend.answer(question, choices)
             answers.append(answer)
-            if self._accepts(answer, i == len(self.order) - 1):
+            if confident(answer, self.thresholds):
                 break
         return self._route(question, answers, (time.perf_counter() - start) * 1000)
 
@@ -64,41 +67,58 @@ class RouterReader:
         start = time.perf_counter()
         chosen: list[list[Answer]] = [[] for _ in questions]
         pending = list(range(len(questions)))
-        for i, backend in enumerate(self.order):
+        for backend in self.order:
             if not pending:
                 break
             answers = backend.answer_many([questions[j] for j in pending])
             still = []
             for j, answer in zip(pending, answers):
                 chosen[j].append(answer)
-                if not self._accepts(answer, i == len(self.order) - 1):
+                if not confident(answer, self.thresholds):
                     still.append(j)
             pending = still
         per_question_ms = (time.perf_counter() - start) * 1000 / max(1, len(questions))
         return [self._route(q.question, chosen[j], per_question_ms) for j, q in enumerate(questions)]
 
 
-class VoteReader:
-    """Majority vote over ``backends``' answers (abstentions do not vote)."""
+def confident(answer: Answer, thresholds: Mapping[str, float]) -> bool:
+    """An answer that is given and whose confidence reaches its backend's threshold (an answer without a
+    confidence, or from a backend without a threshold, counts)."""
+    if answer.text is None:
+        return False
+    threshold = thresholds.get(answer.backend)
+    return threshold is None or answer.confidence is None or answer.confidence >= threshold
 
-    def __init__(self, backends: Sequence[Backend], *, name: str = "vote"):
+
+class VoteReader:
+    """Vote over ``backends``' answers, each weighted by its confidence (abstentions and answers below their
+    backend's threshold do not vote)."""
+
+    def __init__(self, backends: Sequence[Backend], *, name: str = "vote",
+                 thresholds: Mapping[str, float] | None = None):
         if not backends:
             raise ValueError("a vote needs at least one backend")
         self.backends = list(backends)
         self.name = name
+        self.thresholds = dict(thresholds or {})
 
     def _vote(self, question: str, answers: Sequence[Answer], elapsed_ms: float) -> Answer:
-        ballots = [(normalize_answer(a.text), a) for a in answers if a.text is not None]
-        if not ballots:
-            return abstain(question, self.name, "every backend abstained", latency_ms=elapsed_ms)
-        counts = Counter(key for key, _ in ballots)
-        top = max(counts.values())
-        winner_key = next(key for key, _ in ballots if counts[key] == top)  # ties: earliest backend
-        winner = next(a for key, a in ballots if key == winner_key)
+        ballots = [(normalize_answer(a.text), a) for a in answers if confident(a, self.thresholds)]
         votes = {a.backend: a.text for a in answers}
-        return Answer(question=question, text=winner.text, backend=self.name, confidence=top / len(self.backends),
-                      evidence=winner.evidence, latency_ms=elapsed_ms, rationale=winner.rationale,
-                      meta={"votes": votes, "agreeing": top, "winner_from": winner.backend})
+        if not ballots:
+            reason = "no backend was confident enough" if any(a.text for a in answers) else "every backend abstained"
+            return abstain(question, self.name, reason, latency_ms=elapsed_ms, votes=votes)
+        weight: dict[str, float] = defaultdict(float)
+        counts = Counter(key for key, _ in ballots)
+        for key, a in ballots:
+            weight[key] += a.confidence if a.confidence is not None else 0.5
+        top = max(weight.values())
+        winner_key = next(key for key, _ in ballots if weight[key] == top)  # ties: earliest backend
+        winner = next(a for key, a in ballots if key == winner_key)
+        return Answer(question=question, text=winner.text, backend=self.name,
+                      confidence=round(top / len(self.backends), 4), evidence=winner.evidence,
+                      latency_ms=elapsed_ms, rationale=winner.rationale,
+                      meta={"votes": votes, "agreeing": counts[winner_key], "winner_from": winner.backend})
 
     def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
         start = time.perf_counter()
@@ -111,3 +131,22 @@ class VoteReader:
         per_question_ms = (time.perf_counter() - start) * 1000 / max(1, len(questions))
         return [self._vote(q.question, [answers[j] for answers in per_backend], per_question_ms)
                 for j, q in enumerate(questions)]
+
+
+class RewritingReader:
+    """``backend``, asked ``rewrite(question)``; the answer keeps the question as it was asked."""
+
+    def __init__(self, backend: Backend, rewrite: Callable[[str], str]):
+        self.backend, self.rewrite, self.name = backend, rewrite, backend.name
+
+    def _restore(self, answer: Answer, question: str) -> Answer:
+        if answer.question == question:
+            return answer
+        return replace(answer, question=question, meta={**answer.meta, "asked_as": answer.question})
+
+    def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
+        return self._restore(self.backend.answer(self.rewrite(question), choices), question)
+
+    def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
+        asked = [replace(q, question=self.rewrite(q.question)) for q in questions]
+        return [self._restore(a, q.question) for a, q in zip(self.backend.answer_many(asked), questions)]

@@ -18,7 +18,7 @@ Example::
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from kqa.kb.text import clean_question
 from kqa.kb.types import Evidence, Question
@@ -45,10 +45,11 @@ class ContextReader:
         name: str = "dense",
         abstain_below: float = 0.0,
         max_new_tokens: int = 16,
+        rewrite: Callable[[str], str] | None = None,
     ):
         self.retriever, self.lm, self.selector, self.name = retriever, lm, selector, name
         self.k, self.lines = k, lines
-        self.abstain_below, self.max_new_tokens = abstain_below, max_new_tokens
+        self.abstain_below, self.max_new_tokens, self.rewrite = abstain_below, max_new_tokens, rewrite
 
     def _facts(self, questions: Sequence[str], retrieved: Sequence[list[Evidence]]) -> list[list[str]]:
         """What the model reads for each question: the selected lines, each after its passage's title."""
@@ -57,11 +58,16 @@ class ContextReader:
         chosen = self.selector.select_many(questions, retrieved, m=self.lines)
         return [[f"{line.title} - {line.text}" if line.title else line.text for line in lines] for lines in chosen]
 
+    def _asked(self, question: str) -> str:
+        """The question as it is retrieved for and read: with ``rewrite`` (``retrievers.question_rewrite``),
+        names put the way the knowledge writes them and a lead-in clause dropped."""
+        return self.rewrite(question) if self.rewrite is not None else question
+
     def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
-        return self._answer([(question, tuple(choices) if choices else None)])[0]
+        return self._answer([(self._asked(question), tuple(choices) if choices else None)])[0]
 
     def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
-        return self._answer([(q.question, q.choices or None) for q in questions])
+        return self._answer([(self._asked(q.question), q.choices or None) for q in questions])
 
     def _answer(self, items: Sequence[tuple[str, tuple[str, ...] | None]]) -> list[Answer]:
         items = [(clean_question(q), choices) for q, choices in items]

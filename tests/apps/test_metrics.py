@@ -54,3 +54,50 @@ def test_list_question_needs_the_whole_set():
 def test_popularity_buckets():
     assert [popularity_bucket(r) for r in (1, 50, 51, 151, None)] == \
         ["head (1-50)", "head (1-50)", "torso (51-150)", "tail (151+)", "unknown"]
+
+
+def test_containment_accuracy_finds_a_gold_alias_inside_the_answer():
+    from kqa.eval.metrics import contains_match
+
+    assert contains_match("Urdu, English", ("English Language",))  # Freebase's "X Language" form
+    assert contains_match("Hindi and English", ("English",))
+    assert contains_match("Euros", ("Euro",)) and contains_match("the Thai baht", ("baht",))
+    assert contains_match("Indian rupees", ("Indian rupee",))
+    assert not contains_match("Englishman", ("English",))  # whole words only
+    assert not contains_match("dollar", ("Jamaican dollar",))  # the gold must be inside, not the answer
+    assert not contains_match("1,500", ("500",))  # numbers by value, never as words
+    assert contains_match("about 1,290,000 sq km", ("1,285,216 sq km",))
+    assert not contains_match(None, ("English",))
+
+
+def test_score_answer_headline_is_containment_with_alias_beside():
+    q = Question(id="q", question="what language do they speak in pakistan?", answers=("English Language", "Urdu"))
+    both = score_answer(q, "Urdu and English")
+    assert both.correct and not both.alias and not both.wrong
+    one = score_answer(q, "Urdu")
+    assert one.correct and one.alias and not one.exact
+    mc = Question(id="m", question="?", answers=("Lima",), choices=("Lima", "Lima Province"), type="multiple_choice")
+    assert not score_answer(mc, "Lima Province").correct  # a choice is the choice, not a string holding it
+
+
+def test_truthfulness_rewards_abstaining_over_guessing():
+    from kqa.eval.metrics import truthfulness
+
+    assert truthfulness([(True, False), (False, False), (False, True), (False, True)]) == 0.0
+    assert truthfulness([(True, False), (False, True)]) == 0.5
+    assert truthfulness([(False, False)]) == -1.0
+    assert truthfulness([]) is None
+
+
+def test_risk_coverage_orders_answers_by_confidence():
+    from kqa.eval.metrics import area_under_risk_coverage, risk_coverage
+
+    rows = [(0.9, True, False), (0.8, True, False), (0.6, False, False), (0.6, True, False), (None, False, False),
+            (None, False, True)]
+    curve = risk_coverage(rows)
+    assert [(p.threshold, p.coverage, p.risk) for p in curve] == \
+        [(0.9, 0.1667, 0.0), (0.8, 0.3333, 0.0), (0.6, 0.6667, 0.25), (None, 0.8333, 0.4)]
+    assert area_under_risk_coverage(curve) == round((0 + 0 + 0.25 + 0.4) / 4, 4)
+    thinned = risk_coverage([(i / 100, i % 2 == 0, False) for i in range(100)], points=5)
+    assert len(thinned) == 5 and thinned[0].coverage == 0.01 and thinned[-1].coverage == 1.0
+    assert risk_coverage([(None, False, True)]) == []

@@ -85,9 +85,11 @@ def test_the_report_is_written_with_the_run_and_holds_its_figures(run):
     report = (out / "report.md").read_text()
     assert report.startswith(f"# kqa scoring run: {out.name}\n")
     assert "4 questions from `scripted` and 1 perturbed copies of them, backends `graph`, `dense`" in report
-    # summary: n, accuracy, EM, F1, abstained, wrong, errors, p50, p95, q/s
-    assert "| `graph` | 4 | 75.0 | 75.0 | 75.0 | 25.0 | 0.0 | 0 | 2.0 | 2.0 | 500.00 |" in report
-    assert "| `dense` | 4 | 50.0 | 50.0 | 50.0 | 25.0 | 25.0 | 0 | 100.0 | 100.0 | 10.00 |" in report
+    # summary: n, acc, alias, EM, F1, truthfulness, abstained, wrong, errors, p50, p95, q/s
+    assert "| `graph` | 4 | 75.0 | 75.0 | 75.0 | 75.0 | +75.0 | 25.0 | 0.0 | 0 | 2.0 | 2.0 | 500.00 |" in report
+    assert "| `dense` | 4 | 50.0 | 50.0 | 50.0 | 50.0 | +25.0 | 25.0 | 25.0 | 0 | 100.0 | 100.0 | 10.00 |" in report
+    # risk and coverage: every answer has confidence 0.9, so one point, at the share answered
+    assert "| `graph` | 0.900 | 75.0 | 0.0 | 0.000 |" in report and "| `dense` | 0.900 | 75.0 | 33.3 | 0.333 |" in report
     # cost to construct beside accuracy and wrong
     assert "| backend | accuracy | wrong | what is built | build time | size on disk | parse coverage | holds |\n" \
            "|---|---:|---:|---|---|---:|---:|---|" in report
@@ -108,7 +110,7 @@ def test_the_report_is_written_with_the_run_and_holds_its_figures(run):
     assert "| `graph` | case | 1 | 100.0 | 0.0 | +100.0 |" in report
     assert "| `dense` | case | 1 | 100.0 | 100.0 | +0.0 |" in report
     # plots linked relatively, config, versions and the commit
-    for name in ("accuracy_by_type.png", "accuracy_by_popularity.png", "latency.png"):
+    for name in ("accuracy_by_type.png", "accuracy_by_popularity.png", "latency.png", "risk_coverage.png"):
         assert (out / name).stat().st_size > 0 and f"]({name})" in report
     assert '"questions": "scripted"' in report and "| rdflib |" in report and "git commit: `" in report
 
@@ -157,7 +159,7 @@ def test_a_plot_that_fails_half_way_leaves_the_old_file_and_no_temporary(run, tm
         write_plots(tmp_path, results)
     assert (tmp_path / "accuracy_by_type.png").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["accuracy_by_popularity.png", "accuracy_by_type.png",
-                                                         "latency.png"]
+                                                         "latency.png", "risk_coverage.png"]
 
 
 def kqa(*args):

@@ -10,8 +10,10 @@ from kqa.apps.wiring import Options, options_record
 
 
 def test_options_record_holds_every_option_as_json():
-    options = Options(pack=Path("/p"), model_cache=Path("/m"), n_samples=7, index_kind="hnsw")
+    options = Options(pack=Path("/p"), model_cache=Path("/m"), n_samples=7, index_kind="hnsw",
+                      thresholds=(("dense", 0.4),))
     record = options_record(options)
     assert set(record) == {f.name for f in fields(Options)}
     assert record["n_samples"] == 7 and record["index_kind"] == "hnsw" and record["pack"] == "/p"
+    assert record["thresholds"] == {"dense": 0.4}
     assert json.loads(json.dumps(record)) == record

@@ -149,3 +149,16 @@ def test_prompts_get_the_cleaned_question_and_answers_the_question_as_asked():
         assert "Question: What is the capital of Peru?\nAnswer:" in lm.prompts[-1][-1]
     choice = ClosedBookReader(lm).answer("Capital of \x00France?", ["Rome", "Paris"])
     assert choice.text == "Paris" and choice.meta["prompt"].endswith("Question: Capital of France?\nAnswer:")
+
+
+def test_an_answer_that_only_repeats_the_question_is_an_abstention():
+    from kqa.readers._lm_answers import echoes, greedy_answer
+    from kqa.models.lm import Generation
+
+    assert echoes("Russia", "which countries does russia border?")
+    assert not echoes("Mexico City", "What is the capital of Mexico?")
+    assert not echoes("Peru", "Which is larger, Peru or Chile?")  # the question offers it
+    answer = greedy_answer("which countries does russia border?", Generation(text=" Russia", token_logprobs=(-0.2,), finish_reason="stop"),
+                           backend="dense", abstain_below=0.0, latency_ms=1.0, meta={})
+    assert answer.text is None and answer.meta["candidate"] == "Russia"
+    assert "repeated a name" in answer.meta["reason"]

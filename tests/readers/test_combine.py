@@ -39,17 +39,47 @@ def test_router_takes_the_first_backend_that_answers():
     assert single.text == "Lima"
 
 
-def test_router_confidence_threshold():
+def test_router_goes_on_below_a_backends_threshold_and_abstains_when_none_is_confident():
     unsure = Scripted("graph", {"a": "Lima"}, confidence=0.2)
     sure = Scripted("dense", {"a": "Cusco"}, confidence=0.9)
-    assert RouterReader([unsure, sure], min_confidence=0.5).answer("a").text == "Cusco"
-    assert RouterReader([sure, unsure], min_confidence=0.95).answer("a").text == "Lima"  # the last always counts
+    assert RouterReader([unsure, sure], thresholds={"graph": 0.5}).answer("a").text == "Cusco"
+    assert RouterReader([unsure, sure], thresholds={"dense": 0.95}).answer("a").text == "Lima"  # graph: no threshold
+    none = RouterReader([unsure, sure], thresholds={"graph": 0.5, "dense": 0.95}).answer("a")
+    assert none.text is None and none.meta["reason"] == "no backend was confident enough"
+    assert none.meta["candidate"] == "Lima" and none.meta["tried"] == ["graph", "dense"]
+    many = RouterReader([unsure, sure], thresholds={"graph": 0.5, "dense": 0.95}).answer_many(qs("a", "b"))
+    assert [a.text for a in many] == [None, None]
 
 
 def test_vote_majority_and_ties():
     answers = VoteReader([Scripted("graph", {"a": "Lima", "b": "Quito"}),
                           Scripted("dense", {"a": "lima.", "b": "Bogota"}),
                           Scripted("closed_book", {"a": "Paris", "b": "Caracas"})]).answer_many(qs("a", "b", "c"))
-    assert answers[0].text == "Lima" and round(answers[0].confidence, 3) == 0.667
+    assert answers[0].text == "Lima" and answers[0].confidence == 0.6  # (0.9 + 0.9) / 3 backends
     assert answers[1].text == "Quito" and answers[1].meta["winner_from"] == "graph"  # a three-way tie
     assert answers[2].text is None
+
+
+def test_vote_weighs_by_confidence_and_drops_answers_below_their_threshold():
+    graph = Scripted("graph", {"a": "Lima", "b": "Quito"}, confidence=0.95)
+    dense = Scripted("dense", {"a": "Cusco", "b": "Bogota"}, confidence=0.4)
+    closed = Scripted("closed_book", {"a": "cusco", "b": "Bogota"}, confidence=0.3)
+    a, b = VoteReader([graph, dense, closed]).answer_many(qs("a", "b"))
+    assert a.text == "Lima" and a.confidence == round(0.95 / 3, 4)  # 0.95 beats 0.4 + 0.3 = 0.7
+    assert a.meta["agreeing"] == 1 and a.meta["winner_from"] == "graph"
+    assert b.text == "Quito"
+    strict = VoteReader([graph, dense, closed], thresholds={"graph": 0.99, "closed_book": 0.5})
+    assert strict.answer("a").text == "Cusco"  # graph and closed_book below their thresholds: dense alone
+    assert VoteReader([graph], thresholds={"graph": 0.99}).answer("a").meta["reason"] == \
+        "no backend was confident enough"
+
+
+def test_rewriting_reader_asks_the_rewritten_question_and_keeps_the_asked_one():
+    from kqa.readers.combine import RewritingReader
+
+    graph = Scripted("graph", {"capital of Peru": "Lima"})
+    reader = RewritingReader(graph, lambda q: q.replace("Peur", "Peru"))
+    one = reader.answer("capital of Peur")
+    assert one.text == "Lima" and one.question == "capital of Peur" and one.meta["asked_as"] == "capital of Peru"
+    many = reader.answer_many(qs("capital of Peur", "capital of Chile"))
+    assert [a.text for a in many] == ["Lima", None] and reader.name == "graph"

@@ -7,6 +7,10 @@ Schema (prefix ``kqa:`` = ``http://kqa.dev/ontology#``, entities under ``http://
 - an entity fact: ``ent:country/pe kqa:capital ent:city/lima`` with ``ent:city/lima a kqa:City; rdfs:label "Lima"``
 - a literal fact: ``ent:country/pe kqa:area "1285216"^^xsd:decimal`` (numbers and dates typed, so SPARQL can
   compare, sort and count)
+- principal first: ``ent:rank/pk/language/1 a kqa:RankedValue; kqa:about ent:country/pk; kqa:relation
+  kqa:language; kqa:value ent:language/punjabi; kqa:rank 1`` for each value of a ranked relation (languages:
+  official first, then by the share the Factbook gives; religions: by share), and the first one also as a
+  plain fact of its own relation (``kqa:main_language``, ``kqa:main_religion``)
 - where it came from: ``ent:source/pe/capital a kqa:SourceField; kqa:about ent:country/pe; kqa:relation
   kqa:capital; kqa:field "Government/Capital/name"; kqa:rawText "Lima"; kqa:parseStatus "parsed"``
 
@@ -85,7 +89,7 @@ def build_graph(records: dict[str, CountryRecord]):
     graph.bind("kqa", kqa)
     graph.bind("ent", Namespace(ENTITY_NS))
     graph.bind("skos", SKOS)
-    counts = {"fact": 0, "label": 0, "provenance": 0}
+    counts = {"fact": 0, "label": 0, "provenance": 0, "rank": 0}
     labelled: set[str] = set()
 
     def add(s, p, o, kind: str) -> None:
@@ -123,6 +127,13 @@ def build_graph(records: dict[str, CountryRecord]):
             if relation.object_class and relation.object_class != "Country":
                 add_labels(obj, relation.object_class, str(fact.value), fact.aliases)
             add(node, kqa[relation.name], obj, "fact")
+            if fact.rank is not None:
+                ranked = URIRef(f"{ENTITY_NS}rank/{code}/{relation.name}/{fact.rank}")
+                add(ranked, RDF.type, kqa.RankedValue, "rank")
+                add(ranked, kqa.about, node, "rank")
+                add(ranked, kqa.relation, kqa[relation.name], "rank")
+                add(ranked, kqa.value, obj, "rank")
+                add(ranked, kqa.rank, Literal(fact.rank), "rank")
         for name, (status, reason) in sorted(record.outcomes.items()):
             if status == "missing":
                 continue

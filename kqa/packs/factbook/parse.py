@@ -19,7 +19,7 @@ import re
 import unicodedata
 from decimal import Decimal
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -111,6 +111,7 @@ class Fact:
     aliases: tuple[str, ...] = ()  # other names of the value, for entity objects and answer matching
     object_key: str | None = None  # stable key of an entity object ("PEN" for a currency); None for literals
     year_only: bool = False  # a date known to the year only
+    rank: int | None = None  # 1 = the principal value of a ranked relation (languages, religions); see RANKED
 
 
 @dataclass(frozen=True)
@@ -280,36 +281,69 @@ def _parse_currency(text: str) -> Parsed:
 
 
 _LANG_DROP = re.compile(r"^(other|unspecified|unknown|none|and|note|many|numerous|several|\d)", re.I)
+_NOT_A_RELIGION = re.compile(r"^(no\b|non|not\b|nothing|none|unaffiliated|atheis|agnostic|unspecified|unknown|refused|"
+                             r"irreligious|secular|believer|less than)", re.I)
 
 
-def _language_items(text: str) -> list[tuple[str, bool]]:
+def _share(part: str) -> float | None:
+    """The first percentage in one list item: 'Punjabi 38.8%' -> 38.8; 'Russian Orthodox 15-20%' -> 15.0."""
+    match = re.search(r"(\d+(?:\.\d+)?)\s*(?:-\s*\d+(?:\.\d+)?\s*)?%", part)
+    return float(match.group(1)) if match else None
+
+
+def _by_principal(items: list[tuple[str, bool, float | None]]) -> list[tuple[str, bool, float | None]]:
+    """Official values first (in the Factbook's order), then by the share the Factbook gives, largest first;
+    values without a share keep their place after those with one (the Factbook lists the larger first)."""
+    order = sorted(range(len(items)), key=lambda i: (not items[i][1], items[i][2] is None, -(items[i][2] or 0), i))
+    return [items[i] for i in order]
+
+
+def _language_items(text: str) -> list[tuple[str, bool, float | None]]:
     text = re.split(r"\bnote\b", text, maxsplit=1)[0]
     out = []
     for part in _split_top(text, ",;"):
         official = "official" in part.lower()
+        part = re.sub(r"^.*?\b(?:languages?\s+)?include[sd]?\s+", "", part, flags=re.I)  # "less common ... include X"
+        said = re.match(r"([A-Z][\w -]*?)\s+is\s+(?:the|an?)\b", part)  # "English is the subsidiary official ..."
+        if said:
+            part = said.group(1)
         name = _strip_parens(re.sub(rf"[<>]?\s*{_NUM}%?", "", part)).strip(" <>")
         name = re.sub(r"\b(official|only|languages?|dialects?|est\.?)\b.*$", "", name, flags=re.I).strip(" ,.-")
         if name and not _LANG_DROP.match(name) and len(name) <= 30 and not re.search(r"\d", name):
-            out.append((name, official))
-    return out
+            out.append((name, official, _share(part)))
+    seen: set[str] = set()
+    return [item for item in _by_principal(out) if not (item[0] in seen or seen.add(item[0]))]
+
+
+def _language_value(name: str) -> tuple[str, tuple[str, ...], None]:
+    """A language with its other names: "English language" (how people and Freebase name it), and each side
+    of "Standard Chinese or Mandarin"."""
+    names = [name, *(n.strip() for n in re.split(r"\s+or\s+", name) if " or " in name and n.strip())]
+    return name, tuple(dict.fromkeys(a for n in names for a in (n, f"{n} language") if a != name)), None
 
 
 def _parse_languages(text: str) -> Parsed:
     items = _language_items(text)
     if not items:
         raise ParseError("no language names")
-    return [(name, (), None) for name, _ in dict.fromkeys(items)]
+    return [_language_value(name) for name, _, _ in items]
 
 
 def _parse_official_languages(text: str) -> Parsed:
-    items = [name for name, official in _language_items(text) if official]
+    items = [name for name, official, _ in _language_items(text) if official]
     if not items:
         raise ParseError("no language marked official")
-    return [(name, (), None) for name in dict.fromkeys(items)]
+    return [_language_value(name) for name in items]
 
 
-def _parse_list(text: str) -> Parsed:
-    """Comma lists with shares: 'Catholic 76%, Evangelical Christian 15.7%' -> ['Catholic', ...]."""
+def _parse_main_language(text: str) -> Parsed:
+    """The principal language: the first official one, else the one the largest share speaks, else the first
+    the Factbook lists."""
+    return _parse_languages(text)[:1]
+
+
+def _list_items(text: str) -> list[tuple[str, float | None]]:
+    """Comma lists with shares: 'Catholic 76%, Evangelical Christian 15.7%' -> [('Catholic', 76.0), ...]."""
     _unavailable(text)
     text = re.split(r"\bnote\b", text, maxsplit=1)[0]
     out = []
@@ -317,10 +351,97 @@ def _parse_list(text: str) -> Parsed:
         name = _strip_parens(re.sub(rf"[<>]?\s*{_NUM}\s*%?|\best\.?", "", part)).strip(" <>")
         name = re.sub(r"^(and|or)\s+", "", name.strip(), flags=re.I).strip(" ,.-")
         if name and not _LANG_DROP.match(name) and len(name) <= 40 and not re.search(r"\d", name):
-            out.append(name)
+            out.append((name, _share(part)))
+    return out
+
+
+def _parse_list(text: str) -> Parsed:
+    out = [name for name, _ in _list_items(text)]
     if not out:
         raise ParseError("no list items")
     return [(name, (), None) for name in dict.fromkeys(out)]
+
+
+def _religion_items(text: str) -> Parsed:
+    """Religions, largest share first, each named by its noun ('Muslim' -> 'Islam', with 'Muslim' an alias)."""
+    items = _by_principal([(name, False, share) for name, share in _list_items(text)])
+    out: dict[str, set[str]] = {}
+    for name, _, _ in items:
+        noun, forms = word_form("religion", name)
+        out.setdefault(noun, set()).update(f for f in (*forms, name) if f != noun)
+    if not out:
+        raise ParseError("no list items")
+    return [(noun, tuple(sorted(forms)), None) for noun, forms in out.items()]
+
+
+def _parse_main_religion(text: str) -> Parsed:
+    """The largest religion: the first by share that is a religion (not "none", "unaffiliated", "atheist")."""
+    items = [item for item in _religion_items(text) if not _NOT_A_RELIGION.match(item[0])
+             and not any(_NOT_A_RELIGION.match(a) for a in item[1])]
+    if not items:
+        raise ParseError("no religion named")
+    return items[:1]
+
+
+def _load_word_forms() -> dict[str, dict[str, tuple[str, tuple[str, ...]]]]:
+    """kind -> lower-case form -> (noun, every form), from word_forms.tsv beside this file."""
+    table: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {}
+    text = (resources.files("kqa.packs.factbook") / "word_forms.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        kind, noun, forms = line.split("\t")
+        every = tuple(f.strip() for f in forms.split("|") if f.strip())
+        for form in (noun, *every):
+            table.setdefault(kind, {})[form.lower()] = (noun, every)
+    return table
+
+
+WORD_FORMS = _load_word_forms()
+
+
+def word_form(kind: str, name: str) -> tuple[str, tuple[str, ...]]:
+    """(the noun, its other forms) for a value of ``kind``; a name the table lacks is its own noun."""
+    return WORD_FORMS.get(kind, {}).get(name.lower(), (name, ()))
+
+
+# Continents named in a Factbook location ("Southeastern Europe and Southwestern Asia ...") or map region.
+_CONTINENT_WORDS = {
+    "africa": "Africa", "europe": "Europe", "asia": "Asia", "north america": "North America",
+    "south america": "South America", "central america": "North America", "caribbean": "North America",
+    "middle america": "North America", "middle east": "Asia", "oceania": "Oceania",
+    "antarctica": "Antarctica", "antarctic": "Antarctica",
+}
+CONTINENT_ALIASES = {"North America": ("Americas",), "South America": ("Americas",),
+                     "Oceania": ("Australia and Oceania", "Australasia"), "Asia": (), "Europe": (), "Africa": (),
+                     "Antarctica": ()}
+_CONTINENT = re.compile(r"\b(north america|south america|central america|middle america|middle east|caribbean|"
+                        r"africa|europe|asia|oceania|antarctica|antarctic)\b", re.I)
+_COMPASS = r"(?:north|south|east|west|central|eastern|western|northern|southern|northeastern|northwestern|" \
+           r"southeastern|southwestern|easternmost|westernmost|interior|north-eastern|east-central|south central)"
+
+
+def _parse_continent(text: str) -> Parsed:
+    """Continents from the Location field: those its first clause names ("Northern Africa, bordering ...",
+    "Middle East" -> Asia, "Caribbean" and "Central America" -> North America), then any other continent the
+    text names after a compass word ("... in easternmost Europe": Kazakhstan is also in Europe). A location
+    that names none (an island "in the South Atlantic Ocean") raises: the map region decides later."""
+    _unavailable(text)
+    first = re.split(r",|\bbordering\b|\bisland|\barchipelago", text, maxsplit=1)[0]
+    found = [_CONTINENT_WORDS[m.lower()] for m in _CONTINENT.findall(first)]
+    rest = text[len(first):]
+    found += [_CONTINENT_WORDS[m.group(1).lower()] for m in re.finditer(
+        rf"\b{_COMPASS}\s+({_CONTINENT.pattern[2:-2]})\b", rest, re.I)]
+    found = [c for c in dict.fromkeys(found)]
+    if not found:
+        raise ParseError("the location names no continent")
+    return [(c, CONTINENT_ALIASES.get(c, ()), None) for c in found]
+
+
+def continent_of_region(region: str) -> str | None:
+    """A Factbook map region's continent: 'Middle East' -> 'Asia'; None for 'Arctic Region' and world maps."""
+    match = _CONTINENT.search(region)
+    return _CONTINENT_WORDS[match.group(1).lower()] if match else None
 
 
 def _parse_resources(text: str) -> Parsed:
@@ -545,9 +666,13 @@ RELATIONS: tuple[Relation, ...] = (
              "official language", "Language", multi=True),
     Relation("language", ("People and Society/Languages/Languages", "People and Society/Languages"),
              "languages spoken", "Language", multi=True),
+    Relation("main_language", ("People and Society/Languages/Languages", "People and Society/Languages"),
+             "main language, principal language, national language, most widely spoken language", "Language"),
     Relation("borders", ("Geography/Land boundaries/border countries",),
              "borders, neighbouring countries, shares a land boundary with", "Country", multi=True),
-    Relation("map_region", ("Geography/Map references",), "continent, map region, part of the world", "Region",
+    Relation("map_region", ("Geography/Map references",), "map region, region of the world", "Region",
+             multi=True),
+    Relation("continent", ("Geography/Location",), "continent, which continent, part of the world", "Continent",
              multi=True),
     Relation("government_type", ("Government/Government type",), "type of government, political system",
              "GovernmentType"),
@@ -585,6 +710,8 @@ RELATIONS: tuple[Relation, ...] = (
              None),
     Relation("natural_resource", ("Geography/Natural resources",), "natural resources", "Resource", multi=True),
     Relation("religion", ("People and Society/Religions",), "religions, faiths practiced", "Religion", multi=True),
+    Relation("main_religion", ("People and Society/Religions",),
+             "main religion, largest religion, predominant faith, state religion", "Religion"),
     Relation("ethnic_group", ("People and Society/Ethnic groups",), "ethnic groups, ethnicities", "EthnicGroup",
              multi=True),
     Relation("time_zone", ("Government/Capital/time difference",), "time zone, UTC offset", None),
@@ -606,12 +733,17 @@ RELATIONS: tuple[Relation, ...] = (
 )
 
 RELATION_BY_NAME = {r.name: r for r in RELATIONS}
+# Relations whose values are listed principal first; each fact carries its place as ``Fact.rank``.
+RANKED = ("language", "official_language", "religion")
 
 _PARSERS: dict[str, Callable[[str], Parsed]] = {
     "capital": _parse_capital,
     "currency": _parse_currency,
     "official_language": _parse_official_languages,
     "language": _parse_languages,
+    "main_language": _parse_main_language,
+    "continent": _parse_continent,
+    "main_religion": _parse_main_religion,
     "map_region": _parse_region,
     "government_type": _parse_government_type,
     "chief_of_state": _parse_person,
@@ -632,7 +764,7 @@ _PARSERS: dict[str, Callable[[str], Parsed]] = {
     "internet_tld": _parse_tld,
     "demonym": _parse_demonym,
     "natural_resource": _parse_resources,
-    "religion": _parse_list,
+    "religion": _religion_items,
     "ethnic_group": _parse_list,
     "time_zone": _parse_time_zone,
     "legislature": _parse_name_with_local,
@@ -752,11 +884,11 @@ def parse_country(entry: FactbookEntry, extra_aliases: dict[str, set[str]] | Non
             continue
         if not relation.multi:
             parsed = parsed[:1]
-        for value, value_aliases, key in parsed:
+        for place, (value, value_aliases, key) in enumerate(parsed, start=1):
             record.facts.append(
                 Fact(subject=entry.code, relation=relation.name, value=value, raw=text, field=path,
                      aliases=tuple(value_aliases), object_key=None if key == "year" else key,
-                     year_only=key == "year")
+                     year_only=key == "year", rank=place if relation.name in RANKED else None)
             )
         record.outcomes[relation.name] = ("parsed", "")
     return record
@@ -805,7 +937,46 @@ def build_records() -> tuple[dict[str, CountryRecord], dict[str, FactbookEntry]]
     extra = _countryinfo_aliases()
     records = {code: parse_country(entry, extra) for code, entry in entries.items()}
     resolve_borders(records, entries)
+    continents_from_regions(records)
+    name_currencies(records, entries)
     return records, entries
+
+
+def continents_from_regions(records: dict[str, CountryRecord]) -> None:
+    """Where the location names no continent, the map region decides ("Oceania", "Middle East" -> Asia);
+    "Arctic Region", "Antarctic Region" islands and world maps stay without one."""
+    for record in records.values():
+        if record.values("continent"):
+            continue
+        found = [c for c in dict.fromkeys(continent_of_region(str(f.value)) for f in record.values("map_region")) if c]
+        for place, continent in enumerate(found, start=1):
+            path, raw = record.raw_values.get("continent", ("Geography/Map references", ""))
+            record.facts.append(Fact(subject=record.code, relation="continent", value=continent, raw=raw,
+                                     field=path, aliases=CONTINENT_ALIASES.get(continent, ())))
+        if found:
+            record.outcomes["continent"] = ("parsed", "from the map region")
+
+
+def name_currencies(records: dict[str, CountryRecord], entries: dict[str, FactbookEntry]) -> None:
+    """A currency only one country uses, named by one word ("real", "baht"), gets the country's adjective in
+    front ("Brazilian real", "Thai baht"), as people name it; the bare word stays an alias."""
+    users: dict[str | None, set[str]] = {}
+    for record in records.values():
+        for fact in record.values("currency"):
+            users.setdefault(fact.object_key, set()).add(record.code)
+    for code, record in records.items():
+        adjective = entries[code].fields.get("People and Society/Nationality/adjective", "")
+        try:
+            adjective = _parse_demonym(adjective)[0][0] if adjective else ""
+        except ParseError:
+            adjective = ""
+        for i, fact in enumerate(record.facts):
+            if fact.relation != "currency" or " " in str(fact.value) or len(users[fact.object_key]) != 1 \
+                    or not adjective or not adjective[:1].isupper():
+                continue
+            name = f"{adjective} {fact.value}"
+            aliases = tuple(sorted({*fact.aliases, str(fact.value)} - {name}))
+            record.facts[i] = replace(fact, value=name, aliases=aliases)
 
 
 def iter_sections(entry: FactbookEntry) -> Iterator[tuple[str, list[tuple[str, str]]]]:

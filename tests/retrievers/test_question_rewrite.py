@@ -1,0 +1,70 @@
+"""Names put as the graph writes them, and a lead-in clause dropped, before a model retrieves or reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from kqa.kb.graph import KnowledgeGraph
+from kqa.retrievers.entity_linker import EntityLinker
+from kqa.retrievers.question_rewrite import QuestionRewriter, drop_lead_in
+
+TTL = """
+@prefix kqa: <http://kqa.dev/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+<http://kqa.dev/entity/country/nl> a kqa:Country ; rdfs:label "Netherlands" ; skos:altLabel "Holland" .
+<http://kqa.dev/entity/country/ar> a kqa:Country ; rdfs:label "Argentina" ; skos:altLabel "Ciudad de Lima" .
+<http://kqa.dev/entity/country/bm> a kqa:Country ; rdfs:label "Burma" ; skos:altLabel "Myanmar" .
+<http://kqa.dev/entity/city/lima> a kqa:City ; rdfs:label "Lima" ; skos:altLabel "Ciudad de Lima" .
+"""
+
+
+@pytest.fixture(scope="module")
+def rewrite():
+    from rdflib import Graph
+
+    return QuestionRewriter(EntityLinker(KnowledgeGraph.from_graph(Graph().parse(data=TTL, format="turtle")))).rewrite
+
+
+def test_names_become_the_graphs_labels(rewrite):
+    assert rewrite("What currency is used in Argentinia?") == "What currency is used in Argentina?"
+    assert rewrite("what currency is used in argentina?") == "what currency is used in Argentina?"
+    assert rewrite("What is the capital of Holland?") == "What is the capital of Netherlands?"
+    assert rewrite("Is Myanmar larger than Argentina?") == "Is Burma larger than Argentina?"
+    assert rewrite("Which country has Ciudad de Lima as its capital?") == \
+        "Which country has Ciudad de Lima as its capital?"  # only countries are rewritten
+    assert rewrite("What is the capital of Peru?") == "What is the capital of Peru?"  # not in the graph
+
+
+def test_a_lead_in_clause_is_dropped(rewrite):
+    assert rewrite("My cousin, who collects stamps and likes tea, asked me this: what is the capital of holland?") \
+        == "what is the capital of Netherlands?"
+    assert drop_lead_in("While reading about the history of jazz last night, I wondered: who leads Peru?") == \
+        "who leads Peru?"
+    assert drop_lead_in("Which is larger by area, Peru or Chile?") == "Which is larger by area, Peru or Chile?"
+    assert drop_lead_in("In which region of the world is Peru?") == "In which region of the world is Peru?"
+
+
+def test_a_misspelt_first_letter_or_odd_case_is_respelt_when_one_name_is_that_close(rewrite):
+    assert rewrite("What is the highest point in rAgentina?") == "What is the highest point in Argentina?"
+    assert rewrite("How many people live in Brma?") == "How many people live in Burma?"
+    assert rewrite("What is the capital of Brazil?") == "What is the capital of Brazil?"  # not a name here
+    assert rewrite("What does Bruma mean?") == "What does Burma mean?"  # a swap in four letters
+
+
+def test_a_lead_in_that_names_the_subject_stays_and_a_citys_own_name_is_not_rewritten(rewrite):
+    assert rewrite("If I travel to Holland, what money will I pay with?") == \
+        "If I travel to Netherlands, what money will I pay with?"
+    assert rewrite("Ignoring the weather for a moment, where is Burma: which region?") == \
+        "where is Burma: which region?"
+
+
+def test_a_name_that_is_a_citys_label_stays(rewrite):
+    assert rewrite("Is Ciudad de Lima the capital of Argentina?") == "Is Ciudad de Lima the capital of Argentina?"
+
+
+def test_a_word_of_a_longer_name_is_respelt_and_a_sentence_start_is_left(rewrite):
+    assert rewrite("Which is larger, Burma or Netherlnds?") == "Which is larger, Burma or Netherlands?"
+    assert rewrite("Rurma has how many people?") == "Rurma has how many people?"  # a sentence's first word
+    assert rewrite("How many people has Rurma?") == "How many people has Burma?"
+    assert rewrite("I wondered: name the countries that border Argentina.") == \
+        "name the countries that border Argentina."
