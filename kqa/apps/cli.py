@@ -63,7 +63,7 @@ def _options(args):
     from kqa.apps.wiring import Options
 
     return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), k=args.k, lines=args.lines, mode=args.mode,
-                   model=args.model)
+                   model=args.model, runtime=args.runtime, base_url=args.base_url, api_key_env=args.api_key_env)
 
 
 def _backend_names(text: str) -> list[str]:
@@ -77,14 +77,21 @@ def _backend_names(text: str) -> list[str]:
 
 
 def _model_args(parser: argparse.ArgumentParser) -> None:
-    from kqa.apps.wiring import MODES
+    from kqa.apps.wiring import MODES, RUNTIMES
 
     parser.add_argument("--k", type=int, default=5, help="passages a corpus backend retrieves (default 5)")
     parser.add_argument("--lines", type=int, default=1,
                         help="lines of those passages its model reads (default 1; 0: the passages whole)")
     parser.add_argument("--mode", choices=MODES, default="direct", help="closed-book prompting (default direct)")
     parser.add_argument("--model", default="gemma-3-270m",
-                        help="LM preset (gemma-3-270m, smollm2-135m), a local folder, a GGUF file or a hub id")
+                        help="LM preset (gemma-3-270m, smollm2-135m), a local folder, a GGUF file or a hub id; "
+                             "with --runtime openai, the model name the server knows")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="transformers",
+                        help="where the model runs: transformers (default, in process), llamacpp (in process, needs "
+                             "pip install llama-cpp-python), openai (an OpenAI-compatible server at --base-url)")
+    parser.add_argument("--base-url", default=None, help="--runtime openai: the server's URL, e.g. http://127.0.0.1:8080/v1")
+    parser.add_argument("--api-key-env", default=None, metavar="VAR",
+                        help="--runtime openai: the environment variable holding the API key (never the key itself)")
 
 
 def cmd_ask(args) -> int:
@@ -151,7 +158,7 @@ def cmd_eval(args) -> int:
     out_dir = args.out or kqa_home() / "runs" / tag
     config = {"questions": source, "limit": args.limit, "seed": args.seed, "perturb": args.perturb,
               "options": {"pack": str(options.pack), "k": options.k, "lines": options.lines, "mode": options.mode,
-                          "model": options.model}}
+                          "model": options.model, "runtime": options.runtime, "base_url": options.base_url}}
     console = Console()
     console.print(f"scoring {len(questions):,} questions x {len(names)} backends into {out_dir}")
     backends = {}

@@ -77,6 +77,16 @@ def parse_choices(text: str | None) -> tuple[str, ...] | None:
     return tuple(p for p in parts if p) or None
 
 
+def runtimes(pool: BackendPool) -> list[str]:
+    """The model runtimes a person can pick in the app: in-process transformers always, llama.cpp where it is
+    installed, a server only where ``kqa serve --base-url`` named one (the page never takes a URL to call)."""
+    from kqa.models.llamacpp_lm import llama_cpp_available
+
+    found = ["transformers", *(["llamacpp"] if llama_cpp_available() else []),
+             *(["openai"] if pool.options.base_url else [])]
+    return list(dict.fromkeys([pool.options.runtime, *found]))
+
+
 def changed_options(pool: BackendPool, **chosen: Any) -> dict[str, Any]:
     """Only the options that differ from the pool's, so that default settings share loaded backends."""
     return {k: v for k, v in chosen.items() if v is not None and getattr(pool.options, k, None) != v}
@@ -302,6 +312,8 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
                     presets = list(dict.fromkeys([pool.options.model, *MODEL_PRESETS]))
                     model = gr.Dropdown(presets, value=pool.options.model, label="language model",
                                         allow_custom_value=True)
+                    runtime = gr.Dropdown(runtimes(pool), value=pool.options.runtime, label="model runtime",
+                                          elem_id="kqa-runtime")
             gr.Examples([[q, c] for _, q, c in EXAMPLES], inputs=[question, choices],
                         example_labels=[f"{t}: {q}" + (f" [{c}]" if c else "") for t, q, c in EXAMPLES],
                         label="One question of each type", examples_per_page=len(EXAMPLES))
@@ -314,13 +326,15 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
                                              elem_id=f"kqa-card-{name}"))
                         details.append(gr.HTML("", elem_id=f"kqa-details-{name}"))
 
-            def on_ask(question_text: str, choices_text: str, k_value: float, mode_value: str, model_value: str):
+            def on_ask(question_text: str, choices_text: str, k_value: float, mode_value: str, model_value: str,
+                       runtime_value: str | None = None):
                 if not question_text or not question_text.strip():
                     raise gr.Error("Type a question first.")
                 if len(question_text) > MAX_QUESTION_CHARS:
                     raise gr.Error(f"The question is {len(question_text):,} characters long; at most "
                                    f"{MAX_QUESTION_CHARS:,} are read.")
-                overrides = changed_options(pool, k=int(k_value), mode=mode_value, model=model_value)
+                overrides = changed_options(pool, k=int(k_value), mode=mode_value, model=model_value,
+                                            runtime=runtime_value)
                 shown: dict[str, Column] = {}
                 for columns in stream_answers(pool, backends, question_text.strip(), parse_choices(choices_text),
                                               overrides, labeler=labeler, timeout_s=timeout_s):
@@ -337,12 +351,12 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
             outputs = [agree]
             for card, detail in zip(cards, details):
                 outputs += [card, detail]
-            inputs = [question, choices, k, mode, model]
+            inputs = [question, choices, k, mode, model, runtime]
             ask.click(on_ask, inputs, outputs, show_progress="hidden", concurrency_limit=4, api_name="ask")
             question.submit(on_ask, inputs, outputs, show_progress="hidden", concurrency_limit=4)
 
         with gr.Tab("Batch"):
-            _batch_tab(gr, pool, backends, runs_dir, k, mode, model)
+            _batch_tab(gr, pool, backends, runs_dir, k, mode, model, runtime)
         with gr.Tab("Tradeoff"):
             _tradeoff_tab(gr, pool, runs_dir)
         with gr.Tab("Explore"):
@@ -350,7 +364,7 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
     return app
 
 
-def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mode, model) -> None:
+def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mode, model, runtime) -> None:
     gr.Markdown("Score the backends on a question set. Answers are written as they come; the table and plots "
                 "come from `kqa.eval.runner`, the same scorer as `kqa eval`.")
     with gr.Row():
@@ -367,7 +381,7 @@ def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mo
     files = gr.File(label="download results", file_count="multiple", interactive=False)
 
     def on_run(source_value, upload_path, sample_value, seed_value, chosen_backends, k_value, mode_value,
-               model_value, progress=gr.Progress()):
+               model_value, runtime_value, progress=gr.Progress()):
         from kqa.eval.construction import construction_costs
         from kqa.eval.runner import run_eval
         from kqa.kb.errors import KqaError
@@ -387,7 +401,8 @@ def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mo
             if 0 < n < len(questions):
                 keep = sorted(random.Random(int(seed_value or 0)).sample(range(len(questions)), n))
                 questions = [questions[i] for i in keep]
-            overrides = changed_options(pool, k=int(k_value), mode=mode_value, model=model_value)
+            overrides = changed_options(pool, k=int(k_value), mode=mode_value, model=model_value,
+                                        runtime=runtime_value)
             progress(0, desc="loading backends")
             loaded = {name: pool.get(name, **overrides) for name in chosen_backends}
             out_dir = runs_dir / f"{dt.datetime.now():%Y%m%d-%H%M%S}-app"
@@ -408,7 +423,7 @@ def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mo
         note = f"{len(questions)} questions × {len(loaded)} backends → `{out_dir}`"
         return note, gr.update(value=rows, headers=headers), pngs, downloads
 
-    run.click(on_run, [source, upload, sample, seed, chosen, k, mode, model], [status, table, plots, files],
+    run.click(on_run, [source, upload, sample, seed, chosen, k, mode, model, runtime], [status, table, plots, files],
               concurrency_limit=1, concurrency_id="batch", api_name="batch")
 
 

@@ -18,6 +18,7 @@ from kqa.readers.types import Backend
 
 BACKENDS = ("graph", "dense", "bm25", "hybrid", "closed_book", "router", "vote")
 MODES = ("direct", "cot", "self_consistency")
+RUNTIMES = ("transformers", "llamacpp", "openai")  # where the language model runs
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class Options:
     model: str = "gemma-3-270m"  # LM preset, local folder, GGUF file or hub id
     n_samples: int = 5  # self-consistency
     index_kind: str = "flat"  # flat | hnsw | ivfpq
+    runtime: str = "transformers"  # transformers (in process) | llamacpp (in process, GGUF) | openai (a server)
+    base_url: str | None = None  # openai runtime: the server's OpenAI-compatible URL, e.g. http://127.0.0.1:8080/v1
+    api_key_env: str | None = None  # openai runtime: the environment variable that holds the API key, if any
 
     def with_(self, **changes: Any) -> Options:
         return replace(self, **changes)
@@ -71,6 +75,7 @@ class BackendPool:
 
 
 FACTORIES: dict[str, Callable[[BackendPool, Options], Backend]] = {}
+LM_OPTIONS = ("model", "model_cache", "runtime", "base_url", "api_key_env")  # what picks the language model
 USES: dict[str, tuple[str, ...]] = {}  # backend -> the Options fields it depends on
 
 
@@ -100,12 +105,36 @@ def _graph(pool: BackendPool, options: Options) -> Backend:
     return GraphReader(load_graph(pool.pack()), encode=lambda texts: _embedder(pool).encode(list(texts)))
 
 
-def _lm(pool: BackendPool, options: Options):
-    from kqa.models.transformers_lm import TransformersLM
+def load_lm(options: Options):
+    """The language model ``options`` name, in the runtime they name."""
+    if options.runtime == "transformers":
+        from kqa.models.transformers_lm import TransformersLM
 
+        return TransformersLM(options.model, cache_dir=options.model_cache)
+    if options.runtime == "llamacpp":
+        from kqa.models.llamacpp_lm import LlamaCppLM
+
+        return LlamaCppLM(options.model, cache_dir=options.model_cache)
+    if options.runtime == "openai":
+        import os
+
+        from kqa.models.openai_lm import OpenAICompatibleLM
+
+        if not options.base_url:
+            raise KqaError("the openai runtime needs the server's URL: --base-url http://HOST:PORT/v1 "
+                           "(llama.cpp's llama-server, vLLM or any OpenAI-compatible completions server)")
+        key = None
+        if options.api_key_env:
+            key = os.environ.get(options.api_key_env)
+            if not key:
+                raise KqaError(f"--api-key-env names ${options.api_key_env}, which is not set: export it first")
+        return OpenAICompatibleLM(base_url=options.base_url, model=options.model, api_key=key)
+    raise KqaError(f"unknown runtime {options.runtime!r}; choose from {', '.join(RUNTIMES)}")
+
+
+def _lm(pool: BackendPool, options: Options):
     # one copy of each model, shared by the corpus readers and the closed-book backend
-    return pool.shared(("lm", options.model, options.model_cache),
-                       lambda: TransformersLM(options.model, cache_dir=options.model_cache))
+    return pool.shared(("lm", *(getattr(options, f) for f in LM_OPTIONS)), lambda: load_lm(options))
 
 
 def _passages(pool: BackendPool):
@@ -138,17 +167,17 @@ def _reader(pool: BackendPool, options: Options, retriever, name: str) -> Backen
                          name=name)
 
 
-@register("dense", uses=("pack", "k", "lines", "model", "model_cache", "index_kind"))
+@register("dense", uses=("pack", "k", "lines", "index_kind", *LM_OPTIONS))
 def _dense(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, _faiss(pool, options), "dense")
 
 
-@register("bm25", uses=("pack", "k", "lines", "model", "model_cache"))
+@register("bm25", uses=("pack", "k", "lines", *LM_OPTIONS))
 def _bm25_backend(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, _bm25(pool, options), "bm25")
 
 
-@register("hybrid", uses=("pack", "k", "lines", "model", "model_cache", "index_kind"))
+@register("hybrid", uses=("pack", "k", "lines", "index_kind", *LM_OPTIONS))
 def _hybrid(pool: BackendPool, options: Options) -> Backend:
     from kqa.retrievers.hybrid import HybridRetriever
 
@@ -156,7 +185,7 @@ def _hybrid(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, retriever, "hybrid")
 
 
-@register("closed_book", uses=("model", "model_cache", "mode", "n_samples"))
+@register("closed_book", uses=("mode", "n_samples", *LM_OPTIONS))
 def _closed_book(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.closed_book import ClosedBookReader
 
