@@ -28,12 +28,13 @@ def cmd_build(args) -> int:
     from rich.console import Console
 
     from kqa.eval.report import print_manifest
+    from kqa.kb.progress import progress_task
     from kqa.packs.factbook.build import build_factbook_pack
 
     console = Console()
     target = _pack_dir(args)
-    with console.status("building the Factbook pack") as status:
-        pack = build_factbook_pack(target, progress=lambda m: status.update(m))
+    with progress_task("building the Factbook pack") as task:
+        pack = build_factbook_pack(target, progress=lambda m: task.update(label=m))
     counts = pack.manifest["counts"]
     console.print(f"[green]built[/] {pack.path}: {counts['triples']:,} triples, {counts['passages']:,} passages, "
                   f"{counts['questions']:,} questions in {sum(pack.manifest['stage_seconds'].values()):.1f} s")
@@ -123,9 +124,9 @@ def cmd_ask(args) -> int:
 
 def cmd_eval(args) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
     from kqa.eval.construction import construction_costs
+    from kqa.kb.progress import progress_task
     from kqa.eval.runner import run_eval
     from kqa.eval.report import REPORT, print_results
     from kqa.apps.wiring import BackendPool
@@ -163,19 +164,15 @@ def cmd_eval(args) -> int:
     console.print(f"scoring {len(questions):,} questions x {len(names)} backends into {out_dir}")
     backends = {}
     for name in names:
-        with console.status(f"loading {name}"):
+        with progress_task(f"loading {name}"):
             backends[name] = pool.get(name)
     # read after loading, so an index built just now counts
     construction = construction_costs(names, pack=options.pack, model=options.model, model_cache=options.model_cache,
                                       index_kind=options.index_kind)
-    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TimeRemainingColumn())
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task("answering", total=len(questions) * len(names))
+    with progress_task("answering", total=len(questions) * len(names)) as task:
         result = run_eval(backends, questions, out_dir, config=config, batch_size=args.batch_size,
                           timeout_s=args.timeout or None, construction=construction,
-                          progress=lambda done, total, name: bar.update(task, completed=done,
-                                                                        description=f"answering ({name})"))
+                          progress=lambda done, total, name: task.update(done=done, label=f"answering ({name})"))
     print_results(result.results, console)
     console.print(f"results: {result.results_path}, report: {out_dir / REPORT}")
     return 0

@@ -33,6 +33,7 @@ from kqa.readers.types import Answer
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before any gradio import: never phone home
 
 MODEL_PRESETS = ("gemma-3-270m", "smollm2-135m")
+ASK_CONCURRENCY = 32  # questions in progress at once; each mostly waits on a backend's lane
 MAX_QUESTION_CHARS = 2000  # longer text is refused with a message: a language model would read it for minutes
 TIMEOUT_S = 300.0  # per question and backend, loading included (de-quantizing a GGUF on first use takes ~40 s)
 
@@ -119,23 +120,28 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
     column saying so, and its late answer is dropped."""
     from kqa.readers.time_limit import BackendTimeoutError
 
+    from kqa.kb.progress import active
+
     overrides = dict(overrides or {})
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    columns = {name: Column(name, "waiting", render.waiting_card(name)) for name in backends}
+    notes = {name: _loading_note(pool, name, overrides, active) for name in backends}
+    columns = {name: Column(name, "waiting", render.waiting_card(name, notes[name])) for name in backends}
     yield dict(columns)
 
     def run(name: str) -> Column:
         answer = pool.get(name, **overrides).answer(question, choices)
         return render_column(answer, labeler=labeler)
 
-    executor = ThreadPoolExecutor(max_workers=max(1, len(backends)), thread_name_prefix="kqa-ask")
+    futures: dict[Future, str] = {LANES.submit(name, run, name): name for name in backends}
+    pending = set(futures)
     try:
-        futures: dict[Future, str] = {executor.submit(run, name): name for name in backends}
-        pending = set(futures)
         while pending:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            # while a column loads, look again every second so that it shows how far the loading got
+            if any(notes[futures[f]] for f in pending):
+                left = 1.0 if left is None else min(left, 1.0)
             done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
-            if not done:  # time is up for every backend still running
+            if not done and deadline is not None and time.monotonic() >= deadline:  # time is up for the rest
                 for future in pending:
                     name = futures[future]
                     err = BackendTimeoutError(f"{name} gave no answer within {timeout_s:g} s")
@@ -148,9 +154,55 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
                     columns[name] = future.result()
                 except Exception as err:  # noqa: BLE001 - one backend's failure stays in its column
                     columns[name] = Column(name, "error", render.error_card(name, err))
-            yield dict(columns)
+            changed = bool(done)
+            for future in pending:
+                name = futures[future]
+                note = _loading_note(pool, name, overrides, active)
+                if note != notes[name]:
+                    notes[name], changed = note, True
+                    columns[name] = Column(name, "waiting", render.waiting_card(name, note))
+            if changed:
+                yield dict(columns)
     finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+        for future in pending:
+            future.cancel()  # still queued in its lane: never run; already running: its answer is dropped
+
+
+def _loading_note(pool: BackendPool, name: str, overrides: Mapping[str, Any], active) -> str | None:
+    """What a column that is not loaded yet waits for ("loading the FAISS index ...: embedding passages: 2,100
+    of 6,098 (34%), 41 s"); None once it is loaded."""
+    try:
+        if pool.is_loaded(name, **overrides):
+            return None
+    except Exception:  # noqa: BLE001 - an unknown backend: its run says so in its column
+        return None
+    return "; ".join(active()) or f"loading {name}"
+
+
+class Lanes:
+    """One queue per backend, each with its own number of workers, shared by every question the app is
+    asked: a backend that answers in a millisecond (the graph) never waits behind a language model that
+    takes a second, and the backends that read with the one shared model take their turns at it rather
+    than all at once. The app's answers stream column by column, so each column shows when its own lane
+    gets to it."""
+
+    def __init__(self, workers: Mapping[str, int], default: int = 1):
+        self.workers, self.default = dict(workers), default
+        self._executors: dict[str, ThreadPoolExecutor] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, backend: str, fn, *args) -> Future:
+        with self._lock:
+            if backend not in self._executors:
+                self._executors[backend] = ThreadPoolExecutor(
+                    max_workers=self.workers.get(backend, self.default), thread_name_prefix=f"kqa-{backend}")
+            executor = self._executors[backend]
+        return executor.submit(fn, *args)
+
+
+# the graph's lookups take milliseconds and are thread-safe: several at once; the LM backends share one model
+# that runs one call at a time (TransformersLM holds a lock), so one worker each keeps their queues in order
+LANES = Lanes({"graph": 8}, default=1)
 
 
 def agreement(columns: Mapping[str, Column]) -> str:
@@ -352,8 +404,11 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
             for card, detail in zip(cards, details):
                 outputs += [card, detail]
             inputs = [question, choices, k, mode, model, runtime]
-            ask.click(on_ask, inputs, outputs, show_progress="hidden", concurrency_limit=4, api_name="ask")
-            question.submit(on_ask, inputs, outputs, show_progress="hidden", concurrency_limit=4)
+            # many questions at once: each waits on its backends' lanes (``Lanes``), not on other questions
+            ask.click(on_ask, inputs, outputs, show_progress="hidden", concurrency_limit=ASK_CONCURRENCY,
+                      concurrency_id="ask", api_name="ask")
+            question.submit(on_ask, inputs, outputs, show_progress="hidden", concurrency_limit=ASK_CONCURRENCY,
+                            concurrency_id="ask")
 
         with gr.Tab("Batch"):
             _batch_tab(gr, pool, backends, runs_dir, k, mode, model, runtime)
@@ -559,7 +614,7 @@ def serve(pool: BackendPool, backends: Sequence[str], host: str = "127.0.0.1", p
     runs = _runs_dir(runs_dir)
     runs.mkdir(parents=True, exist_ok=True)
     app = build_app(pool, backends, runs_dir=runs, timeout_s=timeout_s)
-    app.queue(default_concurrency_limit=2, max_size=64)
+    app.queue(default_concurrency_limit=2, max_size=256)  # a class of 30, each with a few questions queued
     app.launch(server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=not block,
                quiet=not block, show_error=True, ssr_mode=False, mcp_server=False, pwa=False,
                allowed_paths=[str(runs)], theme=theme(), css=render.CSS)

@@ -43,30 +43,49 @@ class Options:
 
 @dataclass
 class BackendPool:
-    """Loads backends on first use and keeps them; safe to share between the app's worker threads."""
+    """Loads backends on first use and keeps them; safe to share between the app's worker threads. Each thing
+    loads under its own lock, so a backend that is ready answers while another one loads (the graph is not
+    held up by a FAISS index being built for ``dense``)."""
 
     options: Options
     _backends: dict[tuple, Backend] = field(default_factory=dict)
     _shared: dict[tuple, Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _gates: dict[tuple, threading.Lock] = field(default_factory=dict)
+
+    def _once(self, store: dict[tuple, Any], key: tuple, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in store:
+                return store[key]
+            gate = self._gates.setdefault((id(store), *key), threading.Lock())
+        with gate:  # one load per key; other keys load (and loaded things answer) meanwhile
+            with self._lock:
+                if key in store:
+                    return store[key]
+            value = make()
+            with self._lock:
+                store[key] = value
+            return value
+
+    def is_loaded(self, name: str, **overrides: Any) -> bool:
+        """Whether ``get(name, **overrides)`` would return at once."""
+        with self._lock:
+            return self._key(name, overrides) in self._backends
+
+    def _key(self, name: str, overrides: dict[str, Any]) -> tuple:
+        options = self.options.with_(**overrides) if overrides else self.options
+        # a backend is loaded once per setting of the options it uses: changing the prompt mode in the app
+        # does not load a second knowledge graph
+        return (name, *(getattr(options, f) for f in USES.get(name, tuple(Options.__dataclass_fields__))))
 
     def get(self, name: str, **overrides: Any) -> Backend:
         options = self.options.with_(**overrides) if overrides else self.options
         if name not in FACTORIES:
             raise KqaError(f"unknown backend {name!r}; choose from {', '.join(FACTORIES)}")
-        # a backend is loaded once per setting of the options it uses: changing the prompt mode in the app
-        # does not load a second knowledge graph
-        key = (name, *(getattr(options, f) for f in USES.get(name, tuple(Options.__dataclass_fields__))))
-        with self._lock:
-            if key not in self._backends:
-                self._backends[key] = FACTORIES[name](self, options)
-            return self._backends[key]
+        return self._once(self._backends, self._key(name, overrides), lambda: FACTORIES[name](self, options))
 
     def shared(self, key: tuple, make: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key not in self._shared:
-                self._shared[key] = make()
-            return self._shared[key]
+        return self._once(self._shared, key, make)
 
     def pack(self):
         from kqa.kb.pack import open_pack
@@ -132,9 +151,23 @@ def load_lm(options: Options):
     raise KqaError(f"unknown runtime {options.runtime!r}; choose from {', '.join(RUNTIMES)}")
 
 
+def _listed(label: str, make: Callable[[], Any]) -> Callable[[], Any]:
+    """``make``, listed in ``kqa.kb.progress.active`` while it runs, so the app's waiting columns can say
+    what they wait for."""
+    def run():
+        from kqa.kb.progress import progress_task
+
+        with progress_task(label, show=False):
+            return make()
+
+    return run
+
+
 def _lm(pool: BackendPool, options: Options):
     # one copy of each model, shared by the corpus readers and the closed-book backend
-    return pool.shared(("lm", *(getattr(options, f) for f in LM_OPTIONS)), lambda: load_lm(options))
+    return pool.shared(("lm", *(getattr(options, f) for f in LM_OPTIONS)),
+                       _listed(f"loading the language model ({options.model}, {options.runtime})",
+                               lambda: load_lm(options)))
 
 
 def _passages(pool: BackendPool):
@@ -146,8 +179,9 @@ def _passages(pool: BackendPool):
 def _faiss(pool: BackendPool, options: Options):
     from kqa.retrievers.faiss_retriever import FaissRetriever
 
-    return pool.shared(("faiss", options.pack, options.index_kind), lambda: FaissRetriever.build_or_load(
-        _passages(pool), _embedder(pool), pool.pack().index_dir, kind=options.index_kind, show_progress=True))
+    return pool.shared(("faiss", options.pack, options.index_kind), _listed(
+        "loading the FAISS index (built once: the corpus is embedded)", lambda: FaissRetriever.build_or_load(
+            _passages(pool), _embedder(pool), pool.pack().index_dir, kind=options.index_kind, show_progress=True)))
 
 
 def _bm25(pool: BackendPool, options: Options):

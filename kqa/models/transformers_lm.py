@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from kqa.kb.errors import KqaError
+from kqa.kb.progress import progress_task
 from kqa.models.lm import Generation, truncate_at_stop
 
 DEFAULT_MODEL = "gemma-3-270m"
@@ -129,7 +130,8 @@ def cached_gguf_folder(source: _GgufSource, cache_dir: Path, dtype: Any) -> tupl
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_dir))
     try:
         start = time.perf_counter()
-        _convert_gguf(gguf, tmp, dtype)
+        with progress_task(f"de-quantizing {gguf.name} into the model cache (once; about a minute)"):
+            _convert_gguf(gguf, tmp, dtype)
         (tmp / "kqa-cache.json").write_text(json.dumps({
             "gguf": str(gguf), "sha256": sha, "convert_s": round(time.perf_counter() - start, 2)}, indent=2))
         try:
