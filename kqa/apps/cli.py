@@ -215,8 +215,14 @@ def cmd_serve(args) -> int:
     names = _backend_names(args.backends)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"kqa: serving on {args.host}: anyone who can reach this machine can use the app", file=sys.stderr)
+    pool = BackendPool(options)
+    if not args.no_prepare:
+        from kqa.apps.web import prepare
+
+        took = prepare(pool, names, say=lambda m: print(m, file=sys.stderr))
+        print("kqa: ready: " + ", ".join(f"{n} {s:.1f} s" for n, s in took.items()), file=sys.stderr)
     print(f"kqa: open http://{args.host}:{args.port} (Ctrl+C stops)")
-    serve(BackendPool(options), names, host=args.host, port=args.port, runs_dir=args.runs or kqa_home() / "runs",
+    serve(pool, names, host=args.host, port=args.port, runs_dir=args.runs or kqa_home() / "runs",
           timeout_s=args.timeout or None)
     return 0
 
@@ -277,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scoring runs: Batch writes here, Tradeoff shows the latest (default $KQA_HOME/runs)")
     p.add_argument("--timeout", type=float, default=300.0,
                    help="seconds Ask waits for each backend, loading included (default 300; 0: no limit)")
+    p.add_argument("--no-prepare", action="store_true",
+                   help="open the page at once and load each backend on its first question (by default every "
+                        "backend loads and answers a warm-up question first, so the first real one is fast)")
     _pack_arg(p)
     _model_args(p)
     p.set_defaults(func=cmd_serve)

@@ -205,6 +205,29 @@ class Lanes:
 LANES = Lanes({"graph": 8}, default=1)
 
 
+WARM_UP_QUESTION = "What is the capital of France?"
+
+
+def prepare(pool: BackendPool, backends: Sequence[str], *, say=print) -> dict[str, float]:
+    """Load every backend and answer one question with each, before the page opens, so that the first
+    question a person asks is as fast as the tenth: the FAISS index is built, the model de-quantized and its
+    prompts' fixed part cached (``PrefixStore``) here, with progress in the terminal. A backend that fails to
+    load is reported and left out of the warm-up (its column shows the error). Returns seconds per backend."""
+    from kqa.kb.progress import progress_task
+
+    took = {}
+    for name in backends:
+        start = time.perf_counter()
+        try:
+            with progress_task(f"preparing {name}"):
+                pool.get(name).answer(WARM_UP_QUESTION)
+        except Exception as err:  # noqa: BLE001 - the app still opens; this column will show the error
+            say(f"kqa: {name} did not load: {type(err).__name__}: {err}")
+            continue
+        took[name] = time.perf_counter() - start
+    return took
+
+
 def agreement(columns: Mapping[str, Column]) -> str:
     texts = {name: c.text for name, c in columns.items() if c.state == "done"}
     pending = [name for name, c in columns.items() if c.state == "waiting"]
