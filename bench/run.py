@@ -744,6 +744,27 @@ def bench_serve(b: Bench) -> None:
     run = serve.serve_and_ask(b.pack().path, everything, SERVE_QUESTION, ask_args=ask_args, env=env,
                               log_path=b.scratch / "serve-all.log")
     b.put("serve", "all_backends", run.to_json())
+    _classroom(b, default, env, ask_args)
+
+
+def _classroom(b: Bench, backends: Sequence[str], env: dict[str, str], ask_args: list) -> None:
+    """30 people asking 10 questions each at once (issue #17): per-column p50/p95 from question to card."""
+    from bench import serve
+
+    s = b.sizes
+    clients, each = (30, 10) if s is FULL else (3, 2)
+    questions = [q.question for q in b.sample(60, seed=7) if not q.choices]
+    b.say(f"kqa serve under load: {clients} clients x {each} questions ({', '.join(backends)})")
+    proc, url = serve.start_server(b.pack().path, backends, log_path=b.scratch / "serve-load.log", env=env)
+    try:
+        b.put("serve", "classroom", serve.classroom(url, backends, questions, ask_args=ask_args, clients=clients,
+                                                    per_client=each))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except Exception:  # noqa: BLE001
+            proc.kill()
 
 
 # ------------------------------------------------------------------------------------------------ run
@@ -772,6 +793,14 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     first = get("serve", "first_answer_s", "median")
     out.append({"goal": "kqa serve cold start to the first answer <= 15 s", "measured": first, "unit": "s",
                 "met": None if first is None else first <= 15})
+    for name, goal_ms in (("dense", 300), ("closed_book", 150)):  # issue #17: one question, model warm
+        p50 = get("backends", name, "latency", "p50_ms")
+        out.append({"goal": f"{name}, one question warm, p50 <= {goal_ms} ms", "measured": p50, "unit": "ms",
+                    "met": None if p50 is None else p50 <= goal_ms})
+    load = get("serve", "classroom", "per_backend", "graph")
+    p95 = None if not load else load.get("p95_ms")
+    out.append({"goal": "graph column p95 <= 500 ms with 30 clients x 10 questions on every backend",
+                "measured": p95, "unit": "ms", "met": None if p95 is None else bool(p95 <= 500 and not load["errors"])})
     peak = None if get("serve", "all_backends", "error") else get("serve", "all_backends", "peak_rss_mb")
     out.append({"goal": "peak RSS of kqa serve with every backend loaded <= 3 GB", "measured": peak, "unit": "MB",
                 "met": None if peak is None else peak <= 3 * 1024})
