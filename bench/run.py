@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench import measure
 from bench.measure import latency, per_item_median, repeat, seconds, summary
 
@@ -589,6 +591,8 @@ def bench_lm(b: Bench) -> None:
     tf["prompt_tokens_per_s"] = _prefill_rate(lambda p: lm.generate([p], max_new_tokens=1, stop=()), long,
                                               prompt_tokens, s.repeats)
     b.put("lm", "transformers", tf)
+    _prefix_store(b, lm)
+    _weights_dtype(b, lm, short, tf_texts)
 
     if not peers.available("llama_cpp"):
         b.put("lm", "llama_cpp", {"status": "not installed", "install": peers.INSTALL["llama_cpp"]})
@@ -620,6 +624,68 @@ def bench_lm(b: Bench) -> None:
     b.put("lm", "llama_cpp", cpp)
     b.put("lm", "llama_cpp_speedup_one_at_a_time", round(
         cpp["one_at_a_time"]["tokens_per_s"]["median"] / tf["one_at_a_time"]["tokens_per_s"]["median"], 2))
+
+
+def _reading_prompts(b: Bench, lm) -> list[str]:
+    """The dense backend's own prompts: its worked examples, then a gold passage's first line, then the question."""
+    from kqa.readers.prompts import reading_prompt
+
+    by_id = {p.id: p for p in b.passages()}
+    out = []
+    for q in b.sample(b.sizes.lm_prompts, gold_passages=True, seed=6):
+        passage = by_id[q.gold_passages[0].removeprefix("passage:")]
+        out.append(reading_prompt(lm, q.question, [f"{passage.title} - {passage.text.splitlines()[0]}"]))
+    return out
+
+
+def _prefix_store(b: Bench, lm) -> None:
+    """Reading prompts one at a time, as the app sends them, with the prefix store (the worked examples' key/value
+    cache kept across calls) and without it (every call runs the whole prompt), alternated, one pass each."""
+    prompts = _reading_prompts(b, lm)
+    lm.generate(prompts[:1], max_new_tokens=1, stop=())  # the store learns the fixed part from this one...
+    with_store, without, same = [], [], 0
+    limit = lm._max_prefix_tokens
+    for _ in range(max(1, b.sizes.repeats)):
+        for prompt in prompts:
+            lm._max_prefix_tokens = limit
+            g1, t1 = seconds(lambda: lm.generate([prompt], max_new_tokens=16, stop=("\n",))[0])
+            lm._max_prefix_tokens = 0
+            g2, t2 = seconds(lambda: lm.generate([prompt], max_new_tokens=16, stop=("\n",))[0])
+            with_store.append(t1 * 1000)
+            without.append(t2 * 1000)
+            same += g1.text == g2.text
+    lm._max_prefix_tokens = limit
+    b.put("lm", "prefix_store", {
+        "reading_prompt_tokens": round(sum(len(lm.tokenizer(p).input_ids) for p in prompts) / len(prompts), 1),
+        "stored_prefix_tokens": max((len(ids) for ids, _ in lm.prefixes._entries), default=0),
+        "one_prompt_with_store": latency(with_store), "one_prompt_without": latency(without),
+        "speedup_p50": round(float(np.median(without)) / float(np.median(with_store)), 2),
+        "same_greedy_text_share": round(same / len(with_store), 4)})
+
+
+def _weights_dtype(b: Bench, lm, short: Sequence[str], reference: Sequence[str]) -> None:
+    """bfloat16 weights (where the CPU multiplies them natively) against the default float32: tokens/s one
+    prompt at a time, and how often greedy decoding writes the same text."""
+    from kqa.models.embedder import native_bf16
+    from kqa.models.transformers_lm import TransformersLM
+
+    if not native_bf16():
+        b.put("lm", "bfloat16", {"status": "skipped", "note": "this CPU has no native bfloat16 (AVX512-BF16/AMX)"})
+        return
+    b.say("language model: bfloat16 weights")
+    half = TransformersLM(lm.model_id, cache_dir=b.model_cache, dtype="bfloat16")
+    half.generate(short[:1], max_new_tokens=2, stop=())
+
+    def one():
+        gens = [g for p in short for g in half.generate([p], max_new_tokens=b.sizes.lm_new_tokens, stop=())]
+        return sum(len(g.token_logprobs or ()) for g in gens), [g.text for g in gens]
+
+    rate, texts = _rate(one, b.sizes.repeats)
+    b.put("lm", "bfloat16", {"one_at_a_time": rate,
+                             "same_greedy_text_share": round(sum(a == c for a, c in zip(texts, reference)) / len(short), 4),
+                             "same_first_word_share": round(sum(_first_word(a) == _first_word(c)
+                                                                for a, c in zip(texts, reference)) / len(short), 4)})
+    del half
 
 
 def _first_word(text: str) -> str:
@@ -681,6 +747,27 @@ def bench_serve(b: Bench) -> None:
     run = serve.serve_and_ask(b.pack().path, everything, SERVE_QUESTION, ask_args=ask_args, env=env,
                               log_path=b.scratch / "serve-all.log")
     b.put("serve", "all_backends", run.to_json())
+    _classroom(b, default, env, ask_args)
+
+
+def _classroom(b: Bench, backends: Sequence[str], env: dict[str, str], ask_args: list) -> None:
+    """30 people asking 10 questions each at once (issue #17): per-column p50/p95 from question to card."""
+    from bench import serve
+
+    s = b.sizes
+    clients, each = (30, 10) if s is FULL else (3, 2)
+    questions = [q.question for q in b.sample(60, seed=7) if not q.choices]
+    b.say(f"kqa serve under load: {clients} clients x {each} questions ({', '.join(backends)})")
+    proc, url = serve.start_server(b.pack().path, backends, log_path=b.scratch / "serve-load.log", env=env)
+    try:
+        b.put("serve", "classroom", serve.classroom(url, backends, questions, ask_args=ask_args, clients=clients,
+                                                    per_client=each))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except Exception:  # noqa: BLE001
+            proc.kill()
 
 
 # ------------------------------------------------------------------------------------------------ run
@@ -709,6 +796,14 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     first = get("serve", "first_answer_s", "median")
     out.append({"goal": "kqa serve cold start to the first answer <= 15 s", "measured": first, "unit": "s",
                 "met": None if first is None else first <= 15})
+    for name, goal_ms in (("dense", 300), ("closed_book", 150)):  # issue #17: one question, model warm
+        p50 = get("backends", name, "latency", "p50_ms")
+        out.append({"goal": f"{name}, one question warm, p50 <= {goal_ms} ms", "measured": p50, "unit": "ms",
+                    "met": None if p50 is None else p50 <= goal_ms})
+    load = get("serve", "classroom", "per_backend", "graph")
+    p95 = None if not load else load.get("p95_ms")
+    out.append({"goal": "graph column p95 <= 500 ms with 30 clients x 10 questions on every backend",
+                "measured": p95, "unit": "ms", "met": None if p95 is None else bool(p95 <= 500 and not load["errors"])})
     peak = None if get("serve", "all_backends", "error") else get("serve", "all_backends", "peak_rss_mb")
     out.append({"goal": "peak RSS of kqa serve with every backend loaded <= 3 GB", "measured": peak, "unit": "MB",
                 "met": None if peak is None else peak <= 3 * 1024})

@@ -170,3 +170,75 @@ def serve_and_ask(pack: Path, backends: Sequence[str], question: str, *, ask_arg
             proc.kill()
             proc.wait(timeout=15)
     return run
+
+
+def classroom(url: str, backends: Sequence[str], questions: Sequence[str], *, ask_args: Sequence[Any],
+              clients: int = 30, per_client: int = 10, timeout_s: float = 900.0) -> dict[str, Any]:
+    """``clients`` people asking ``per_client`` questions each, one after another, all at once, through the app's
+    /ask API at ``url``: per backend, the p50/p95 seconds from sending a question to its column being filled,
+    and the errors (an error card, or no card before ``timeout_s``)."""
+    from gradio_client import Client
+
+    from bench.measure import latency
+
+    times: dict[str, list[float]] = {name: [] for name in backends}
+    errors: dict[str, int] = {name: 0 for name in backends}
+    lock = threading.Lock()
+
+    def person(i: int) -> None:
+        client = Client(url, verbose=False, download_files=False)
+        for j in range(per_client):
+            question = questions[(i * per_client + j) % len(questions)]
+            start = time.perf_counter()
+            seen: dict[str, float] = {}
+            states: dict[str, str] = {}
+            try:
+                job = client.submit(question, *ask_args, api_name="/ask")
+                for update in job:
+                    for k, name in enumerate(backends):
+                        state = _state(update[1 + 2 * k]) if len(update) > 1 + 2 * k else None
+                        if state and name not in seen:
+                            seen[name], states[name] = time.perf_counter() - start, state
+                job.result(timeout=timeout_s)
+            except Exception:  # noqa: BLE001 - counted per column below
+                pass
+            with lock:
+                for name in backends:
+                    if name in seen and states[name] != "error":
+                        times[name].append(seen[name] * 1000)
+                    else:
+                        errors[name] += 1
+
+    threads = [threading.Thread(target=person, args=(i,), daemon=True) for i in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout_s)
+    return {"clients": clients, "questions_each": per_client, "seconds": round(time.perf_counter() - start, 1),
+            "per_backend": {name: {**latency(times[name]), "errors": errors[name]} for name in backends}}
+
+
+def start_server(pack: Path, backends: Sequence[str], *, log_path: Path, env: dict[str, str] | None = None,
+                 timeout_s: float = 900.0) -> tuple[subprocess.Popen, str]:
+    """``kqa serve`` in a child process, prepared (every backend loaded and warm); returns it and its URL once
+    the page answers. The caller stops it (``proc.terminate()``)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = [sys.executable, "-m", "kqa.apps.cli", "serve", "--port", str(port), "--pack", str(pack),
+               "--backends", ",".join(backends)]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    deadline = time.perf_counter() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"kqa serve exited with {proc.returncode}; see {log_path}")
+        if time.perf_counter() > deadline:
+            proc.terminate()
+            raise TimeoutError(f"no page within {timeout_s:.0f} s")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)

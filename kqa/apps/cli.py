@@ -42,6 +42,7 @@ def cmd_build(args) -> int:
     from rich.console import Console
 
     from kqa.eval.report import print_manifest
+    from kqa.kb.progress import progress_task
 
     console = Console()
     target = _pack_dir(args)
@@ -51,16 +52,16 @@ def cmd_build(args) -> int:
         if args.pack is None:
             raise KqaError("--graph needs --pack NAME|DIR: where the new pack goes (`kqa build --graph films.ttl "
                            "--pack films`)")
-        with console.status(f"building a pack from {args.graph}") as status:
+        with progress_task(f"building a pack from {args.graph}") as task:
             pack = build_graph_pack(args.graph, target, corpus=args.corpus, questions=args.questions,
-                                    profile=args.profile, progress=lambda m: status.update(m))
+                                    profile=args.profile, progress=lambda m: task.update(label=m))
     else:
         if args.corpus or args.questions or args.profile:
             raise KqaError("--corpus, --questions and --profile go with --graph FILE")
         builder = target.name if target.name in BUILDERS else "factbook"
         module, function = BUILDERS[builder].split(":")
-        with console.status(f"building the {builder} pack") as status:
-            pack = getattr(importlib.import_module(module), function)(target, progress=lambda m: status.update(m))
+        with progress_task(f"building the {builder} pack") as task:
+            pack = getattr(importlib.import_module(module), function)(target, progress=lambda m: task.update(label=m))
     counts = pack.manifest["counts"]
     console.print(f"[green]built[/] {pack.path}: {counts['triples']:,} triples, {counts['passages']:,} passages, "
                   f"{counts['questions']:,} questions in {sum(pack.manifest['stage_seconds'].values()):.1f} s")
@@ -118,7 +119,8 @@ def _options(args):
 
         thresholds = tuple(sorted(load_thresholds(args.calibration).items()))
     return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), cache_dir=cache_dir(), k=args.k,
-                   lines=args.lines, mode=args.mode, model=args.model, store=args.store, thresholds=thresholds)
+                   lines=args.lines, mode=args.mode, model=args.model, store=args.store, thresholds=thresholds,
+                   runtime=args.runtime, base_url=args.base_url, api_key_env=args.api_key_env)
 
 
 def _store_arg(parser: argparse.ArgumentParser) -> None:
@@ -140,7 +142,7 @@ def _backend_names(text: str) -> list[str]:
 def _model_args(parser: argparse.ArgumentParser) -> None:
     from dataclasses import fields
 
-    from kqa.apps.wiring import MODES, PRESETS, Options
+    from kqa.apps.wiring import MODES, PRESETS, RUNTIMES, Options
 
     default = {f.name: f.default for f in fields(Options)}  # one place for defaults: Options
     parser.add_argument("--k", type=int, default=default["k"],
@@ -150,7 +152,14 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=MODES, default=default["mode"],
                         help=f"closed-book prompting (default {default['mode']})")
     parser.add_argument("--model", default=default["model"],
-                        help=f"LM preset ({', '.join(PRESETS)}), a local folder, a GGUF file or a hub id")
+                        help=f"LM preset ({', '.join(PRESETS)}), a local folder, a GGUF file or a hub id; "
+                             "with --runtime openai, the model name the server knows")
+    parser.add_argument("--runtime", choices=RUNTIMES, default=default["runtime"],
+                        help="where the model runs: transformers (default, in process), llamacpp (in process, needs "
+                             "pip install llama-cpp-python), openai (an OpenAI-compatible server at --base-url)")
+    parser.add_argument("--base-url", default=None, help="--runtime openai: the server's URL, e.g. http://127.0.0.1:8080/v1")
+    parser.add_argument("--api-key-env", default=None, metavar="VAR",
+                        help="--runtime openai: the environment variable holding the API key (never the key itself)")
 
 
 def cmd_ask(args) -> int:
@@ -182,9 +191,9 @@ def cmd_ask(args) -> int:
 
 def cmd_eval(args) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
     from kqa.eval.construction import construction_costs
+    from kqa.kb.progress import progress_task
     from kqa.eval.runner import run_eval
     from kqa.eval.report import REPORT, print_results
     from kqa.apps.wiring import BackendPool
@@ -230,18 +239,15 @@ def cmd_eval(args) -> int:
         config["replayed_from"] = str(args.replay)
     else:
         for name in names if not args.ray else ():  # on Ray, each worker loads its own
-            with console.status(f"loading {name}"):
+            with progress_task(f"loading {name}"):
                 backends[name] = pool.get(name)
     # read after loading, so an index built just now counts
     construction = construction_costs(names, pack=options.pack, model=options.model, model_cache=options.model_cache,
                                       index_kind=options.index_kind, cache_dir=options.cache_dir)
-    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TimeRemainingColumn())
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task("answering", total=len(questions) * len(names))
+    with progress_task("answering", total=len(questions) * len(names)) as task:
         common = dict(config=config, batch_size=args.batch_size, timeout_s=args.timeout or None,
-                      construction=construction, progress=lambda done, total, name: bar.update(
-                          task, completed=done, description=f"answering ({name})"))
+                      construction=construction,
+                      progress=lambda done, total, name: task.update(done=done, label=f"answering ({name})"))
         if args.ray:
             from kqa.apps.wiring import PoolBackends
             from kqa.eval.ray_runner import run_eval_ray
@@ -312,8 +318,14 @@ def cmd_serve(args) -> int:
     names = _backend_names(args.backends)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"kqa: serving on {args.host}: anyone who can reach this machine can use the app", file=sys.stderr)
+    pool = BackendPool(options)
+    if not args.no_prepare:
+        from kqa.apps.web import prepare
+
+        took = prepare(pool, names, say=lambda m: print(m, file=sys.stderr))
+        print("kqa: ready: " + ", ".join(f"{n} {s:.1f} s" for n, s in took.items()), file=sys.stderr)
     print(f"kqa: open http://{args.host}:{args.port} (Ctrl+C stops)")
-    serve(BackendPool(options), names, host=args.host, port=args.port, runs_dir=args.runs or kqa_home() / "runs",
+    serve(pool, names, host=args.host, port=args.port, runs_dir=args.runs or kqa_home() / "runs",
           timeout_s=args.timeout or None)
     return 0
 
@@ -404,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scoring runs: Batch writes here, Tradeoff shows the latest (default $KQA_HOME/runs)")
     p.add_argument("--timeout", type=float, default=300.0,
                    help="seconds Ask waits for each backend, loading included (default 300; 0: no limit)")
+    p.add_argument("--no-prepare", action="store_true",
+                   help="open the page at once and load each backend on its first question (by default every "
+                        "backend loads and answers a warm-up question first, so the first real one is fast)")
     _pack_arg(p)
     _model_args(p)
     _store_arg(p)

@@ -32,6 +32,7 @@ from kqa.readers.types import Answer
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before any gradio import: never phone home
 
+ASK_CONCURRENCY = 32  # questions in progress at once; each mostly waits on a backend's lane
 MAX_QUESTION_CHARS = 2000  # longer text is refused with a message: a language model would read it for minutes
 TIMEOUT_S = 300.0  # per question and backend, loading included (de-quantizing a GGUF on first use takes ~40 s)
 
@@ -76,6 +77,16 @@ def parse_choices(text: str | None) -> tuple[str, ...] | None:
     return tuple(p for p in parts if p) or None
 
 
+def runtimes(pool: BackendPool) -> list[str]:
+    """The model runtimes a person can pick in the app: in-process transformers always, llama.cpp where it is
+    installed, a server only where ``kqa serve --base-url`` named one (the page never takes a URL to call)."""
+    from kqa.models.llamacpp_lm import llama_cpp_available
+
+    found = ["transformers", *(["llamacpp"] if llama_cpp_available() else []),
+             *(["openai"] if pool.options.base_url else [])]
+    return list(dict.fromkeys([pool.options.runtime, *found]))
+
+
 def changed_options(pool: BackendPool, **chosen: Any) -> dict[str, Any]:
     """Only the options that differ from the pool's, so that default settings share loaded backends."""
     return {k: v for k, v in chosen.items() if v is not None and getattr(pool.options, k, None) != v}
@@ -108,23 +119,28 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
     column saying so, and its late answer is dropped."""
     from kqa.readers.time_limit import BackendTimeoutError
 
+    from kqa.kb.progress import active
+
     overrides = dict(overrides or {})
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    columns = {name: Column(name, "waiting", render.waiting_card(name)) for name in backends}
+    notes = {name: _loading_note(pool, name, overrides, active) for name in backends}
+    columns = {name: Column(name, "waiting", render.waiting_card(name, notes[name])) for name in backends}
     yield dict(columns)
 
     def run(name: str) -> Column:
         answer = pool.get(name, **overrides).answer(question, choices)
         return render_column(answer, labeler=labeler)
 
-    executor = ThreadPoolExecutor(max_workers=max(1, len(backends)), thread_name_prefix="kqa-ask")
+    futures: dict[Future, str] = {LANES.submit(name, run, name): name for name in backends}
+    pending = set(futures)
     try:
-        futures: dict[Future, str] = {executor.submit(run, name): name for name in backends}
-        pending = set(futures)
         while pending:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            # while a column loads, look again every second so that it shows how far the loading got
+            if any(notes[futures[f]] for f in pending):
+                left = 1.0 if left is None else min(left, 1.0)
             done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
-            if not done:  # time is up for every backend still running
+            if not done and deadline is not None and time.monotonic() >= deadline:  # time is up for the rest
                 for future in pending:
                     name = futures[future]
                     err = BackendTimeoutError(f"{name} gave no answer within {timeout_s:g} s")
@@ -137,9 +153,78 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
                     columns[name] = future.result()
                 except Exception as err:  # noqa: BLE001 - one backend's failure stays in its column
                     columns[name] = Column(name, "error", render.error_card(name, err))
-            yield dict(columns)
+            changed = bool(done)
+            for future in pending:
+                name = futures[future]
+                note = _loading_note(pool, name, overrides, active)
+                if note != notes[name]:
+                    notes[name], changed = note, True
+                    columns[name] = Column(name, "waiting", render.waiting_card(name, note))
+            if changed:
+                yield dict(columns)
     finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+        for future in pending:
+            future.cancel()  # still queued in its lane: never run; already running: its answer is dropped
+
+
+def _loading_note(pool: BackendPool, name: str, overrides: Mapping[str, Any], active) -> str | None:
+    """What a column that is not loaded yet waits for ("loading the FAISS index ...: embedding passages: 2,100
+    of 6,098 (34%), 41 s"); None once it is loaded."""
+    try:
+        if pool.is_loaded(name, **overrides):
+            return None
+    except Exception:  # noqa: BLE001 - an unknown backend: its run says so in its column
+        return None
+    return "; ".join(active()) or f"loading {name}"
+
+
+class Lanes:
+    """One queue per backend, each with its own number of workers, shared by every question the app is
+    asked: a backend that answers in a millisecond (the graph) never waits behind a language model that
+    takes a second, and the backends that read with the one shared model take their turns at it rather
+    than all at once. The app's answers stream column by column, so each column shows when its own lane
+    gets to it."""
+
+    def __init__(self, workers: Mapping[str, int], default: int = 1):
+        self.workers, self.default = dict(workers), default
+        self._executors: dict[str, ThreadPoolExecutor] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, backend: str, fn, *args) -> Future:
+        with self._lock:
+            if backend not in self._executors:
+                self._executors[backend] = ThreadPoolExecutor(
+                    max_workers=self.workers.get(backend, self.default), thread_name_prefix=f"kqa-{backend}")
+            executor = self._executors[backend]
+        return executor.submit(fn, *args)
+
+
+# the graph's lookups take milliseconds and are thread-safe: several at once; the LM backends share one model
+# that runs one call at a time (TransformersLM holds a lock), so one worker each keeps their queues in order
+LANES = Lanes({"graph": 8}, default=1)
+
+
+WARM_UP_QUESTION = "What is the capital of France?"
+
+
+def prepare(pool: BackendPool, backends: Sequence[str], *, say=print) -> dict[str, float]:
+    """Load every backend and answer one question with each, before the page opens, so that the first
+    question a person asks is as fast as the tenth: the FAISS index is built, the model de-quantized and its
+    prompts' fixed part cached (``PrefixStore``) here, with progress in the terminal. A backend that fails to
+    load is reported and left out of the warm-up (its column shows the error). Returns seconds per backend."""
+    from kqa.kb.progress import progress_task
+
+    took = {}
+    for name in backends:
+        start = time.perf_counter()
+        try:
+            with progress_task(f"preparing {name}"):
+                pool.get(name).answer(WARM_UP_QUESTION)
+        except Exception as err:  # noqa: BLE001 - the app still opens; this column will show the error
+            say(f"kqa: {name} did not load: {type(err).__name__}: {err}")
+            continue
+        took[name] = time.perf_counter() - start
+    return took
 
 
 def agreement(columns: Mapping[str, Column]) -> str:
@@ -296,6 +381,8 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
                     presets = list(dict.fromkeys([pool.options.model, *PRESETS]))
                     model = gr.Dropdown(presets, value=pool.options.model, label="language model",
                                         allow_custom_value=True)
+                    runtime = gr.Dropdown(runtimes(pool), value=pool.options.runtime, label="model runtime",
+                                          elem_id="kqa-runtime")
             gr.Examples([[q, c] for _, q, c in EXAMPLES], inputs=[question, choices],
                         example_labels=[f"{t}: {q}" + (f" [{c}]" if c else "") for t, q, c in EXAMPLES],
                         label="One question of each type", examples_per_page=len(EXAMPLES))
@@ -308,13 +395,15 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
                                              elem_id=f"kqa-card-{name}"))
                         details.append(gr.HTML("", elem_id=f"kqa-details-{name}"))
 
-            def on_ask(question_text: str, choices_text: str, k_value: float, mode_value: str, model_value: str):
+            def on_ask(question_text: str, choices_text: str, k_value: float, mode_value: str, model_value: str,
+                       runtime_value: str | None = None):
                 if not question_text or not question_text.strip():
                     raise gr.Error("Type a question first.")
                 if len(question_text) > MAX_QUESTION_CHARS:
                     raise gr.Error(f"The question is {len(question_text):,} characters long; at most "
                                    f"{MAX_QUESTION_CHARS:,} are read.")
-                overrides = changed_options(pool, k=int(k_value), mode=mode_value, model=model_value)
+                overrides = changed_options(pool, k=int(k_value), mode=mode_value, model=model_value,
+                                            runtime=runtime_value)
                 shown: dict[str, Column] = {}
                 for columns in stream_answers(pool, backends, question_text.strip(), parse_choices(choices_text),
                                               overrides, labeler=labeler, timeout_s=timeout_s):
@@ -331,12 +420,15 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
             outputs = [agree]
             for card, detail in zip(cards, details):
                 outputs += [card, detail]
-            inputs = [question, choices, k, mode, model]
-            ask.click(on_ask, inputs, outputs, show_progress="hidden", concurrency_limit=4, api_name="ask")
-            question.submit(on_ask, inputs, outputs, show_progress="hidden", concurrency_limit=4)
+            inputs = [question, choices, k, mode, model, runtime]
+            # many questions at once: each waits on its backends' lanes (``Lanes``), not on other questions
+            ask.click(on_ask, inputs, outputs, show_progress="hidden", concurrency_limit=ASK_CONCURRENCY,
+                      concurrency_id="ask", api_name="ask")
+            question.submit(on_ask, inputs, outputs, show_progress="hidden", concurrency_limit=ASK_CONCURRENCY,
+                            concurrency_id="ask")
 
         with gr.Tab("Batch"):
-            _batch_tab(gr, pool, backends, runs_dir, k, mode, model)
+            _batch_tab(gr, pool, backends, runs_dir, k, mode, model, runtime)
         with gr.Tab("Tradeoff"):
             _tradeoff_tab(gr, pool, runs_dir)
         with gr.Tab("Explore"):
@@ -344,7 +436,7 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
     return app
 
 
-def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mode, model) -> None:
+def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mode, model, runtime) -> None:
     gr.Markdown("Score the backends on a question set. Answers are written as they come; the table and plots "
                 "come from `kqa.eval.runner`, the same scorer as `kqa eval`.")
     with gr.Row():
@@ -361,7 +453,7 @@ def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mo
     files = gr.File(label="download results", file_count="multiple", interactive=False)
 
     def on_run(source_value, upload_path, sample_value, seed_value, chosen_backends, k_value, mode_value,
-               model_value, progress=gr.Progress()):
+               model_value, runtime_value, progress=gr.Progress()):
         from kqa.eval.construction import construction_costs
         from kqa.eval.runner import run_eval
         from kqa.kb.errors import KqaError
@@ -381,7 +473,8 @@ def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mo
             if 0 < n < len(questions):
                 keep = sorted(random.Random(int(seed_value or 0)).sample(range(len(questions)), n))
                 questions = [questions[i] for i in keep]
-            overrides = changed_options(pool, k=int(k_value), mode=mode_value, model=model_value)
+            overrides = changed_options(pool, k=int(k_value), mode=mode_value, model=model_value,
+                                        runtime=runtime_value)
             progress(0, desc="loading backends")
             loaded = {name: pool.get(name, **overrides) for name in chosen_backends}
             out_dir = runs_dir / f"{dt.datetime.now():%Y%m%d-%H%M%S}-app"
@@ -402,7 +495,7 @@ def _batch_tab(gr, pool: BackendPool, backends: list[str], runs_dir: Path, k, mo
         note = f"{len(questions)} questions × {len(loaded)} backends → `{out_dir}`"
         return note, gr.update(value=rows, headers=headers), pngs, downloads
 
-    run.click(on_run, [source, upload, sample, seed, chosen, k, mode, model], [status, table, plots, files],
+    run.click(on_run, [source, upload, sample, seed, chosen, k, mode, model, runtime], [status, table, plots, files],
               concurrency_limit=1, concurrency_id="batch", api_name="batch")
 
 
@@ -538,7 +631,7 @@ def serve(pool: BackendPool, backends: Sequence[str], host: str = "127.0.0.1", p
     runs = _runs_dir(runs_dir)
     runs.mkdir(parents=True, exist_ok=True)
     app = build_app(pool, backends, runs_dir=runs, timeout_s=timeout_s)
-    app.queue(default_concurrency_limit=2, max_size=64)
+    app.queue(default_concurrency_limit=2, max_size=256)  # a class of 30, each with a few questions queued
     app.launch(server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=not block,
                quiet=not block, show_error=True, ssr_mode=False, mcp_server=False, pwa=False,
                allowed_paths=[str(runs)], theme=theme(), css=render.CSS)

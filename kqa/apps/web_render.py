@@ -258,10 +258,12 @@ def _short(text: str, limit: int) -> str:
 # ------------------------------------------------------------------------------------------------ HTML
 
 
-def waiting_card(backend: str) -> str:
+def waiting_card(backend: str, note: str | None = None) -> str:
+    """A column still waiting; ``note`` says for what (what is loading, and how far it got)."""
     name, how = title_of(backend)
+    said = f'<div class="kqa-reason">{esc(note)}</div>' if note else ""
     return (f'<div class="kqa-card kqa-waiting">{_head(name, backend, how)}'
-            f'<div class="kqa-answer kqa-muted">thinking…</div></div>')
+            f'<div class="kqa-answer kqa-muted">{"loading…" if note else "thinking…"}</div>{said}</div>')
 
 
 def error_card(backend: str, err: BaseException) -> str:

@@ -19,6 +19,7 @@ from kqa.readers.closed_book import MODES
 from kqa.readers.types import Backend
 
 BACKENDS = ("graph", "dense", "bm25", "hybrid", "closed_book", "router", "vote")
+RUNTIMES = ("transformers", "llamacpp", "openai")  # where the language model runs
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class Options:
     model: str = "gemma-3-270m"  # LM preset, local folder, GGUF file or hub id
     n_samples: int = 5  # self-consistency
     index_kind: str = "flat"  # flat | hnsw | ivfpq
+    runtime: str = "transformers"  # transformers (in process) | llamacpp (in process, GGUF) | openai (a server)
+    base_url: str | None = None  # openai runtime: the server's OpenAI-compatible URL, e.g. http://127.0.0.1:8080/v1
+    api_key_env: str | None = None  # openai runtime: the environment variable that holds the API key, if any
     cache_dir: Path | None = None  # graph pickle, FAISS and BM25 caches (kb.cache); None: built in memory only
     store: str = "auto"  # the graph's store: memory | oxigraph | auto (by the graph file's size; kqa.kb.stores)
     # (backend, confidence threshold) pairs picked on dev questions (``kqa calibrate``): a model reader abstains
@@ -63,30 +67,49 @@ def options_record(options: Options) -> dict[str, Any]:
 
 @dataclass
 class BackendPool:
-    """Loads backends on first use and keeps them; safe to share between the app's worker threads."""
+    """Loads backends on first use and keeps them; safe to share between the app's worker threads. Each thing
+    loads under its own lock, so a backend that is ready answers while another one loads (the graph is not
+    held up by a FAISS index being built for ``dense``)."""
 
     options: Options
     _backends: dict[tuple, Backend] = field(default_factory=dict)
     _shared: dict[tuple, Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _gates: dict[tuple, threading.Lock] = field(default_factory=dict)
+
+    def _once(self, store: dict[tuple, Any], key: tuple, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in store:
+                return store[key]
+            gate = self._gates.setdefault((id(store), *key), threading.Lock())
+        with gate:  # one load per key; other keys load (and loaded things answer) meanwhile
+            with self._lock:
+                if key in store:
+                    return store[key]
+            value = make()
+            with self._lock:
+                store[key] = value
+            return value
+
+    def is_loaded(self, name: str, **overrides: Any) -> bool:
+        """Whether ``get(name, **overrides)`` would return at once."""
+        with self._lock:
+            return self._key(name, overrides) in self._backends
+
+    def _key(self, name: str, overrides: dict[str, Any]) -> tuple:
+        options = self.options.with_(**overrides) if overrides else self.options
+        # a backend is loaded once per setting of the options it uses: changing the prompt mode in the app
+        # does not load a second knowledge graph
+        return (name, *(getattr(options, f) for f in USES.get(name, tuple(Options.__dataclass_fields__))))
 
     def get(self, name: str, **overrides: Any) -> Backend:
         options = self.options.with_(**overrides) if overrides else self.options
         if name not in FACTORIES:
             raise KqaError(f"unknown backend {name!r}; choose from {', '.join(FACTORIES)}")
-        # a backend is loaded once per setting of the options it uses: changing the prompt mode in the app
-        # does not load a second knowledge graph
-        key = (name, *(getattr(options, f) for f in USES.get(name, tuple(Options.__dataclass_fields__))))
-        with self._lock:
-            if key not in self._backends:
-                self._backends[key] = FACTORIES[name](self, options)
-            return self._backends[key]
+        return self._once(self._backends, self._key(name, overrides), lambda: FACTORIES[name](self, options))
 
     def shared(self, key: tuple, make: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key not in self._shared:
-                self._shared[key] = make()
-            return self._shared[key]
+        return self._once(self._shared, key, make)
 
     def pack(self):
         from kqa.kb.pack import open_pack
@@ -114,6 +137,7 @@ class PoolBackends:
 
 
 FACTORIES: dict[str, Callable[[BackendPool, Options], Backend]] = {}
+LM_OPTIONS = ("model", "model_cache", "runtime", "base_url", "api_key_env")  # what picks the language model
 USES: dict[str, tuple[str, ...]] = {}  # backend -> the Options fields it depends on
 
 
@@ -160,12 +184,50 @@ def _rewrite(pool: BackendPool):
     return pool.shared(("rewrite", pool.options.pack), make)
 
 
-def _lm(pool: BackendPool, options: Options):
-    from kqa.models.transformers_lm import TransformersLM
+def load_lm(options: Options):
+    """The language model ``options`` name, in the runtime they name."""
+    if options.runtime == "transformers":
+        from kqa.models.transformers_lm import TransformersLM
 
+        return TransformersLM(options.model, cache_dir=options.model_cache)
+    if options.runtime == "llamacpp":
+        from kqa.models.llamacpp_lm import LlamaCppLM
+
+        return LlamaCppLM(options.model, cache_dir=options.model_cache)
+    if options.runtime == "openai":
+        import os
+
+        from kqa.models.openai_lm import OpenAICompatibleLM
+
+        if not options.base_url:
+            raise KqaError("the openai runtime needs the server's URL: --base-url http://HOST:PORT/v1 "
+                           "(llama.cpp's llama-server, vLLM or any OpenAI-compatible completions server)")
+        key = None
+        if options.api_key_env:
+            key = os.environ.get(options.api_key_env)
+            if not key:
+                raise KqaError(f"--api-key-env names ${options.api_key_env}, which is not set: export it first")
+        return OpenAICompatibleLM(base_url=options.base_url, model=options.model, api_key=key)
+    raise KqaError(f"unknown runtime {options.runtime!r}; choose from {', '.join(RUNTIMES)}")
+
+
+def _listed(label: str, make: Callable[[], Any]) -> Callable[[], Any]:
+    """``make``, listed in ``kqa.kb.progress.active`` while it runs, so the app's waiting columns can say
+    what they wait for."""
+    def run():
+        from kqa.kb.progress import progress_task
+
+        with progress_task(label, show=False):
+            return make()
+
+    return run
+
+
+def _lm(pool: BackendPool, options: Options):
     # one copy of each model, shared by the corpus readers and the closed-book backend
-    return pool.shared(("lm", options.model, options.model_cache),
-                       lambda: TransformersLM(options.model, cache_dir=options.model_cache))
+    return pool.shared(("lm", *(getattr(options, f) for f in LM_OPTIONS)),
+                       _listed(f"loading the language model ({options.model}, {options.runtime})",
+                               lambda: load_lm(options)))
 
 
 def _passages(pool: BackendPool):
@@ -177,8 +239,9 @@ def _passages(pool: BackendPool):
 def _faiss(pool: BackendPool, options: Options):
     from kqa.retrievers.faiss_retriever import FaissRetriever
 
-    return pool.shared(("faiss", options.pack, options.index_kind), lambda: FaissRetriever.build_or_load(
-        _passages(pool), _embedder(pool), options.cache_dir, kind=options.index_kind, show_progress=True))
+    return pool.shared(("faiss", options.pack, options.index_kind), _listed(
+        "loading the FAISS index (built once: the corpus is embedded)", lambda: FaissRetriever.build_or_load(
+            _passages(pool), _embedder(pool), options.cache_dir, kind=options.index_kind, show_progress=True)))
 
 
 def _bm25(pool: BackendPool, options: Options):
@@ -198,17 +261,17 @@ def _reader(pool: BackendPool, options: Options, retriever, name: str) -> Backen
                          name=name, abstain_below=options.threshold(name), rewrite=_rewrite(pool))
 
 
-@register("dense", uses=("pack", "k", "lines", "model", "model_cache", "index_kind", "thresholds"))
+@register("dense", uses=("pack", "k", "lines", "index_kind", "cache_dir", "thresholds", *LM_OPTIONS))
 def _dense(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, _faiss(pool, options), "dense")
 
 
-@register("bm25", uses=("pack", "k", "lines", "model", "model_cache", "thresholds"))
+@register("bm25", uses=("pack", "k", "lines", "cache_dir", "thresholds", *LM_OPTIONS))
 def _bm25_backend(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, _bm25(pool, options), "bm25")
 
 
-@register("hybrid", uses=("pack", "k", "lines", "model", "model_cache", "index_kind", "thresholds"))
+@register("hybrid", uses=("pack", "k", "lines", "index_kind", "cache_dir", "thresholds", *LM_OPTIONS))
 def _hybrid(pool: BackendPool, options: Options) -> Backend:
     from kqa.retrievers.hybrid import HybridRetriever
 
@@ -216,7 +279,7 @@ def _hybrid(pool: BackendPool, options: Options) -> Backend:
     return _reader(pool, options, retriever, "hybrid")
 
 
-@register("closed_book", uses=("pack", "model", "model_cache", "mode", "n_samples", "thresholds"))
+@register("closed_book", uses=("mode", "n_samples", "thresholds", *LM_OPTIONS))
 def _closed_book(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.closed_book import ClosedBookReader
 

@@ -28,12 +28,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from kqa.kb.errors import KqaError
+from kqa.kb.progress import progress_task
 from kqa.kb.types import Passage
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
@@ -87,7 +89,7 @@ class SentenceEncoder:
         # one encode call); we batch here ourselves to drive one progress bar over the whole corpus.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-        with _progress(len(texts), "embedding", enabled=show_progress) as advance:
+        with _progress(len(texts), "embedding passages", enabled=show_progress) as advance:
             for batch in batches:
                 vectors = self.model.encode(
                     [texts[i] for i in batch],
@@ -173,25 +175,11 @@ class HashingEncoder:
         return out / np.where(norms == 0, 1.0, norms)
 
 
-class _progress:
-    """A rich progress bar when enabled, nothing otherwise; yields ``advance(n)``."""
-
-    def __init__(self, total: int, label: str, *, enabled: bool):
-        self.total, self.label, self.enabled = total, label, enabled
-        self._bar: Any = None
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda n: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        self._bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                             TimeRemainingColumn(), transient=True)
-        self._bar.__enter__()
-        task = self._bar.add_task(self.label, total=self.total)
-        return lambda n: self._bar.advance(task, n)
-
-    def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
-        return False
+@contextmanager
+def _progress(total: int, label: str, *, enabled: bool):
+    """``advance(n)``: progress shown and listed (``kqa.kb.progress``) when enabled, nothing otherwise."""
+    if not enabled:
+        yield lambda n: None
+        return
+    with progress_task(label, total) as task:
+        yield task.advance

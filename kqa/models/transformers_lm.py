@@ -30,6 +30,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from kqa.kb.errors import KqaError
+from kqa.kb.progress import progress_task
 from kqa.models.lm import Generation, truncate_at_stop
 
 DEFAULT_MODEL = "gemma-3-270m"
@@ -128,7 +130,8 @@ def cached_gguf_folder(source: _GgufSource, cache_dir: Path, dtype: Any) -> tupl
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_dir))
     try:
         start = time.perf_counter()
-        _convert_gguf(gguf, tmp, dtype)
+        with progress_task(f"de-quantizing {gguf.name} into the model cache (once; about a minute)"):
+            _convert_gguf(gguf, tmp, dtype)
         (tmp / "kqa-cache.json").write_text(json.dumps({
             "gguf": str(gguf), "sha256": sha, "convert_s": round(time.perf_counter() - start, 2)}, indent=2))
         try:
@@ -205,6 +208,74 @@ def _max_prefix_tokens(model: Any) -> int:
     return min(windows) - 1 if windows else 1 << 30
 
 
+class PrefixStore:
+    """Key/value caches of prompt beginnings, kept for the life of the model so that the fixed few-shot part
+    of a prompt (instruction and worked examples: 300-500 tokens of a reading prompt) runs once per process,
+    not once per call.
+
+    Entries are token-id prefixes with the batch-1 cache of one run of them. A request takes the entry that
+    shares the most leading tokens with it and a copy of that entry's cache cut to those tokens; when an entry
+    shares only part of itself, it is cut to that part, which is what prompts of one kind have in common (the
+    store learns a prompt family's fixed part from its first two prompts, with no hint from the caller). A
+    request that matches nothing runs whole and becomes an entry. At most ``max_entries``, least recently used
+    go first. Only the model's own prefix runner writes entries; callers get copies, never the stored tensors.
+    """
+
+    def __init__(self, run: Any, new_cache: Any, *, max_entries: int = 4, min_tokens: int = 32):
+        self._run = run  # prefix ids -> the batch-1 cache of one run of them
+        self._new_cache = new_cache  # () -> an empty cache laid out for the model (its sliding-window layers)
+        self.max_entries, self.min_tokens = max_entries, min_tokens
+        self._entries: list[tuple[tuple[int, ...], Any]] = []  # (ids, batch-1 cache), least recently used first
+        self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def get(self, prefix: Sequence[int]) -> tuple[int, Any]:
+        """(n, cache): a fresh batch-1 cache of ``prefix[:n]``, ``n <= len(prefix)``; ``n`` is less than the
+        whole prefix when a stored entry covers only its beginning (the caller runs the rest)."""
+        prefix = tuple(prefix)
+        best, shared = None, 0
+        for i, (ids, _) in enumerate(self._entries):
+            n = _common_length(ids, prefix)
+            if n > shared:
+                best, shared = i, n
+        if best is not None and shared >= self.min_tokens:
+            ids, cache = self._entries.pop(best)
+            if shared < len(ids):  # keep what the two prompts have in common, not the first one's own end
+                ids, cache = ids[:shared], self._cropped(cache, shared)
+            self._entries.append((ids, cache))
+            self.hits += 1
+            return shared, self._cropped(cache, shared)
+        cache = self._run(prefix)
+        if len(prefix) < self.min_tokens:  # too short to be a prompt family's fixed part: not worth a slot
+            return len(prefix), cache
+        self.misses += 1
+        self._entries.append((prefix, self._cropped(cache, len(prefix))))
+        del self._entries[:-self.max_entries]
+        return len(prefix), cache
+
+    def _cropped(self, cache: Any, n: int):
+        """A copy of batch-1 ``cache`` holding its first ``n`` tokens (fewer than any sliding window, so every
+        layer still holds all of them)."""
+        out = self._new_cache()
+        for i, layer in enumerate(cache.layers):
+            out.update(layer.keys[:, :, :n].clone(), layer.values[:, :, :n].clone(), i)
+        return out
+
+
+def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
+    n, limit = 0, min(len(a), len(b))
+    while n < limit and a[n] == b[n]:
+        n += 1
+    return n
+
+
+
+
 class TransformersLM:
     """A causal language model run in-process. See the module docstring for what ``model`` may be."""
 
@@ -219,7 +290,7 @@ class TransformersLM:
         threads: int | None = None,
     ):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
         if threads:
             torch.set_num_threads(threads)
@@ -268,6 +339,10 @@ class TransformersLM:
         self.context_tokens = _context_tokens(self.model, self.tokenizer)  # prompt + new tokens; None: no limit
         self._warned_truncation = False
         self._max_prefix_tokens = _max_prefix_tokens(self.model)
+        self.prefixes = PrefixStore(self._run_prefix, lambda: DynamicCache(config=self.model.config))
+        # one call at a time: the prefix store is shared, and two forward passes at once on a few cores only
+        # slow each other down
+        self._lock = threading.RLock()
         self.load_s = time.perf_counter() - start
 
     def __repr__(self) -> str:
@@ -323,7 +398,7 @@ class TransformersLM:
         # Rows of similar length share a batch, so little compute goes to padding; results go back in order.
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         by_prompt: dict[int, list[Generation]] = {}
-        with torch.random.fork_rng(devices=[]):
+        with self._lock, torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
             for start in range(0, len(order), self.batch_size):
@@ -344,7 +419,9 @@ class TransformersLM:
         rows = [row for row in self._encode(prompts, max_new_tokens) for _ in range(num_samples)]
         input_ids, attention_mask = left_pad(rows, tokenizer.pad_token_id)
         prompt_len = input_ids.shape[1]
-        shared = min(shared_prefix_length(rows), self._max_prefix_tokens) if len(rows) > 1 else 0
+        # The tokens every row starts with run once; a single prompt's own tokens all count as shared, so
+        # that the prefix store (``PrefixStore``) can serve and learn its fixed part.
+        shared = min(shared_prefix_length(rows) if len(rows) > 1 else len(rows[0]) - 1, self._max_prefix_tokens)
 
         class RecordLogprobs(LogitsProcessor):
             """Keeps log p(chosen token) per row without holding (steps, rows, vocab) logits in memory:
@@ -388,8 +465,9 @@ class TransformersLM:
                 for ids, lp in zip(new_ids, logprobs)]
 
     def _prefix_cache(self, rows: Sequence[Sequence[int]], shared: int, width: int):
-        """The key/value cache of the first ``shared`` columns of the left-padded batch, from one run of the
-        ``shared`` tokens that every row starts with (a few-shot prompt's instruction and examples).
+        """The key/value cache of the first ``shared`` columns (or fewer, as the prefix store has them) of the
+        left-padded batch, from one run of the tokens that every row starts with (a few-shot prompt's
+        instruction and examples), or from the prefix store.
 
         Left-padded, row r is [d_r pads][its tokens]; its first ``shared`` columns hold the pads, then its first
         ``shared - d_r`` tokens, all of them shared. So each row's cache is the one run shifted right by d_r,
@@ -399,7 +477,7 @@ class TransformersLM:
         import torch
         from transformers import DynamicCache
 
-        one = self._run_prefix(rows[0][:shared])
+        shared, one = self.prefixes.get(rows[0][:shared])
         batched = DynamicCache(config=self.model.config)
         for i, layer in enumerate(one.layers):
             keys = layer.keys.new_zeros((len(rows), *layer.keys.shape[1:]))  # (rows, kv heads, shared, head dim)
@@ -413,7 +491,7 @@ class TransformersLM:
         return batched
 
     def _run_prefix(self, prefix: Sequence[int]):
-        """The key/value cache of one run of ``prefix`` through the model."""
+        """The key/value cache of one run of ``prefix`` through the model (the prefix store's runner)."""
         import torch
         from transformers import DynamicCache
 
@@ -422,16 +500,17 @@ class TransformersLM:
         return one
 
     def _shared_cache(self, prefix: Sequence[int], rows: int):
-        """The key/value cache of ``prefix`` for ``rows`` right-padded rows that all start with it (no padding
-        before it, so every row's copy sits in the same columns)."""
+        """(n, cache): the key/value cache of ``prefix[:n]`` (all of it, or what the prefix store holds of it)
+        for ``rows`` right-padded rows that all start with it (no padding before it, so every row's copy sits
+        in the same columns)."""
         from transformers import DynamicCache
 
-        one = self._run_prefix(prefix)
+        n, one = self.prefixes.get(prefix)
         batched = DynamicCache(config=self.model.config)
         for i, layer in enumerate(one.layers):
             batched.update(layer.keys.expand(rows, -1, -1, -1).contiguous(),
                            layer.values.expand(rows, -1, -1, -1).contiguous(), i)
-        return batched
+        return n, batched
 
     def _to_generation(self, ids: list[int], logprobs: list[float], stop, max_new_tokens) -> Generation:
         special = set(self.tokenizer.all_special_ids)
@@ -474,12 +553,13 @@ class TransformersLM:
         mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
         first = min(len(c) for c, _ in pairs) - 1  # the first position whose logits predict a continuation
         # The choices share their context: run it once and start every row from its key/value cache, so four
-        # choices after a 600-token reading prompt cost one prompt, not four.
-        shared = min(shared_prefix_length(rows), self._max_prefix_tokens, first) if len(rows) > 1 else 0
-        with torch.inference_mode():
+        # choices after a 600-token reading prompt cost one prompt, not four; its fixed part comes from the
+        # prefix store.
+        shared = min(shared_prefix_length(rows) if len(rows) > 1 else first, self._max_prefix_tokens, first)
+        with self._lock, torch.inference_mode():
             if shared:
-                logits = self.model(input_ids=input_ids[:, shared:], attention_mask=mask,
-                                    cache=self._shared_cache(rows[0][:shared], len(rows)),
+                shared, cache = self._shared_cache(rows[0][:shared], len(rows))
+                logits = self.model(input_ids=input_ids[:, shared:], attention_mask=mask, cache=cache,
                                     logits_to_keep=width - first).logits
             else:
                 logits = self.model(input_ids=input_ids, attention_mask=mask, logits_to_keep=width - first).logits

@@ -11,8 +11,9 @@ import pytest
 
 from kqa.kb.errors import KqaError
 from kqa.models import transformers_lm
-from kqa.readers.prompts import cot_prompt, direct_prompt
+from kqa.readers.prompts import cot_prompt, direct_prompt, reading_prompt
 from kqa.models.transformers_lm import (
+    PrefixStore,
     TransformersLM,
     _GgufSource,
     cached_gguf_folder,
@@ -111,6 +112,52 @@ def test_keep_last_tokens_cuts_from_the_left_and_keeps_bos():
 # -- the real default model ----------------------------------------------------------------------------------
 
 
+# -- the prefix store, with a fake runner ---------------------------------------------------------------------
+
+
+def _fake_store(runs, **kwargs):
+    """A PrefixStore whose "model" writes each token id as its key and value, so a crop can be read back."""
+    import torch
+    from transformers import DynamicCache
+
+    def run(prefix):
+        runs.append(tuple(prefix))
+        cache = DynamicCache()
+        ids = torch.tensor(prefix, dtype=torch.float).reshape(1, 1, -1, 1)
+        cache.update(ids, -ids, 0)
+        return cache
+
+    return PrefixStore(run, DynamicCache, **kwargs)
+
+
+def test_prefix_store_learns_the_common_part_and_serves_it_without_running_it_again():
+    runs = []
+    store = _fake_store(runs, min_tokens=4)
+    fixed = list(range(100, 140))  # a prompt family's instruction and examples
+    first, second, third = fixed + [1, 2, 3], fixed + [1, 9], fixed + [7, 7, 7, 7]
+    assert store.get(first)[0] == len(first) and runs == [tuple(first)]
+    n, cache = store.get(second)  # shares the fixed part and one token: the entry shrinks to that
+    assert n == len(fixed) + 1 and len(runs) == 1
+    assert cache.layers[0].keys.flatten().tolist() == fixed + [1]
+    assert cache.layers[0].values.flatten().tolist() == [-x for x in fixed + [1]]
+    n, _ = store.get(third)
+    assert n == len(fixed) and len(runs) == 1 and len(store) == 1 and store.hits == 2
+    cache.layers[0].keys.zero_()  # what a caller does with its copy never reaches the store
+    assert store.get(second)[1].layers[0].keys.flatten().tolist() == fixed
+
+
+def test_prefix_store_keeps_unrelated_prompts_apart_and_forgets_the_least_recent():
+    runs = []
+    store = _fake_store(runs, min_tokens=4, max_entries=2)
+    a, b, c = [1] * 10, [2] * 10, [3] * 10
+    for prefix in (a, b, a, c):  # a is used again, so b is the one to go when c arrives
+        store.get(prefix)
+    assert len(runs) == 3 and len(store) == 2
+    store.get(b)
+    assert len(runs) == 4  # forgotten, so run again
+    assert store.get([5, 5])[0] == 2 and len(store) == 2  # too short to keep
+
+
 @pytest.mark.real_model
 def test_second_start_uses_the_cache_and_takes_seconds(gemma_lm, model_cache, monkeypatch):
     assert gemma_lm.loaded_from in ("gguf", "cache") and gemma_lm.cache_folder.parent == model_cache
@@ -179,6 +226,31 @@ def test_prefix_cached_batch_equals_no_cache_and_one_at_a_time(gemma_lm, monkeyp
         for c, p in zip(cached, plain):
             assert len(c.token_logprobs) == len(p.token_logprobs)
             assert c.token_logprobs == pytest.approx(p.token_logprobs, abs=1e-3)
+
+
+@pytest.mark.real_model
+def test_one_prompt_at_a_time_reuses_the_fixed_prefix_and_generates_what_it_did_without(gemma_lm, monkeypatch):
+    """Oracle for the prefix store: reading prompts one at a time, as the app sends them, write what they
+    wrote with no cache at all, and from the second prompt on the worked examples are not run again."""
+    facts = [("What is the capital of Peru?", "Peru - Capital: name: Lima"),
+             ("What currency does Chile use?", "Chile - Exchange rates: Chilean pesos (CLP) per US dollar -"),
+             ("How many people live in Norway?", "Norway - Population: total: 5,597,924 (2024 est.)")]
+    prompts = [reading_prompt(gemma_lm, q, [f]) for q, f in facts] + [direct_prompt(gemma_lm, "Who wrote Hamlet?")]
+    gemma_lm.prefixes.clear()
+    ran = []
+    real = gemma_lm._run_prefix
+    monkeypatch.setattr(gemma_lm.prefixes, "_run", lambda prefix: ran.append(len(prefix)) or real(prefix))
+    cached = [gemma_lm.generate([p], max_new_tokens=8, stop=["\n"])[0] for p in prompts]
+    assert len(ran) == 2 and ran[0] > 400  # the first reading prompt, then the direct prompt (another family)
+    again = gemma_lm.generate([prompts[0]], max_new_tokens=8, stop=["\n"])[0]
+    assert len(ran) == 2
+    with monkeypatch.context() as m:
+        m.setattr(gemma_lm, "_max_prefix_tokens", 0)
+        plain = [gemma_lm.generate([p], max_new_tokens=8, stop=["\n"])[0] for p in prompts]
+    assert [g.text for g in cached] == [g.text for g in plain] and again.text == plain[0].text
+    assert cached[0].text.strip() == "Lima"
+    for c, p in zip(cached, plain):
+        assert c.token_logprobs == pytest.approx(p.token_logprobs, abs=1e-3)
 
 
 @pytest.mark.real_model

@@ -1,0 +1,82 @@
+"""The app under several questions at once: each backend's lane (``web.Lanes``) keeps the graph from waiting
+behind the model, a backend that is still loading says so in its column while the others answer, and the
+progress of a long step reaches a log file as lines every few seconds."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+from kqa.apps import web
+from kqa.kb.progress import active, progress_task
+from tests.apps.conftest import SLOW_S
+
+
+def _until(stream, done):
+    """The columns of ``stream`` up to the first update where ``done(columns)``, and the seconds it took."""
+    start = time.perf_counter()
+    for columns in stream:
+        if done(columns):
+            return columns, time.perf_counter() - start
+    raise AssertionError("the stream ended first")
+
+
+def test_the_graph_answers_a_second_question_while_the_first_waits_for_the_model(fake_pool):
+    list(web.stream_answers(fake_pool, ["graph"], "What is the capital of Peru?"))  # warm: drawing imports matplotlib
+    first = web.stream_answers(fake_pool, ["graph", "closed_book"], "What is the capital of Peru?")
+    next(first)
+    started = threading.Event()
+    threading.Thread(target=lambda: (started.set(), list(first)), daemon=True).start()  # the slow column runs
+    started.wait()
+    time.sleep(0.3)
+    second = web.stream_answers(fake_pool, ["graph", "closed_book"], "Peru's capital?")
+    columns, took = _until(second, lambda c: c["graph"].state == "done")
+    second.close()
+    assert took < 1.0 < SLOW_S and columns["graph"].text == "Lima"
+    assert columns["closed_book"].state == "waiting"
+
+
+def test_a_loading_backend_says_what_it_waits_for_and_the_others_answer(fake_pool, monkeypatch):
+    from kqa.apps import wiring
+    from tests.apps.conftest import FakeBackend, dense_answer
+
+    release = threading.Event()
+
+    def slow_factory(pool, options):
+        with progress_task("embedding passages", total=6098, show=False) as task:
+            task.update(done=2100)
+            release.wait(10)
+        return FakeBackend("dense", dense_answer)
+
+    monkeypatch.setitem(wiring.FACTORIES, "dense", slow_factory)
+    stream = web.stream_answers(fake_pool, ["graph", "dense"], "What is the capital of Peru?")
+    try:
+        columns, _ = _until(stream, lambda c: c["graph"].state == "done" and "2,100 of 6,098" in c["dense"].card)
+        assert columns["dense"].state == "waiting" and "loading" in columns["dense"].card
+    finally:
+        release.set()
+    columns, _ = _until(stream, lambda c: c["dense"].state == "done")
+    assert columns["dense"].text == "Lima" and not fake_pool.is_loaded("bm25")
+
+
+def test_progress_on_a_pipe_is_a_line_every_few_seconds_and_listed_while_it_runs():
+    out = io.StringIO()
+    with progress_task("embedding passages", total=300, stream=out, every_s=0.05) as task:
+        for _ in range(3):
+            task.advance(100)
+            assert active()[-1].startswith(f"embedding passages: {task.done:,} of 300")
+            time.sleep(0.06)
+    lines = out.getvalue().splitlines()
+    # none at the start (nothing to say yet), then one per advance that comes 0.05 s after the last line
+    assert [line.split(",")[0] for line in lines[:-1]] == ["kqa: embedding passages: 200 of 300 (67%)",
+                                                          "kqa: embedding passages: 300 of 300 (100%)"]
+    assert lines[-1].startswith("kqa: embedding passages: done in") and not any("embedding" in a for a in active())
+
+
+def test_an_uncounted_step_still_prints_while_it_runs():
+    out = io.StringIO()
+    with progress_task("de-quantizing model.gguf", stream=out, every_s=0.05):
+        time.sleep(0.18)
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 3 and all(line.startswith("kqa: de-quantizing model.gguf") for line in lines)

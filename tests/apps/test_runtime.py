@@ -1,0 +1,63 @@
+"""Choosing where the language model runs (``--runtime``, ``Options.runtime``): the OpenAI-compatible path end
+to end through ``kqa ask`` against the stdlib completions server (tests/readers/openai_server.py) serving a
+scripted model, and the mistakes a user can make with it."""
+
+from __future__ import annotations
+
+import pytest
+
+from kqa.apps import cli
+from kqa.apps.wiring import BackendPool, Options
+from tests.readers.conftest import ScriptedLM
+from tests.readers.openai_server import serve
+
+
+@pytest.fixture
+def server():
+    lm = ScriptedLM({"capital of Peru": " Lima\n", "Hamlet": " William Shakespeare\n"})
+    lm.model_id = "served-model"
+    httpd, url = serve(lm)
+    yield lm, url
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_ask_with_the_openai_runtime_answers_from_the_server(server, tmp_path, capsys):
+    lm, url = server
+    code = cli.main(["ask", "What is the capital of Peru?", "--backends", "closed_book", "--runtime", "openai",
+                     "--base-url", url, "--model", "served-model", "--pack", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "Lima" in out
+    assert len(lm.prompts) == 1 and lm.prompts[0][0].endswith("Question: What is the capital of Peru?\nAnswer:")
+
+
+def test_the_pool_loads_one_model_per_runtime(server, tmp_path):
+    _, url = server
+    pool = BackendPool(Options(pack=tmp_path, model_cache=tmp_path, runtime="openai", base_url=url))
+    served = pool.get("closed_book")
+    assert served.answer("Who wrote Hamlet?").text == "William Shakespeare"
+    assert served.lm.model_id == "gemma-3-270m"  # the name the server is asked for; it may serve any model
+    assert pool.get("closed_book", mode="cot").lm is served.lm  # one client shared by every LM backend
+    assert pool.get("closed_book", base_url=url + "/").lm is not served.lm
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--runtime", "openai"], "--base-url"),
+    (["--runtime", "openai", "--base-url", "http://127.0.0.1:9/v1", "--api-key-env", "KQA_TEST_NO_SUCH_KEY"],
+     "KQA_TEST_NO_SUCH_KEY"),
+])
+def test_runtime_mistakes_are_one_clear_line(args, says, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("KQA_TEST_NO_SUCH_KEY", raising=False)
+    code = cli.main(["ask", "What is the capital of Peru?", "--backends", "closed_book", "--pack", str(tmp_path),
+                     *args])
+    err = capsys.readouterr().err
+    assert code == 2 and says in err and "Traceback" not in err
+
+
+def test_the_runtime_flag_is_on_ask_eval_and_serve():
+    parser = cli.build_parser()
+    for command in (["ask", "q"], ["eval"], ["serve"]):
+        args = parser.parse_args([*command, "--runtime", "llamacpp", "--base-url", "http://x/v1", "--api-key-env", "K"])
+        assert (args.runtime, args.base_url, args.api_key_env) == ("llamacpp", "http://x/v1", "K")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["ask", "q", "--runtime", "onnx"])
