@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,6 +125,28 @@ def _alive(pid: str) -> bool:
     except PermissionError:  # someone else's process
         return True
     return True
+
+
+def start_build(target: Path) -> Path:
+    """A fresh temporary folder beside ``target`` for a build to write into, after clearing what an
+    interrupted build left there. Hand it to ``swap_in`` when every file is written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _clear_interrupted(target)
+    return Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.building-{os.getpid()}-"))
+
+
+def swap_in(tmp: Path, target: Path) -> None:
+    """Replace ``target`` by the finished build in ``tmp``: the previous pack's ``index/`` caches move over
+    (they are keyed by content hash), the previous pack is moved aside, the new one renamed into place."""
+    if (target / INDEX).is_dir():
+        shutil.move(str(target / INDEX), str(tmp / INDEX))
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}-{int(time.time())}")
+        target.rename(old)
+    tmp.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 class _Timer:
