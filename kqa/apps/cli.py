@@ -18,22 +18,34 @@ def _pack_arg(parser: argparse.ArgumentParser) -> None:
                         help="pack folder (default: $KQA_PACK or $KQA_HOME/packs/factbook, KQA_HOME=~/.cache/kqa)")
 
 
-def _pack_dir(args) -> Path:
-    from kqa.apps.config import default_pack_dir
+BUILT_IN_PACKS = ("factbook", "wordnet")
 
-    return args.pack or default_pack_dir()
+
+def _pack_dir(args) -> Path:
+    """``--pack``: a folder, or the name of a built-in pack (``--pack wordnet``: $KQA_HOME/packs/wordnet)."""
+    from kqa.apps.config import default_pack_dir, kqa_home
+
+    pack = args.pack
+    if pack is not None and str(pack) in BUILT_IN_PACKS and not pack.is_dir():
+        return kqa_home() / "packs" / str(pack)
+    return pack or default_pack_dir()
 
 
 def cmd_build(args) -> int:
     from rich.console import Console
 
     from kqa.eval.report import print_manifest
-    from kqa.packs.factbook.build import build_factbook_pack
 
     console = Console()
     target = _pack_dir(args)
-    with console.status("building the Factbook pack") as status:
-        pack = build_factbook_pack(target, progress=lambda m: status.update(m))
+    if target.name == "wordnet":  # the built-in packs are told apart by name
+        from kqa.packs.wordnet.build import build_wordnet_pack as build
+        what = "WordNet"
+    else:
+        from kqa.packs.factbook.build import build_factbook_pack as build
+        what = "Factbook"
+    with console.status(f"building the {what} pack") as status:
+        pack = build(target, progress=lambda m: status.update(m))
     counts = pack.manifest["counts"]
     console.print(f"[green]built[/] {pack.path}: {counts['triples']:,} triples, {counts['passages']:,} passages, "
                   f"{counts['questions']:,} questions in {sum(pack.manifest['stage_seconds'].values()):.1f} s")
@@ -221,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kqa", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("build", help="build the default Factbook knowledge pack")
+    p = sub.add_parser("build", help="build a built-in knowledge pack: the Factbook (default) or, with --pack wordnet, WordNet")
     _pack_arg(p)
     p.add_argument("-v", "--verbose", action="store_true", help="print the manifest after building")
     p.set_defaults(func=cmd_build)
