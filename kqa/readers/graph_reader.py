@@ -51,7 +51,7 @@ class GraphReader:
         # question as asked
         result = self.retriever.run(clean_question(question), choices)
         answer = self._read(result, choices)
-        if choices and answer.text is None:  # multiple choice no query settles: relatedness in the graph (#16)
+        if choices and not result.ok:  # multiple choice no query answers: relatedness in the graph (#16)
             from kqa.readers.graph_choice_reader import GraphChoiceReader
 
             answer = GraphChoiceReader(self.kg).answer(question, choices)
