@@ -95,16 +95,15 @@ def build_wordnet_pack(target: Path | str, *, source: Path | str | None = None, 
 
 def profile() -> dict[str, Any]:
     """What a generic graph engine cannot read off the graph: how questions phrase each relation (regular
-    expressions over the lower-cased question, the linked word replaced by "X"), which property ranks
+    expressions over the lower-cased question), which property ranks
     same-named synsets (the tag count: the most frequent sense first), which relation is transitive."""
     from kqa.kb.rdf import KQA_NS
     from kqa.packs.wordnet.graph_build import RELATIONS, TAG_COUNT
 
     phrasings = {
-        "hypernym": (["\\bkinds? of\\b", "\\btypes? of\\b", "\\bsorts? of\\b", "\\bis (a|an) x\\b",
-                      "\\bin common\\b"],
+        "hypernym": (["\\bkinds? of\\b", "\\btypes? of\\b", "\\bsorts? of\\b", "\\bin common\\b"],
                      ["What kind of thing is a poodle?", "Name a kind of dog.", "Is a poodle a kind of animal?"]),
-        "instanceOf": (["\\binstance of\\b", "\\bwhat kind of thing is x\\b"], ["What is Paris an instance of?"]),
+        "instanceOf": (["\\binstances? of\\b", "\\bexamples? of\\b"], ["What is Paris an instance of?"]),
         "partOf": (["\\bparts? of\\b", "\\bpart of\\b", "\\bmade up of\\b"], ["What is a wheel a part of?",
                                                                              "Name a part of a car."]),
         "memberOf": (["\\bmembers? of\\b", "\\bbelongs? to\\b"], ["What is a wolf a member of?"]),
