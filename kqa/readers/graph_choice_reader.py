@@ -118,8 +118,9 @@ class GraphChoiceReader:
         choice_keys = frozenset(name_key(c) for c in choices)
         linked = self.concepts(question, skip=choice_keys)
         sources = {str(iri) for _, iris in linked for iri in iris} - set().union(*targets.values())
-        meta: dict[str, Any] = {"linked": tuple({"mention": m, "iris": tuple(str(i) for i in iris[:5])}
-                                                for m, iris in linked),
+        meta: dict[str, Any] = {"linked": tuple({"mention": m, "label": self.kg.label(iris[0]), "iri": str(iris[0]),
+                                                 "class": self.kg.entity_class(iris[0]), "senses": len(iris),
+                                                 "how": "name"} for m, iris in linked),
                                 "choice_links": {c: len(t) for c, t in targets.items()}, "max_hops": self.max_hops}
         if not sources:
             return abstain(question, self.name, "no concept of the question is in the graph", **meta)

@@ -72,3 +72,14 @@ def test_graph_reader_falls_back_to_relatedness_for_choices(kg):
 
     answer = GraphReader(kg).answer("What kind of thing is a poodle?", ["cat", "dog", "oak"])
     assert answer.text == "dog" and answer.evidence[0].text == "poodle -hypernym-> dog"
+
+
+def test_meta_names_linked_concepts_like_the_graph_reader(kg):
+    from kqa.readers.graph_reader import GraphReader
+
+    reader = GraphReader(kg)
+    answer = reader.answer("What kind of thing is a poodle?", ["cat", "dog", "oak"])
+    (linked,) = answer.meta["linked"]
+    assert (linked["mention"], linked["label"], linked["class"]) == ("poodle", "poodle", "Noun")
+    picture = reader.subgraph(answer)  # what the app draws: the path's edge and the linked concept
+    assert picture.has_edge(f"http://kqa.dev/wordnet/{synset_id('poodle')}", f"http://kqa.dev/wordnet/{synset_id('dog')}")
