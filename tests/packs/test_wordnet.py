@@ -187,3 +187,16 @@ def test_real_wordnet_pack(tmp_path):
     assert counts["questions"] >= 3000 and len(counts["questions_by_type"]) >= 7
     assert set(counts["is_a_by_hops"]) == {str(h) for h in range(1, 7)} or set(counts["is_a_by_hops"]) == set(range(1, 7))
     assert seconds < 120
+
+
+def test_pack_names_resolve_under_kqa_home(monkeypatch, tmp_path):
+    import argparse
+    from pathlib import Path
+
+    from kqa.apps.cli import _pack_dir
+
+    monkeypatch.setenv("KQA_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert _pack_dir(argparse.Namespace(pack=Path("wordnet"))) == tmp_path / "packs" / "wordnet"
+    mine = tmp_path / "elsewhere"
+    assert _pack_dir(argparse.Namespace(pack=mine)) == mine
