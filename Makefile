@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test check bench bench-scale install install-test pack clean
+.PHONY: demo test check bench bench-scale install install-test pack pack-wordnet wordnet clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,21 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 /usr/bin/chromium:
 	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
 
+# Debian's wordnet-base holds Princeton WordNet 3.0's database (WordNet 3.0 license: BSD-like), read by
+# `kqa build --pack wordnet`.
+/usr/share/wordnet/data.noun:
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wordnet-base) >/dev/null
+
+wordnet: /usr/share/wordnet/data.noun
+
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test /usr/bin/chromium
+install-test: $(VENV)/.installed-test /usr/bin/chromium /usr/share/wordnet/data.noun
 
 pack: install
 	$(VENV)/bin/kqa build
+
+pack-wordnet: install /usr/share/wordnet/data.noun
+	$(VENV)/bin/kqa build --pack wordnet
 
 demo: pack
 	$(VENV)/bin/kqa serve

@@ -33,6 +33,7 @@ def _pack_dir(args) -> Path:
 # The built-in packs `kqa build --pack NAME` makes: name -> "module:function(target, progress=...) -> Pack".
 BUILDERS = {
     "factbook": "kqa.packs.factbook.build:build_factbook_pack",
+    "wordnet": "kqa.packs.wordnet.build:build_wordnet_pack",
 }
 
 

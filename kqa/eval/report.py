@@ -25,11 +25,21 @@ def print_manifest(manifest: dict[str, Any], console, path: Path | None = None) 
     head = Table(title=f"kqa pack: {manifest.get('name', '?')}" + (f" ({path})" if path else ""), show_header=False)
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("source", f"{source.get('package', '?')} {source.get('version', '')} (data to {source.get('data_to', '?')})")
+    data_to = f" (data to {source['data_to']})" if source.get("data_to") else ""
+    head.add_row("source", f"{source.get('package', '?')} {source.get('version', '')}{data_to}")
+    if source.get("license"):
+        head.add_row("license", source["license"])
     head.add_row("built", str(manifest.get("built_at", "?")))
-    head.add_row("countries and territories", f"{counts['countries']:,}")
-    head.add_row("triples", f"{counts['triples']:,} ({counts['fact_triples']:,} facts, {counts['label_triples']:,} "
-                 f"labels and types, {counts['provenance_triples']:,} provenance)")
+    for key, name in (("countries", "countries and territories"), ("synsets", "synsets")):
+        if key in counts:
+            head.add_row(name, f"{counts[key]:,}")
+    parts = [(k.removesuffix("_triples"), v) for k, v in counts.items() if k.endswith("_triples")]
+    if "fact_triples" in counts:
+        detail = (f"{counts['fact_triples']:,} facts, {counts['label_triples']:,} labels and types, "
+                  f"{counts['provenance_triples']:,} provenance")
+    else:
+        detail = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in parts)
+    head.add_row("triples", f"{counts['triples']:,} ({detail})")
     head.add_row("passages", f"{counts['passages']:,} (mean {counts['passage_words_mean']} words)")
     by_type = ", ".join(f"{k} {v}" for k, v in counts["questions_by_type"].items())
     head.add_row("questions", f"{counts['questions']:,} ({by_type})")
@@ -37,6 +47,14 @@ def print_manifest(manifest: dict[str, Any], console, path: Path | None = None) 
     head.add_row("build time", ", ".join(f"{k} {v:.2f} s" for k, v in manifest["stage_seconds"].items()))
     console.print(head)
 
+    if "coverage" not in manifest:  # a pack with no field parsing (WordNet): its relations instead
+        table = Table(title="relations")
+        for column in ("relation", "source pointers", "meaning"):
+            table.add_column(column, justify="right" if column == "source pointers" else "left")
+        for row in manifest.get("relations", ()):
+            table.add_row(row["name"], f"{row['pointers']:,}" if "pointers" in row else "", row.get("description", ""))
+        console.print(table)
+        return
     table = Table(title="parse coverage per Factbook field (of the countries where the field is present)")
     for column in ("relation", "Factbook field", "present", "parsed", "raw", "parsed %", "why raw"):
         table.add_column(column, justify="right" if column in ("present", "parsed", "raw", "parsed %") else "left")

@@ -4,7 +4,10 @@ The format is told from each line's keys, so a user's file needs no flag:
 
 - kqa: ``{"id", "question", "answers": [...], "type", ...}`` (see ``Question``)
 - NQ-open: ``{"question": "...", "answer": ["...", ...]}``, with ``id`` and ``relation`` kept when present
-- CommonsenseQA: ``{"id", "question": {"stem", "choices": [{"label", "text"}, ...]}, "answerKey": "A"}``
+- CommonsenseQA, ARC and OpenBookQA as released: ``{"id", "question": {"stem", "choices": [{"label", "text"},
+  ...]}, "answerKey": "A"}`` (ARC's labels may be digits, "1".."4"; OpenBookQA's extra fields are ignored)
+- the same as Hugging Face datasets export them, flat: ``{"id", "question": "...", "choices": {"label": [...],
+  "text": [...]}, "answerKey": "A"}`` (OpenBookQA's export names the question ``question_stem``)
 
 A line that fits none of these raises BadFileError naming the file and the line.
 """
@@ -42,9 +45,11 @@ def load_questions(path: Path | str, *, split: str | None = None,
 
 def _parse_row(row: dict[str, Any], path: Path, number: int) -> Question:
     stem = path.stem
-    question = row.get("question")
-    if isinstance(question, dict):  # CommonsenseQA
+    question = row.get("question", row.get("question_stem"))
+    if isinstance(question, dict):  # CommonsenseQA, ARC, OpenBookQA
         return _commonsense(row, path, number)
+    if "answerKey" in row or "choices" in row and "answers" not in row:  # their flat export
+        return _flat_choices(row, path, number)
     if not isinstance(question, str) or not question.strip():
         raise BadFileError(path, 'each line needs a non-empty "question"', line=number)
     if "answers" in row:  # kqa
@@ -65,8 +70,8 @@ def _parse_row(row: dict[str, Any], path: Path, number: int) -> Question:
         relation = row.get("relation")
         return Question(id=str(row.get("id", f"{stem}/{number}")), question=question.strip(), answers=answers,
                         relation=str(relation) if relation is not None else None)
-    raise BadFileError(path, 'a question needs "answers" (kqa), "answer" (NQ-open) or "answerKey" (CommonsenseQA)',
-                       line=number)
+    raise BadFileError(path, 'a question needs "answers" (kqa), "answer" (NQ-open) or "choices" and "answerKey" '
+                       '(CommonsenseQA, ARC, OpenBookQA)', line=number)
 
 
 def _strings(value: Any, path: Path, number: int, key: str) -> tuple[str, ...]:
@@ -79,14 +84,39 @@ def _strings(value: Any, path: Path, number: int, key: str) -> tuple[str, ...]:
 
 def _commonsense(row: dict[str, Any], path: Path, number: int) -> Question:
     q = row["question"]
-    stem, choices, key = q.get("stem"), q.get("choices"), row.get("answerKey")
-    if not isinstance(stem, str) or not isinstance(choices, list) or not choices:
-        raise BadFileError(path, 'CommonsenseQA lines need "question": {"stem", "choices"}', line=number)
+    stem, choices = q.get("stem"), q.get("choices", row.get("choices"))
+    if not isinstance(stem, str) or not stem.strip() or not isinstance(choices, list) or not choices:
+        raise BadFileError(path, 'multiple-choice lines need "question": {"stem": "...", "choices": [{"label", '
+                           '"text"}, ...]}', line=number)
     try:
-        labels = {c["label"]: c["text"] for c in choices}
+        labels = {str(c["label"]): str(c["text"]) for c in choices}
     except (KeyError, TypeError):
         raise BadFileError(path, 'each choice needs "label" and "text"', line=number) from None
+    return _choice_question(row, stem, labels, path, number)
+
+
+def _flat_choices(row: dict[str, Any], path: Path, number: int) -> Question:
+    """The flat export: ``"question": "...", "choices": {"label": [...], "text": [...]}``."""
+    stem, choices = row.get("question", row.get("question_stem")), row.get("choices")
+    if not isinstance(stem, str) or not stem.strip():
+        raise BadFileError(path, 'each line needs a non-empty "question"', line=number)
+    if not isinstance(choices, dict) or not isinstance(choices.get("label"), list) or \
+            not isinstance(choices.get("text"), list) or not choices["label"]:
+        raise BadFileError(path, '"choices" must be {"label": [...], "text": [...]}', line=number)
+    if len(choices["label"]) != len(choices["text"]):
+        raise BadFileError(path, f'"choices" has {len(choices["label"])} labels but {len(choices["text"])} texts',
+                           line=number)
+    labels = {str(label): str(text) for label, text in zip(choices["label"], choices["text"])}
+    return _choice_question(row, stem, labels, path, number)
+
+
+def _choice_question(row: dict[str, Any], stem: str, labels: dict[str, str], path: Path, number: int) -> Question:
+    key = row.get("answerKey")
+    if key is None or str(key).strip() == "":
+        raise BadFileError(path, 'a multiple-choice line needs "answerKey" (the label of the right choice); '
+                           'an unlabelled test file cannot be scored', line=number)
+    key = str(key).strip()
     if key not in labels:
         raise BadFileError(path, f'"answerKey" {key!r} is not one of the choice labels {sorted(labels)}', line=number)
-    return Question(id=str(row.get("id", f"{path.stem}/{number}")), question=stem, answers=(labels[key],),
+    return Question(id=str(row.get("id", f"{path.stem}/{number}")), question=stem.strip(), answers=(labels[key],),
                     choices=tuple(labels.values()), type="multiple_choice")

@@ -55,6 +55,10 @@ class GraphReader:
         # question as asked
         result = self.retriever.run(clean_question(question), choices)
         answer = self._read(result, choices)
+        if choices and not result.ok:  # multiple choice no query answers: relatedness in the graph (#16)
+            from kqa.readers.graph_choice_reader import GraphChoiceReader
+
+            answer = GraphChoiceReader(self.kg).answer(question, choices)
         latency_ms = (time.perf_counter() - start) * 1000.0
         return Answer(**{**answer.__dict__, "question": question, "latency_ms": latency_ms})
 
