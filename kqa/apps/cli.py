@@ -62,8 +62,8 @@ def _options(args):
     from kqa.apps.config import cache_dir, model_cache_dir
     from kqa.apps.wiring import Options
 
-    return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), cache_dir=cache_dir(), k=args.k, lines=args.lines, mode=args.mode,
-                   model=args.model)
+    return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), cache_dir=cache_dir(), k=args.k,
+                   lines=args.lines, mode=args.mode, model=args.model)
 
 
 def _backend_names(text: str) -> list[str]:

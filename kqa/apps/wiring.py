@@ -98,7 +98,8 @@ def _graph(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.graph_reader import GraphReader
 
     # MiniLM backs relation detection only for wordings no phrasing covers: loaded on first such question
-    return GraphReader(load_graph(pool.pack(), cache_dir=options.cache_dir), encode=lambda texts: _embedder(pool).encode(list(texts)))
+    return GraphReader(load_graph(pool.pack(), cache_dir=options.cache_dir),
+                       encode=lambda texts: _embedder(pool).encode(list(texts)))
 
 
 def _lm(pool: BackendPool, options: Options):
