@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> dict:
     questions = questions[: args.questions]
     from kqa.apps.config import cache_dir
 
-    backend = BackendPool(Options(pack=args.pack, model_cache=args.model_cache, cache_dir=cache_dir())).get(args.backend)
+    options = Options(pack=args.pack, model_cache=args.model_cache, cache_dir=cache_dir())
+    backend = BackendPool(options).get(args.backend)
     backend.answer_many(questions[:2])  # warm-up
     lm = backend.lm
     result: dict = {"backend": args.backend, "split": args.split, "questions": len(questions)}

@@ -816,9 +816,11 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {"build": bench_build, "retrieval"
 
 
 def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_dir: Path | None = None,
-              pack: Path | None = None, model_cache: Path | None = None, quick: bool = False,
-              say: Callable[[str], None] | None = None, keep_scratch: bool = False) -> dict[str, Any]:
-    """Run the chosen sections and write ``benchmarks.json`` and ``benchmarks.md`` into ``out_dir``."""
+              pack: Path | None = None, model_cache: Path | None = None, cache: Path | None = None,
+              quick: bool = False, say: Callable[[str], None] | None = None,
+              keep_scratch: bool = False) -> dict[str, Any]:
+    """Run the chosen sections and write ``benchmarks.json`` and ``benchmarks.md`` into ``out_dir``. ``cache``:
+    the graph and index cache folder (default ``$KQA_HOME/cache``, where the corpus vectors may already be)."""
     from bench.report import render_markdown
     from kqa.apps.config import cache_dir, model_cache_dir
 
@@ -831,7 +833,7 @@ def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_di
     say = say or (lambda message: print(f"bench: {message}", file=sys.stderr, flush=True))
     scratch = Path(tempfile.mkdtemp(prefix="kqa-bench-"))
     b = Bench(sizes=sizes, scratch=scratch, pack_path=pack, model_cache=model_cache or model_cache_dir(),
-              cache_dir=cache_dir(), say=say)
+              cache_dir=cache or cache_dir(), say=say)
     started = time.perf_counter()
     b.results.update({"generated_at": time.strftime("%Y-%m-%d %H:%M:%S %z"), "quick": quick,
                       "sizes": asdict(sizes), "sections": list(sections), "machine": measure.machine()})

@@ -3,8 +3,9 @@
 Accuracy says how well a backend reasons; this says what it took to build what it reads. Everything comes from
 files on disk, nothing is measured again: the pack's ``manifest.json`` (seconds per build stage, triple and
 passage counts, parse coverage per Factbook field), the index caches under ``cache_dir`` (the user's cache
-folder, see ``kqa.kb.cache``; their ``meta.json``: model id, kind, vectors, and build seconds where the entry records them), the converted model
-folder under the model cache (its ``kqa-cache.json``) and the sizes of all of these.
+folder, see ``kqa.kb.cache``; their ``meta.json``: model id, kind, vectors, and build seconds where the entry
+records them), the converted model folder under the model cache (its ``kqa-cache.json``) and the sizes of all of
+these.
 
 - ``graph``: the parse and graph stages, ``graph.ttl`` and its pickled copy, triples, parse coverage;
 - ``dense`` / ``bm25`` / ``hybrid``: the parse and corpus stages, ``corpus.jsonl`` and the FAISS / BM25 entries;

@@ -51,7 +51,9 @@ def private_dir(folder: Path | str) -> Path:
                        "you can write") from None
     if not stat.S_ISDIR(info.st_mode):
         raise KqaError(f"the cache folder {folder} is not a folder; remove it or set KQA_HOME elsewhere")
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+    if not hasattr(os, "getuid"):  # not POSIX (Windows): no owner or mode bits to check; the folder is the user's
+        return folder
+    if info.st_uid != os.getuid():
         raise KqaError(f"the cache folder {folder} belongs to another user (uid {info.st_uid}); kqa reads caches "
                        "only from a folder of your own: set KQA_HOME to one")
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):

@@ -2,9 +2,10 @@
 
 ``load_graph(pack, cache_dir=...)`` parses the pack's ``graph.ttl`` once and keeps a pickled copy (graph and
 indexes) in the user's own cache folder (never in the pack: see ``kb.cache``), keyed by a hash of the file, so
-that the next start takes about a second and a half instead of parsing Turtle again. ``KnowledgeGraph.from_endpoint(url)`` runs the same code over any SPARQL 1.1
-endpoint (Oxigraph, Fuseki, Virtuoso) through rdflib's ``SPARQLStore``: the indexes come from three
-queries, and every query the retrievers send carries its values as bindings, never as text spliced in.
+that the next start takes about a second and a half instead of parsing Turtle again.
+``KnowledgeGraph.from_endpoint(url)`` runs the same code over any SPARQL 1.1 endpoint (Oxigraph, Fuseki,
+Virtuoso) through rdflib's ``SPARQLStore``: the indexes come from three queries, and every query the
+retrievers send carries its values as bindings, never as text spliced in.
 
 This file knows nothing of questions or models: it loads, indexes and looks up.
 

@@ -80,7 +80,8 @@ def open_pack(path: Path | str) -> Pack:
         raise KqaError(f"{manifest_path} is not valid JSON ({getattr(err, 'msg', None) or err.reason}); rebuild "
                        "the pack with `kqa build`") from None
     except RecursionError:
-        raise KqaError(f"{manifest_path} is nested too deeply to be a manifest; rebuild the pack with `kqa build`") from None
+        raise KqaError(f"{manifest_path} is nested too deeply to be a manifest; rebuild the pack with "
+                       "`kqa build`") from None
     if not isinstance(manifest, dict):
         raise KqaError(f"{manifest_path} is not a JSON object; rebuild the pack with `kqa build`")
     for part in (GRAPH, CORPUS, QUESTIONS):
@@ -92,7 +93,8 @@ def open_pack(path: Path | str) -> Pack:
     for part, expected in files.items():
         if part not in (GRAPH, CORPUS, QUESTIONS):  # a name from the file never leads outside the pack
             continue
-        if not isinstance(expected, dict) or _fingerprint(path / part, size_only=True)["size_bytes"] != expected.get("size_bytes") or \
+        if not isinstance(expected, dict) or \
+                _fingerprint(path / part, size_only=True)["size_bytes"] != expected.get("size_bytes") or \
                 _fingerprint(path / part) != expected:
             raise BadFileError(path / part, "does not match the pack's manifest (its size or SHA-256 differs): it "
                                "was cut short or changed after the build", hint="rebuild the pack with `kqa build`")

@@ -45,7 +45,7 @@ def test_the_smallest_bench_writes_json_and_markdown_with_positive_figures(small
     sizes = Sizes(repeats=1, pack_builds=0, embed_passages=8, retrieval_questions=4, haystack_passes=1,
                   graph_questions=6, lm_questions=0, lm_prompts=1, lm_new_tokens=2, long_prompts=1, serve_starts=0)
     run_bench(sections=("build", "retrieval", "graph"), sizes=sizes, out_dir=tmp_path, pack=small_pack,
-              say=lambda message: None)
+              cache=tmp_path / "cache", say=lambda message: None)
     results = json.loads((tmp_path / "benchmarks.json").read_text())
     markdown = (tmp_path / "benchmarks.md").read_text()
 

@@ -266,7 +266,8 @@ def _xml_cases(secret: Path, url: str) -> dict[str, str]:
         "XML external entity: http://": f'<!DOCTYPE rdf:RDF [<!ENTITY x SYSTEM "{url}/entity.txt">]>',
         "XML parameter entity: http:// DTD": f'<!DOCTYPE rdf:RDF [<!ENTITY % p SYSTEM "{url}/p.dtd"> %p;]>',
         "XML external DTD": f'<!DOCTYPE rdf:RDF SYSTEM "{url}/rdf.dtd">',
-        "XML billion laughs (10^9 characters from 10 nested entities)": f'<!DOCTYPE rdf:RDF [{laughs}<!ENTITY x "&j;">]>',
+        "XML billion laughs (10^9 characters from 10 nested entities)":
+            f'<!DOCTYPE rdf:RDF [{laughs}<!ENTITY x "&j;">]>',
     }
 
 
@@ -375,7 +376,8 @@ def test_sparql_service_and_from_on_a_user_graph_fetch_nothing(tmp_path, server,
             run_readonly(kg.graph, query, prefixes=PREFIXES, timeout_s=5, max_rows=10)
         connects = [p for e, p in seen if e == "socket.connect"]
         observe("security", f"kqa sparql on a user's graph: {case} <local server>", "refused; nothing fetched",
-                f"{str(err.value).replace(url, '<server>')[:120]}; HTTP requests: {len(requests) - before}; connects: {len(connects)}")
+                f"{str(err.value).replace(url, '<server>')[:120]}; HTTP requests: {len(requests) - before}; "
+                f"connects: {len(connects)}")
         assert len(requests) == before and not connects
 
 
