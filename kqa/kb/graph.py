@@ -395,7 +395,7 @@ SELECT ?s ?p ?o WHERE {
   { ?s ?p ?o . FILTER EXISTS { ?s rdfs:label|skos:prefLabel|<http://schema.org/name>|<https://schema.org/name>|<http://xmlns.com/foaf/0.1/name> ?name } }
   UNION { ?s ?p ?o . VALUES ?p { rdf:type rdfs:subClassOf } }
   UNION { ?s ?p ?o . ?s a owl:TransitiveProperty }
-  UNION { ?s ?p ?o . VALUES ?p { rdfs:comment } ?x ?s ?y }
+  UNION { ?s rdfs:comment ?o . BIND(rdfs:comment AS ?p) }
 }"""
 _PREDICATES_OUT = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"
 _PREDICATES_IN = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"

@@ -1,14 +1,17 @@
-"""Question -> structured query -> SPARQL -> ranked triples, over a KnowledgeGraph in memory or at an endpoint.
+"""Question -> structured query -> SPARQL -> ranked triples, over any KnowledgeGraph in memory or at an endpoint.
 
-``GraphRetriever.parse`` reads a question into a ``GraphQuery``: its type (single hop, inverse, two hop,
-comparison, count, boolean, list), the linked entities, the relation and the SPARQL template with its
-bindings. The templates below are fixed strings; every value in a query (an entity IRI, a relation, a
-literal) is a term taken from the graph itself and passed as a binding (``initBindings`` in memory, a
-``VALUES`` block written by rdflib at an endpoint), so no text of a question can change a query's shape.
+``GraphRetriever.parse`` reads a question into a ``GraphQuery``: its type (single hop either way, two hops as a
+bridge or a chain, comparison, superlative, count, yes/no with transitive closure, list), the linked
+entities, the relation and the SPARQL template with its bindings. What it knows of the schema comes from the
+graph (every predicate's name and use, ``kg.index.relation_info``) and from the pack's ``profile.json``
+(``kg.profile``: phrasings, subject classes, class nouns), never from a pack's code. The templates below are
+fixed strings; every value in a query (an entity IRI, a relation, a class, a literal) is a term taken from the
+graph itself and passed as a binding (``initBindings`` in memory, a ``VALUES`` block written by rdflib at an
+endpoint), so no text of a question can change a query's shape.
 
 ``GraphRetriever.run`` executes the query and returns a ``GraphResult``: the rows, the triples they rest on
-as Evidence (ids from ``kb.graph_build.triple_id``) and, for two hops, the path. It never writes an answer:
-``readers.graph_reader`` turns rows into text.
+as Evidence (ids from ``kb.rdf.triple_id``) and, for two hops and transitive steps, the path. It never
+writes an answer: ``readers.graph_reader`` turns rows into text.
 
 >>> retriever = GraphRetriever(load_graph(pack))  # doctest: +SKIP
 >>> result = retriever.run("What is the capital of Peru?")  # doctest: +SKIP
