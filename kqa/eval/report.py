@@ -25,17 +25,32 @@ def print_manifest(manifest: dict[str, Any], console, path: Path | None = None) 
     head = Table(title=f"kqa pack: {manifest.get('name', '?')}" + (f" ({path})" if path else ""), show_header=False)
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("source", f"{source.get('package', '?')} {source.get('version', '')} (data to {source.get('data_to', '?')})")
+    if "package" in source:
+        head.add_row("source", f"{source['package']} {source.get('version', '')} (data to {source.get('data_to', '?')})")
+    else:  # a pack built from a user's files
+        for key in ("graph", "corpus", "questions", "profile"):
+            if source.get(key):
+                head.add_row(key, str(source[key]))
     head.add_row("built", str(manifest.get("built_at", "?")))
-    head.add_row("countries and territories", f"{counts['countries']:,}")
-    head.add_row("triples", f"{counts['triples']:,} ({counts['fact_triples']:,} facts, {counts['label_triples']:,} "
-                 f"labels and types, {counts['provenance_triples']:,} provenance)")
-    head.add_row("passages", f"{counts['passages']:,} (mean {counts['passage_words_mean']} words)")
-    by_type = ", ".join(f"{k} {v}" for k, v in counts["questions_by_type"].items())
-    head.add_row("questions", f"{counts['questions']:,} ({by_type})")
-    head.add_row("split", ", ".join(f"{k} {v}" for k, v in sorted(counts["questions_by_split"].items())))
-    head.add_row("build time", ", ".join(f"{k} {v:.2f} s" for k, v in manifest["stage_seconds"].items()))
+    if "countries" in counts:
+        head.add_row("countries and territories", f"{counts['countries']:,}")
+    if "fact_triples" in counts:
+        head.add_row("triples", f"{counts['triples']:,} ({counts['fact_triples']:,} facts, {counts['label_triples']:,} "
+                     f"labels and types, {counts['provenance_triples']:,} provenance)")
+    else:
+        head.add_row("triples", f"{counts.get('triples', 0):,} ({counts.get('entities', 0):,} labelled resources, "
+                     f"{counts.get('relations', 0):,} relations)")
+    words = f" (mean {counts['passage_words_mean']} words)" if "passage_words_mean" in counts else ""
+    head.add_row("passages", f"{counts.get('passages', 0):,}{words}")
+    by_type = ", ".join(f"{k} {v}" for k, v in counts.get("questions_by_type", {}).items())
+    head.add_row("questions", f"{counts.get('questions', 0):,} ({by_type})")
+    head.add_row("split", ", ".join(f"{k} {v}" for k, v in sorted(counts.get("questions_by_split", {}).items())))
+    head.add_row("build time", ", ".join(f"{k} {v:.2f} s" for k, v in manifest.get("stage_seconds", {}).items()))
+    for warning in manifest.get("warnings", ()):
+        head.add_row("warning", warning)
     console.print(head)
+    if not manifest.get("coverage"):
+        return
 
     table = Table(title="parse coverage per Factbook field (of the countries where the field is present)")
     for column in ("relation", "Factbook field", "present", "parsed", "raw", "parsed %", "why raw"):
