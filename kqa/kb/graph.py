@@ -593,7 +593,9 @@ def subject_names(kg: KnowledgeGraph) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Every labelled resource's (label, other names), keyed by its IRI and by its local name (a question's
     ``subject`` is one or the other), for things that rewrite questions (robustness probes)."""
     out: dict[str, tuple[str, tuple[str, ...]]] = {}
-    for iri, label in kg.index.labels.items():
+    subjects = set(kg.profile.subject_classes or ())
+    ordered = sorted(kg.index.labels.items(), key=lambda kv: (kg.index.classes.get(kv[0]) not in subjects, str(kv[0])))
+    for iri, label in ordered:  # a local name goes to a resource of the subject classes first
         entry = (label, tuple(a for a in kg.index.aliases.get(iri, ()) if a != label))
         out.setdefault(_local_name(iri), entry)
         out[str(iri)] = entry
