@@ -144,6 +144,7 @@ class GraphQuery:
     target: Any = None  # boolean: the object the question proposes
     direction: str = "out"  # count and list: "in" when the linked entity is the relation's object
     transitive: bool = False  # boolean: follow the relation through any number of steps
+    fallbacks: tuple[str, ...] = ()  # single hop: other relations the wording fits, tried when this has no fact
 
     @property
     def sparql(self) -> str:
@@ -521,7 +522,7 @@ class GraphRetriever:
                               (subject,), relation_match=rel)
         kind = "list" if self._list_cue.search(question) and self._countable(rel.relation) else "single_hop"
         return GraphQuery(kind, rel.relation, "lookup", (("s", subject.term), ("p", p)), (subject,),
-                          relation_match=rel)
+                          relation_match=rel, fallbacks=tuple(r.relation for r in rels[1:3]))
 
     def _rank_both_ways(self, question: str, masked: str, mention: Mention):
         """The best (relation, direction, entity) among the relations the mention's candidates actually have,
@@ -591,6 +592,14 @@ class GraphRetriever:
         if query.transitive:
             return self._run_transitive(question, query, parsed.mentions, score)
         rows = tuple(self.kg.query(query.sparql, dict(query.bindings)))
+        for fallback in query.fallbacks if not rows else ():  # "official language" of a country that has none
+            b = dict(query.bindings)
+            retry = GraphQuery(query.kind, fallback, "lookup", (("s", b["s"]), ("p", self.rel_iri[fallback])),
+                               query.entities, relation_match=query.relation_match)
+            rows = tuple(self.kg.query(retry.sparql, dict(retry.bindings)))
+            if rows:
+                query = retry
+                break
         extra: list[GraphQuery] = []
         if query.kind in ("single_hop", "list", "inverse"):
             evidence = self._evidence([(r[0], r[1], r[2]) for r in rows], score)
