@@ -2,6 +2,7 @@
 file that has it), p50 latency, and abstention on questions outside the graph.
 
     python -m bench.graph_any PACK_DIR [--questions test|dev|FILE] [--match alias|contains] [--limit N]
+                                       [--threshold T] [--show N]
 
 ``--match contains`` counts an answer right when a normalised gold answer is inside the normalised answer
 (for real questions whose gold strings are one member of a set, or an odd form: the WebQuestions file in
@@ -31,6 +32,8 @@ def main(argv=None) -> None:
     parser.add_argument("--match", choices=("alias", "contains"), default="alias")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--show", type=int, default=0, help="print this many wrong answers")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="the relation score below which the engine abstains (default: the engine's)")
     args = parser.parse_args(argv)
     from kqa.models.embedder import load_embedder
 
@@ -43,6 +46,8 @@ def main(argv=None) -> None:
         questions = sorted(random.Random(0).sample(questions, min(args.limit, len(questions))), key=lambda q: q.id)
     embedder = load_embedder()
     reader = GraphReader(load_graph(pack), encode=lambda texts: embedder.encode(list(texts)))
+    if args.threshold is not None:
+        reader.retriever.detector.threshold = args.threshold
     reader.answer("warm up: what is the capital of nothing?")
     right: dict[str, list[bool]] = defaultdict(list)
     latencies, wrong, abstained = [], [], 0

@@ -59,6 +59,11 @@ def cmd_build(args) -> int:
     else:
         if args.corpus or args.questions or args.profile:
             raise KqaError("--corpus, --questions and --profile go with --graph FILE")
+        is_name = bool(args.pack) and not (len(Path(args.pack).parts) > 1 or args.pack.startswith(".")
+                                           or Path(args.pack).expanduser().is_dir())
+        if is_name and args.pack not in BUILDERS:
+            raise KqaError(f"no built-in pack called {args.pack!r} (built-in: {', '.join(BUILDERS)}); to build one from "
+                           f"your own graph: kqa build --graph FILE --pack {args.pack}")
         builder = target.name if target.name in BUILDERS else "factbook"
         module, function = BUILDERS[builder].split(":")
         with progress_task(f"building the {builder} pack") as task:

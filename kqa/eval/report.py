@@ -25,8 +25,13 @@ def print_manifest(manifest: dict[str, Any], console, path: Path | None = None) 
     head = Table(title=f"kqa pack: {manifest.get('name', '?')}" + (f" ({path})" if path else ""), show_header=False)
     head.add_column(style="bold")
     head.add_column()
-    data_to = f" (data to {source['data_to']})" if source.get("data_to") else ""
-    head.add_row("source", f"{source.get('package', '?')} {source.get('version', '')}{data_to}")
+    if "package" in source:
+        data_to = f" (data to {source['data_to']})" if source.get("data_to") else ""
+        head.add_row("source", f"{source['package']} {source.get('version', '')}{data_to}")
+    else:  # a pack built from a user's files
+        for key in ("graph", "corpus", "questions", "profile"):
+            if source.get(key):
+                head.add_row(key, str(source[key]))
     if source.get("license"):
         head.add_row("license", source["license"])
     head.add_row("built", str(manifest.get("built_at", "?")))
@@ -37,15 +42,22 @@ def print_manifest(manifest: dict[str, Any], console, path: Path | None = None) 
     if "fact_triples" in counts:
         detail = (f"{counts['fact_triples']:,} facts, {counts['label_triples']:,} labels and types, "
                   f"{counts['provenance_triples']:,} provenance")
-    else:
+    elif parts:
         detail = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in parts)
-    head.add_row("triples", f"{counts['triples']:,} ({detail})")
-    head.add_row("passages", f"{counts['passages']:,} (mean {counts['passage_words_mean']} words)")
-    by_type = ", ".join(f"{k} {v}" for k, v in counts["questions_by_type"].items())
-    head.add_row("questions", f"{counts['questions']:,} ({by_type})")
-    head.add_row("split", ", ".join(f"{k} {v}" for k, v in sorted(counts["questions_by_split"].items())))
-    head.add_row("build time", ", ".join(f"{k} {v:.2f} s" for k, v in manifest["stage_seconds"].items()))
+    else:
+        detail = f"{counts.get('entities', 0):,} labelled resources, {counts.get('relations', 0):,} relations"
+    head.add_row("triples", f"{counts.get('triples', 0):,} ({detail})")
+    words = f" (mean {counts['passage_words_mean']} words)" if "passage_words_mean" in counts else ""
+    head.add_row("passages", f"{counts.get('passages', 0):,}{words}")
+    by_type = ", ".join(f"{k} {v}" for k, v in counts.get("questions_by_type", {}).items())
+    head.add_row("questions", f"{counts.get('questions', 0):,} ({by_type})")
+    head.add_row("split", ", ".join(f"{k} {v}" for k, v in sorted(counts.get("questions_by_split", {}).items())))
+    head.add_row("build time", ", ".join(f"{k} {v:.2f} s" for k, v in manifest.get("stage_seconds", {}).items()))
+    for warning in manifest.get("warnings", ()):
+        head.add_row("warning", warning)
     console.print(head)
+    if not manifest.get("coverage"):
+        return
 
     if "coverage" not in manifest:  # a pack with no field parsing (WordNet): its relations instead
         table = Table(title="relations")

@@ -398,7 +398,7 @@ SELECT ?s ?p ?o WHERE {
   { ?s ?p ?o . FILTER EXISTS { ?s rdfs:label|skos:prefLabel|<http://schema.org/name>|<https://schema.org/name>|<http://xmlns.com/foaf/0.1/name> ?name } }
   UNION { ?s ?p ?o . VALUES ?p { rdf:type rdfs:subClassOf } }
   UNION { ?s ?p ?o . ?s a owl:TransitiveProperty }
-  UNION { ?s ?p ?o . VALUES ?p { rdfs:comment } ?x ?s ?y }
+  UNION { ?s rdfs:comment ?o . BIND(rdfs:comment AS ?p) }
 }"""
 _PREDICATES_OUT = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"
 _PREDICATES_IN = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"
@@ -596,7 +596,9 @@ def subject_names(kg: KnowledgeGraph) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Every labelled resource's (label, other names), keyed by its IRI and by its local name (a question's
     ``subject`` is one or the other), for things that rewrite questions (robustness probes)."""
     out: dict[str, tuple[str, tuple[str, ...]]] = {}
-    for iri, label in kg.index.labels.items():
+    subjects = set(kg.profile.subject_classes or ())
+    ordered = sorted(kg.index.labels.items(), key=lambda kv: (kg.index.classes.get(kv[0]) not in subjects, str(kv[0])))
+    for iri, label in ordered:  # a local name goes to a resource of the subject classes first
         entry = (label, tuple(a for a in kg.index.aliases.get(iri, ()) if a != label))
         out.setdefault(_local_name(iri), entry)
         out[str(iri)] = entry

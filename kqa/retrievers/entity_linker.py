@@ -33,6 +33,13 @@ _NOT_NAMES = frozenset(
 )
 
 
+# Short words too common to read as a name in a question typed without capitals ("us", "won", "man").
+_COMMON_SHORT = frozenset("""a an as at be by do go he if in is it me my no of on or so to up us we am are but can
+did for get got had has her him his how its let may man men new not now old one our out own say see she the too two
+use was way who why won yes yet you all any few put run set sun day end far big bad top war law art act age air oil
+sea car bus tax pay low key ice""".split())
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One thing a mention may refer to. For a literal value, ``facts`` holds the (s, p, o) that carry it."""
@@ -119,6 +126,7 @@ class EntityLinker:
         """Longest spans first: every span of up to ``max_tokens`` untaken tokens, longest to shortest."""
         found = []
         words = [name_key(question[s:e]) for s, e in tokens]  # a span's key is its words' keys joined
+        lower_case = not any(ch.isupper() for ch in question)
         spans = [(i, j) for i in range(len(tokens)) for j in range(i + 1, min(i + self.max_tokens, len(tokens)) + 1)]
         for i, j in sorted(spans, key=lambda ij: (-(ij[1] - ij[0]), ij[0])):
             if words[i] == "the" or any(taken[i:j]):
@@ -130,7 +138,7 @@ class EntityLinker:
             i, j = self._shortest_same(words, i, j, iris)  # "State of Kuwait" -> "Kuwait": "state" is a word
             text = question[tokens[i][0]:tokens[j - 1][1]]
             key = " ".join(w for w in words[i:j] if w)
-            if len(key.replace(" ", "")) <= 3 and not self._short_ok(text, iris):
+            if len(key.replace(" ", "")) <= 3 and not self._short_ok(text, iris, lower_case):
                 continue  # "us", "all": a short name links only as written (US, UAE, DRC, "the kip")
             for t in range(i, j):
                 taken[t] = True
@@ -145,10 +153,14 @@ class EntityLinker:
                 return a, j
         return i, j
 
-    def _short_ok(self, text: str, iris) -> bool:
+    def _short_ok(self, text: str, iris, lower_case: bool = False) -> bool:
         text = re.sub(r"['’]s$", "", text)
         if not any(ch.islower() for ch in text):
             return True
+        subjects = self.kg.profile.subject_classes
+        if lower_case and len(text) >= 2 and text.lower() not in _COMMON_SHORT and text.lower() not in self.not_names \
+                and (not subjects or any(self.kg.entity_class(i) in subjects for i in iris)):
+            return True  # someone who types "what currency does the uk use" writes no capitals at all
         return any(text == self.kg.index.labels.get(iri) for iri in iris)  # "the kip", not "won" (an alias)
 
     def _fuzzy(self, question: str, tokens, taken) -> list[Mention]:

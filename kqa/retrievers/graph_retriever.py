@@ -1,14 +1,17 @@
-"""Question -> structured query -> SPARQL -> ranked triples, over a KnowledgeGraph in memory or at an endpoint.
+"""Question -> structured query -> SPARQL -> ranked triples, over any KnowledgeGraph in memory or at an endpoint.
 
-``GraphRetriever.parse`` reads a question into a ``GraphQuery``: its type (single hop, inverse, two hop,
-comparison, count, boolean, list), the linked entities, the relation and the SPARQL template with its
-bindings. The templates below are fixed strings; every value in a query (an entity IRI, a relation, a
-literal) is a term taken from the graph itself and passed as a binding (``initBindings`` in memory, a
-``VALUES`` block written by rdflib at an endpoint), so no text of a question can change a query's shape.
+``GraphRetriever.parse`` reads a question into a ``GraphQuery``: its type (single hop either way, two hops as a
+bridge or a chain, comparison, superlative, count, yes/no with transitive closure, list), the linked
+entities, the relation and the SPARQL template with its bindings. What it knows of the schema comes from the
+graph (every predicate's name and use, ``kg.index.relation_info``) and from the pack's ``profile.json``
+(``kg.profile``: phrasings, subject classes, class nouns), never from a pack's code. The templates below are
+fixed strings; every value in a query (an entity IRI, a relation, a class, a literal) is a term taken from the
+graph itself and passed as a binding (``initBindings`` in memory, a ``VALUES`` block written by rdflib at an
+endpoint), so no text of a question can change a query's shape.
 
 ``GraphRetriever.run`` executes the query and returns a ``GraphResult``: the rows, the triples they rest on
-as Evidence (ids from ``kb.graph_build.triple_id``) and, for two hops, the path. It never writes an answer:
-``readers.graph_reader`` turns rows into text.
+as Evidence (ids from ``kb.rdf.triple_id``) and, for two hops and transitive steps, the path. It never
+writes an answer: ``readers.graph_reader`` turns rows into text.
 
 >>> retriever = GraphRetriever(load_graph(pack))  # doctest: +SKIP
 >>> result = retriever.run("What is the capital of Peru?")  # doctest: +SKIP
@@ -141,6 +144,7 @@ class GraphQuery:
     target: Any = None  # boolean: the object the question proposes
     direction: str = "out"  # count and list: "in" when the linked entity is the relation's object
     transitive: bool = False  # boolean: follow the relation through any number of steps
+    fallbacks: tuple[str, ...] = ()  # single hop: other relations the wording fits, tried when this has no fact
 
     @property
     def sparql(self) -> str:
@@ -518,7 +522,7 @@ class GraphRetriever:
                               (subject,), relation_match=rel)
         kind = "list" if self._list_cue.search(question) and self._countable(rel.relation) else "single_hop"
         return GraphQuery(kind, rel.relation, "lookup", (("s", subject.term), ("p", p)), (subject,),
-                          relation_match=rel)
+                          relation_match=rel, fallbacks=tuple(r.relation for r in rels[1:3]))
 
     def _rank_both_ways(self, question: str, masked: str, mention: Mention):
         """The best (relation, direction, entity) among the relations the mention's candidates actually have,
@@ -588,6 +592,14 @@ class GraphRetriever:
         if query.transitive:
             return self._run_transitive(question, query, parsed.mentions, score)
         rows = tuple(self.kg.query(query.sparql, dict(query.bindings)))
+        for fallback in query.fallbacks if not rows else ():  # "official language" of a country that has none
+            b = dict(query.bindings)
+            retry = GraphQuery(query.kind, fallback, "lookup", (("s", b["s"]), ("p", self.rel_iri[fallback])),
+                               query.entities, relation_match=query.relation_match)
+            rows = tuple(self.kg.query(retry.sparql, dict(retry.bindings)))
+            if rows:
+                query = retry
+                break
         extra: list[GraphQuery] = []
         if query.kind in ("single_hop", "list", "inverse"):
             evidence = self._evidence([(r[0], r[1], r[2]) for r in rows], score)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from kqa.eval.perturb import PROBES, perturb, perturb_all, robustness_table
-from kqa.packs.factbook.names import country_names
+from kqa.kb.graph import load_graph, subject_names
 from kqa.kb.types import Question
 
 Q = Question(id="single_hop/capital/nl/0", question="What is the capital of Netherlands?", answers=("Amsterdam",),
@@ -26,7 +26,7 @@ def test_each_probe_changes_words_not_answers():
 
 
 def test_probes_are_seeded_and_use_the_pack_names(factbook_pack, pack_questions):
-    names = country_names(factbook_pack.graph_path)
+    names = subject_names(load_graph(factbook_pack))
     assert names["bm"][0] == "Burma" and "Myanmar" in names["bm"][1]
     sample = pack_questions[:200]
     first, second = perturb_all(sample, names, seed=3), perturb_all(sample, names, seed=3)

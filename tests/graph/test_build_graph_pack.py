@@ -107,3 +107,22 @@ def test_the_readme_commands_run_on_the_films_graph(films_file, tmp_path):
     assert "films" in outputs[1] and "Ridley Scott" in outputs[2]
     results = json.loads((tmp_path / "home" / "runs" / "films-all-graph" / "results.json").read_text())
     assert results["metrics"]["graph"]["accuracy"] >= 0.9
+
+
+def test_info_and_packs_show_a_users_pack(films_file, tmp_path):
+    build_graph_pack(films_file, tmp_path / "home" / "packs" / "films")
+    env = {**os.environ, "KQA_HOME": str(tmp_path / "home")}
+    for args in (["info", "--pack", "films"], ["packs"]):
+        result = subprocess.run([sys.executable, "-m", "kqa.apps.cli", *args], capture_output=True, text=True,
+                                env=env, timeout=120)
+        assert result.returncode == 0 and "films" in result.stdout, result.stderr
+    info = subprocess.run([sys.executable, "-m", "kqa.apps.cli", "info", "--pack", "films"], capture_output=True,
+                          text=True, env=env, timeout=120).stdout
+    assert "11 relations" in info and "generated from the schema" in info
+
+
+def test_build_of_an_unknown_built_in_pack_says_what_to_do(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "kqa.apps.cli", "build", "--pack", "nosuchpack"],
+                            capture_output=True, text=True, env={**os.environ, "KQA_HOME": str(tmp_path)}, timeout=120)
+    assert result.returncode == 2 and "--graph FILE --pack nosuchpack" in result.stderr
+    assert not (tmp_path / "packs" / "nosuchpack").exists()
