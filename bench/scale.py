@@ -5,16 +5,16 @@ generated corpus of 1M passage vectors in FAISS IVF-PQ, memory-mapped.
                           [--work DIR] [--out docs]
 
 Writes ``docs/scale.json`` (every figure with the settings and machine) and ``docs/scale.md``. Every step runs
-in its own child process, so its peak memory (the child's ``ru_maxrss``) is its own. Heavy: about half an hour
-on two cores and up to ~6 GB at 10M triples; run it under ``flock /tmp/kqa-heavy.lock`` on a shared machine.
+in its own child process, so its peak memory (the child's ``VmHWM``) is its own. Heavy: about 50 minutes
+on two busy cores, peak 1.7 GB (the 10M bulk load); run it under ``flock /tmp/kqa-heavy.lock`` on a shared machine.
 
 What is generated (deterministic, seeded):
 - graph: entities with an ``rdfs:label`` (a made-up word, unique), one in five a ``skos:altLabel``, a class
   (one in ten ``kqa:Country``), and eight facts each over 40 declared ``rdf:Property``s with labels: a third
   links to other entities, a third integers, a third short strings from a shared vocabulary. About ten
   triples per entity, written as N-Triples.
-- passages: no text is embedded. Embedding 1M passages with MiniLM on two cores takes hours (about 4 ms a
-  passage batched: over an hour of CPU); the index does not care where its vectors came from, so the corpus is
+- passages: no text is embedded. Embedding 1M passages with MiniLM on two cores takes about 6 hours (47.8
+  a second, docs/benchmarks.md); the index does not care where its vectors came from, so the corpus is
   384-d vectors drawn around 1,000 random centres (a clustered cloud, closer to real embeddings than uniform
   noise, which is IVF's worst case), L2-normalised, and each query is a passage's vector with noise added.
   Recall@10 is against exact inner-product search over the same vectors.
