@@ -4,7 +4,7 @@ generated corpus of 1M passage vectors in FAISS IVF-PQ, memory-mapped.
     python -m bench.scale [--triples 1000000,10000000] [--memory-triples 1000000] [--passages 1000000]
                           [--work DIR] [--out docs]
 
-Writes ``docs/scale.json`` (every figure with the settings and machine) and ``docs/scale.md``. Every step runs
+Writes ``docs/scale.json`` (every figure with the settings and machine; docs/scale.md reads it). Every step runs
 in its own child process, so its peak memory (the child's ``VmHWM``) is its own. Heavy: about 50 minutes
 on two busy cores, peak 1.7 GB (the 10M bulk load); run it under ``flock /tmp/kqa-heavy.lock`` on a shared machine.
 
