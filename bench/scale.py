@@ -173,6 +173,34 @@ def child_reader(path: str, store_dir: str) -> dict[str, Any]:
     return {"open_seconds": round(opened, 2), "reader_seconds": round(time.perf_counter() - start - opened, 2)}
 
 
+def child_shapes(path: str, store_dir: str, n: str, questions: str = "200") -> dict[str, Any]:
+    """The workload's steps timed apart on the opened store: name lookup, LOOKUP, the value index, INVERSE."""
+    import random
+
+    from rdflib import Literal, URIRef
+
+    from kqa.kb.graph import name_key
+    from kqa.kb.stores import open_oxigraph
+    from kqa.retrievers.graph_retriever import INVERSE, LOOKUP
+
+    kg = open_oxigraph(Path(path), Path(store_dir))
+    rng, steps = random.Random(3), {"lookup_name": [], "LOOKUP": [], "index.values": [], "INVERSE": []}
+    for _ in range(int(questions)):
+        i = rng.randrange(int(n))
+        i -= i % 10
+        p = next(pp for pp in ((i + 5 * jj) % PROPERTIES for jj in range(FACTS_PER_ENTITY)) if pp % 3 == 2)
+        jj = next(jj for jj in range(FACTS_PER_ENTITY) if (i + 5 * jj) % PROPERTIES == p)
+        text = f"{word((i * 13 + jj) % 50_000, 3).lower()} {word(jj, 2).lower()}"
+        for step, run in (("lookup_name", lambda: kg.lookup_name(word(i))),
+                          ("LOOKUP", lambda: kg.query(LOOKUP, {"s": URIRef(f"{ENT}{i}"), "p": URIRef(f"{KQA}p{p}")})),
+                          ("index.values", lambda: kg.index.values.get(name_key(text))),
+                          ("INVERSE", lambda: kg.query(INVERSE, {"p": URIRef(f"{KQA}p{p}"), "o": Literal(text)}))):
+            start = time.perf_counter()
+            run()
+            steps[step].append((time.perf_counter() - start) * 1000)
+    return {step: _percentiles(values) for step, values in steps.items()}
+
+
 def child_memory(path: str, n: str) -> dict[str, Any]:
     from kqa.kb.graph import load_graph
 
@@ -287,7 +315,7 @@ def _rss_mb() -> float:
     return 0.0
 
 
-CHILDREN = {"generate": child_generate, "oxigraph": child_oxigraph, "reader": child_reader, "memory": child_memory, "exact": child_exact,
+CHILDREN = {"generate": child_generate, "oxigraph": child_oxigraph, "reader": child_reader, "shapes": child_shapes, "memory": child_memory, "exact": child_exact,
             "ivfpq-build": child_ivfpq_build, "ivfpq-search": child_ivfpq_search}
 
 
@@ -336,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         row["oxigraph_first_load"] = run_child("oxigraph", str(path), str(stores), n)
         row["oxigraph_open"] = run_child("oxigraph", str(path), str(stores), n)
         row["graph_reader_start"] = run_child("reader", str(path), str(stores))
+        row["oxigraph_steps"] = run_child("shapes", str(path), str(stores), n)
         if triples in memory_sizes:
             row["memory_load"] = run_child("memory", str(path), n)
         results["graph"][str(triples)] = row
