@@ -71,7 +71,7 @@ bench: $(VENV)/.installed-bench /usr/bin/chromium
 	$(PY) -m bench
 
 # Where kqa stops on one machine, by simulation (1M and 10M generated triples, 1M passage vectors): about
-# half an hour and up to ~6 GB; figures to docs/scale.json, read in docs/scale.md. Then Ray against a local
+# 50 minutes on two busy cores, peak 1.7 GB; figures to docs/scale.json, read in docs/scale.md. Then Ray against a local
 # run on a two-worker cluster started on this machine.
 bench-scale: $(VENV)/.installed-bench
 	flock /tmp/kqa-heavy.lock $(PY) -m bench.scale --out docs

@@ -4,17 +4,17 @@ generated corpus of 1M passage vectors in FAISS IVF-PQ, memory-mapped.
     python -m bench.scale [--triples 1000000,10000000] [--memory-triples 1000000] [--passages 1000000]
                           [--work DIR] [--out docs]
 
-Writes ``docs/scale.json`` (every figure with the settings and machine) and ``docs/scale.md``. Every step runs
-in its own child process, so its peak memory (the child's ``ru_maxrss``) is its own. Heavy: about half an hour
-on two cores and up to ~6 GB at 10M triples; run it under ``flock /tmp/kqa-heavy.lock`` on a shared machine.
+Writes ``docs/scale.json`` (every figure with the settings and machine; docs/scale.md reads it). Every step runs
+in its own child process, so its peak memory (the child's ``VmHWM``) is its own. Heavy: about 50 minutes
+on two busy cores, peak 1.7 GB (the 10M bulk load); run it under ``flock /tmp/kqa-heavy.lock`` on a shared machine.
 
 What is generated (deterministic, seeded):
 - graph: entities with an ``rdfs:label`` (a made-up word, unique), one in five a ``skos:altLabel``, a class
   (one in ten ``kqa:Country``), and eight facts each over 40 declared ``rdf:Property``s with labels: a third
   links to other entities, a third integers, a third short strings from a shared vocabulary. About ten
   triples per entity, written as N-Triples.
-- passages: no text is embedded. Embedding 1M passages with MiniLM on two cores takes hours (about 4 ms a
-  passage batched: over an hour of CPU); the index does not care where its vectors came from, so the corpus is
+- passages: no text is embedded. Embedding 1M passages with MiniLM on two cores takes about 6 hours (47.8
+  a second, docs/benchmarks.md); the index does not care where its vectors came from, so the corpus is
   384-d vectors drawn around 1,000 random centres (a clustered cloud, closer to real embeddings than uniform
   noise, which is IVF's worst case), L2-normalised, and each query is a passage's vector with noise added.
   Recall@10 is against exact inner-product search over the same vectors.
@@ -50,6 +50,7 @@ RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
+READER_MAX_BYTES = 200 << 20  # GraphReader start-up: ~20 s at 1M triples on two shared cores; 10M is minutes
 DIM, CENTRES, QUERIES, CHUNK, INTRINSIC = 384, 1000, 500, 100_000, 48
 
 
@@ -162,11 +163,42 @@ def child_reader(path: str, store_dir: str) -> dict[str, Any]:
     from kqa.kb.stores import open_oxigraph
     from kqa.readers.graph_reader import GraphReader
 
+    if Path(path).stat().st_size > READER_MAX_BYTES:
+        return {"skipped": f"measured on graph files up to {READER_MAX_BYTES >> 20} MB only: it reads every name, "
+                           "so it grows with the entities (see the 1M row)"}
     start = time.perf_counter()
     kg = open_oxigraph(Path(path), Path(store_dir))
     opened = time.perf_counter() - start
     GraphReader(kg)
     return {"open_seconds": round(opened, 2), "reader_seconds": round(time.perf_counter() - start - opened, 2)}
+
+
+def child_shapes(path: str, store_dir: str, n: str, questions: str = "200") -> dict[str, Any]:
+    """The workload's steps timed apart on the opened store: name lookup, LOOKUP, the value index, INVERSE."""
+    import random
+
+    from rdflib import Literal, URIRef
+
+    from kqa.kb.graph import name_key
+    from kqa.kb.stores import open_oxigraph
+    from kqa.retrievers.graph_retriever import INVERSE, LOOKUP
+
+    kg = open_oxigraph(Path(path), Path(store_dir))
+    rng, steps = random.Random(3), {"lookup_name": [], "LOOKUP": [], "index.values": [], "INVERSE": []}
+    for _ in range(int(questions)):
+        i = rng.randrange(int(n))
+        i -= i % 10
+        p = next(pp for pp in ((i + 5 * jj) % PROPERTIES for jj in range(FACTS_PER_ENTITY)) if pp % 3 == 2)
+        jj = next(jj for jj in range(FACTS_PER_ENTITY) if (i + 5 * jj) % PROPERTIES == p)
+        text = f"{word((i * 13 + jj) % 50_000, 3).lower()} {word(jj, 2).lower()}"
+        for step, run in (("lookup_name", lambda: kg.lookup_name(word(i))),
+                          ("LOOKUP", lambda: kg.query(LOOKUP, {"s": URIRef(f"{ENT}{i}"), "p": URIRef(f"{KQA}p{p}")})),
+                          ("index.values", lambda: kg.index.values.get(name_key(text))),
+                          ("INVERSE", lambda: kg.query(INVERSE, {"p": URIRef(f"{KQA}p{p}"), "o": Literal(text)}))):
+            start = time.perf_counter()
+            run()
+            steps[step].append((time.perf_counter() - start) * 1000)
+    return {step: _percentiles(values) for step, values in steps.items()}
 
 
 def child_memory(path: str, n: str) -> dict[str, Any]:
@@ -257,6 +289,7 @@ def child_ivfpq_search(n: str, path: str, exact: str) -> dict[str, Any]:
     n = int(n)
     q = _queries(n)
     truth = np.load(exact)
+    rss_before = _rss_mb()  # the queries and the truth are made above: what follows is the index's own cost
     start = time.perf_counter()
     index = faiss.read_index(path, faiss.IO_FLAG_MMAP)
     opened = time.perf_counter() - start
@@ -271,10 +304,18 @@ def child_ivfpq_search(n: str, path: str, exact: str) -> dict[str, Any]:
             latencies.append((time.perf_counter() - t) * 1000)
             found.append(len(set(ids[0]) & set(truth[row])) / 10)
         out[f"nprobe_{nprobe}"] = {**_percentiles(latencies), "recall_at_10": round(float(np.mean(found)), 4)}
+    out["index_rss_mb"] = round(_rss_mb() - rss_before, 1)  # resident growth: the mmapped lists read + FAISS
     return out
 
 
-CHILDREN = {"generate": child_generate, "oxigraph": child_oxigraph, "reader": child_reader, "memory": child_memory, "exact": child_exact,
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+CHILDREN = {"generate": child_generate, "oxigraph": child_oxigraph, "reader": child_reader, "shapes": child_shapes, "memory": child_memory, "exact": child_exact,
             "ivfpq-build": child_ivfpq_build, "ivfpq-search": child_ivfpq_search}
 
 
@@ -323,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         row["oxigraph_first_load"] = run_child("oxigraph", str(path), str(stores), n)
         row["oxigraph_open"] = run_child("oxigraph", str(path), str(stores), n)
         row["graph_reader_start"] = run_child("reader", str(path), str(stores))
+        row["oxigraph_steps"] = run_child("shapes", str(path), str(stores), n)
         if triples in memory_sizes:
             row["memory_load"] = run_child("memory", str(path), n)
         results["graph"][str(triples)] = row

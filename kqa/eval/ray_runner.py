@@ -69,6 +69,7 @@ def run_eval_ray(
         raise KqaError("scoring on a Ray cluster needs Ray: pip install 'kqa[ray]'") from None
     started_here = not ray.is_initialized()
     if started_here:
+        _check_reachable(address)
         try:
             ray.init(address=address, runtime_env=runtime_env, log_to_driver=False, configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as err:
@@ -87,6 +88,21 @@ def run_eval_ray(
         pool.close()
         if started_here:
             ray.shutdown()
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A host:port that nothing answers on is one clear line, not Ray retrying for minutes."""
+    import socket
+
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout_s):
+            return
+    except (OSError, ValueError) as err:
+        raise KqaError(f"no Ray cluster answers at {address!r} ({err}); start one with `ray start --head` and "
+                       "pass the address it prints (HOST:6379), or --ray auto on one of its nodes") from None
 
 
 class _ActorPool:

@@ -35,8 +35,8 @@ from kqa.kb.errors import BadFileError, KqaError
 
 STORE_VERSION = 1  # bump when the folder's layout or the index graph changes
 STORES = ("auto", "memory", "oxigraph")
-# "auto" keeps rdflib's memory store below this file size (about 600k triples of Turtle: ~0.6 GB of memory
-# and a minute of parsing in rdflib) and uses Oxigraph above it.
+# "auto" keeps rdflib's memory store below this file size (about 700k triples of N-Triples, 1.3M of compact
+# Turtle: over a GB of memory and a minute or more of parsing in rdflib; docs/scale.md) and uses Oxigraph above.
 AUTO_OXIGRAPH_BYTES = 64 << 20
 MARKER = "kqa-store.json"
 

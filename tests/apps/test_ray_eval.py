@@ -14,7 +14,6 @@ import pytest
 from kqa.eval.ray_runner import run_eval_ray
 from kqa.eval.runner import run_eval
 
-pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -89,6 +88,7 @@ def _stable(results: dict) -> dict:
     return {k: v for k, v in results.items() if k not in ("timing", "git_commit")}
 
 
+@pytest.mark.slow
 def test_test_split_on_two_workers_equals_a_local_run(cluster, graph_setup, tmp_path):
     pack, store_dir, questions = graph_setup
     make = GraphOnPack(pack.path, store_dir)
@@ -106,6 +106,7 @@ def test_test_split_on_two_workers_equals_a_local_run(cluster, graph_setup, tmp_
     print(f"\n{len(questions)} questions: local {local_s:.1f} s, Ray (2 workers, start-up included) {ray_s:.1f} s")
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_loses_nothing(cluster, graph_setup, tmp_path):
     head, workers = cluster
     pack, store_dir, questions = graph_setup
@@ -134,3 +135,17 @@ def test_a_worker_killed_mid_run_loses_nothing(cluster, graph_setup, tmp_path):
              plots=False)
     assert _records(tmp_path / "ray") == _records(tmp_path / "here")  # all 240, once each, the same answers
     assert result.results["complete"] and result.results["questions"] == len(questions)
+
+
+def test_an_address_nobody_answers_is_a_clear_error(tmp_path):
+    import socket
+
+    from kqa.kb.errors import KqaError
+
+    with socket.socket() as sock:  # a port that was free a moment ago
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    start = time.perf_counter()
+    with pytest.raises(KqaError, match="no Ray cluster answers"):
+        run_eval_ray(lambda name: None, ["graph"], [], tmp_path, address=f"127.0.0.1:{port}", config={})
+    assert time.perf_counter() - start < 10
