@@ -14,6 +14,7 @@ takes ``QuestionRewriter.rewrite`` as its ``rewrite`` callable.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 
 from kqa.retrievers.entity_linker import EntityLinker
 
@@ -50,6 +51,8 @@ def _swap_or_drop(word: str, name: str) -> bool:
     return len(name) == len(word) + 1 and all(c in letters for c in word)
 
 
+# short English words that are also some country's initials: never read as the initials
+_SHORT_WORDS = frozenset("am an as at be by do go he hi if in is it me my no of oh ok on or so to up us we".split())
 _QUOTED = re.compile(r"[\"“][^\"“”]*[\"”]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
@@ -77,6 +80,15 @@ class QuestionRewriter:
                     if len(word) >= 5 and " " in label:
                         self._words.setdefault(word.lower(), word)
         self._all_names = set(kg.index.names)
+        # names written in capitals ("USA", "UK", "UAE") -> the label, for a question typed in lower case; the
+        # linker links a short name only as written, since "us" and "it" are words
+        acronyms: dict[str, set[str]] = defaultdict(set)
+        for iri, names in kg.index.aliases.items():
+            if kg.entity_class(iri) in classes:
+                for name in names:
+                    if name.isupper() and name.isalpha() and 2 <= len(name) <= 5:
+                        acronyms[name.lower()].add(kg.label(iri))
+        self._acronyms = {k: v.pop() for k, v in acronyms.items() if len(v) == 1 and k not in _SHORT_WORDS}
 
     def rewrite(self, question: str) -> str:
         mentions = self.linker.link(question)
@@ -106,7 +118,13 @@ class QuestionRewriter:
         linked = linked + [m.span() for m in _QUOTED.finditer(question)]  # a quoted title is a title
         for match in _WORD.finditer(question):
             word = match.group(0)
-            if any(s <= match.start() < e for s, e in linked) or len(word) < 4:
+            if any(s <= match.start() < e for s, e in linked):
+                continue
+            if word.islower() and word in self._acronyms:  # "usa" -> "United States"
+                out += [question[end:match.start()], self._acronyms[word]]
+                end = match.end()
+                continue
+            if len(word) < 4:
                 continue
             odd_case = any(c.isupper() for c in word[1:]) and not word.isupper()
             sentence_start = not question[:match.start()].strip() or question[:match.start()].rstrip()[-1] in ".:;!?"

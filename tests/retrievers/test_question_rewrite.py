@@ -11,7 +11,8 @@ from kqa.retrievers.question_rewrite import QuestionRewriter, drop_lead_in
 TTL = """
 @prefix kqa: <http://kqa.dev/ontology#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
-<http://kqa.dev/entity/country/nl> a kqa:Country ; rdfs:label "Netherlands" ; skos:altLabel "Holland" .
+<http://kqa.dev/entity/country/nl> a kqa:Country ; rdfs:label "Netherlands" ; skos:altLabel "Holland", "NL" .
+<http://kqa.dev/entity/country/us> a kqa:Country ; rdfs:label "United States" ; skos:altLabel "USA", "US" .
 <http://kqa.dev/entity/country/ar> a kqa:Country ; rdfs:label "Argentina" ; skos:altLabel "Ciudad de Lima" .
 <http://kqa.dev/entity/country/bm> a kqa:Country ; rdfs:label "Burma" ; skos:altLabel "Myanmar" .
 <http://kqa.dev/entity/city/lima> a kqa:City ; rdfs:label "Lima" ; skos:altLabel "Ciudad de Lima" .
@@ -68,3 +69,9 @@ def test_a_word_of_a_longer_name_is_respelt_and_a_sentence_start_is_left(rewrite
     assert rewrite("How many people has Rurma?") == "How many people has Burma?"
     assert rewrite("I wondered: name the countries that border Argentina.") == \
         "name the countries that border Argentina."
+
+
+def test_initials_typed_in_lower_case_are_read_unless_they_are_a_word(rewrite):
+    assert rewrite("what currency does the usa use?") == "what currency does the United States use?"
+    assert rewrite("what is the capital of nl?") == "what is the capital of Netherlands?"
+    assert rewrite("tell us the capital of Burma") == "tell us the capital of Burma"
