@@ -277,8 +277,6 @@ def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-
-
 class TransformersLM:
     """A causal language model run in-process. See the module docstring for what ``model`` may be."""
 
