@@ -80,3 +80,11 @@ def test_an_uncounted_step_still_prints_while_it_runs():
         time.sleep(0.18)
     lines = out.getvalue().splitlines()
     assert len(lines) >= 3 and all(line.startswith("kqa: de-quantizing model.gguf") for line in lines)
+
+
+def test_prepare_loads_and_warms_every_backend_and_reports_one_that_fails(fake_pool):
+    said = []
+    took = web.prepare(fake_pool, ["graph", "bm25", "dense"], say=said.append)
+    assert set(took) == {"graph", "dense"} and took["dense"] >= 0.2  # the fake reader's delay: it answered
+    assert fake_pool.is_loaded("graph") and fake_pool.is_loaded("dense")
+    assert len(said) == 1 and "bm25" in said[0] and "the index file is missing" in said[0]
