@@ -72,14 +72,7 @@ def progress_task(label: str, total: int | None = None, *, show: bool = True, st
     stream = stream if stream is not None else sys.stderr
     bar = None
     if show and _is_terminal(stream):
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
-
-        columns = (["[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn()] if total else
-                   ["[progress.description]{task.description}", TimeElapsedColumn()])
-        bar = Progress(*columns, console=Console(file=stream), transient=True)
-        bar.__enter__()
+        bar = _shared_bar(stream)
         bar_id = bar.add_task(label, total=total)
         task._listeners.append(lambda t: bar.update(bar_id, completed=t.done, description=t.label, total=t.total))
     elif show:
@@ -103,9 +96,37 @@ def progress_task(label: str, total: int | None = None, *, show: bool = True, st
         if ticker:
             ticker.stop()
         if bar is not None:
-            bar.__exit__(None, None, None)
+            bar.remove_task(bar_id)
+            _release_bar()
         if show:
             print(f"kqa: {task.label}: done in {time.monotonic() - task.started:.1f} s", file=stream, flush=True)
+
+
+_bar: Any = None  # one rich display for every task shown at once (rich allows one live display at a time)
+_bar_users = 0
+
+
+def _shared_bar(stream: TextIO):
+    global _bar, _bar_users
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with _lock:
+        if _bar is None:
+            _bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=Console(file=stream), transient=True)
+            _bar.start()
+        _bar_users += 1
+        return _bar
+
+
+def _release_bar() -> None:
+    global _bar, _bar_users
+    with _lock:
+        _bar_users -= 1
+        if _bar_users == 0 and _bar is not None:
+            _bar.stop()
+            _bar = None
 
 
 class _Ticker:

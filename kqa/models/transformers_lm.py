@@ -12,7 +12,10 @@ Generation is batched with left padding (a causal model continues from the right
 unless ``temperature > 0``, and stops each row at the first stop sequence. The tokens that every prompt of a
 batch starts with (a few-shot prompt's instruction and examples: most of a short question's prompt) are run
 once and their key/value cache shared by all rows, laid out so that each row sees exactly what it would see
-without it. A prompt too long for the model's context loses its first tokens, with a warning. This file does
+without it. Across calls, a ``PrefixStore`` keeps the key/value cache of each prompt family's fixed part, so a
+single question (the app sends one at a time) runs only its own tokens: the reading prompt's 450 tokens of
+worked examples run once per process. Calls run one at a time (a lock), so threads may share a model.
+A prompt too long for the model's context loses its first tokens, with a warning. This file does
 not build prompts: that is ``prompts.py``.
 
 Example::
@@ -272,8 +275,6 @@ def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
     while n < limit and a[n] == b[n]:
         n += 1
     return n
-
-
 
 
 class TransformersLM:

@@ -80,3 +80,29 @@ def test_an_uncounted_step_still_prints_while_it_runs():
         time.sleep(0.18)
     lines = out.getvalue().splitlines()
     assert len(lines) >= 3 and all(line.startswith("kqa: de-quantizing model.gguf") for line in lines)
+
+
+def test_prepare_loads_and_warms_every_backend_and_reports_one_that_fails(fake_pool):
+    said = []
+    took = web.prepare(fake_pool, ["graph", "bm25", "dense"], say=said.append)
+    assert set(took) == {"graph", "dense"} and took["dense"] >= 0.2  # the fake reader's delay: it answered
+    assert fake_pool.is_loaded("graph") and fake_pool.is_loaded("dense")
+    assert len(said) == 1 and "bm25" in said[0] and "the index file is missing" in said[0]
+
+
+def test_progress_on_a_terminal_nests_one_step_inside_another():
+    """``kqa serve`` prepares a backend (one step) whose index build is another: rich allows one live display,
+    so both share one."""
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    with progress_task("preparing dense", stream=out) as outer:
+        with progress_task("embedding passages", total=10, stream=out) as inner:
+            inner.advance(10)
+            now = active()[-2:]
+            assert now[0].startswith("preparing dense, ") and now[1].startswith("embedding passages: 10 of 10")
+        outer.update(label="preparing dense, warm")
+    assert "done in" in out.getvalue() and not active()
