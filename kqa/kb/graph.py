@@ -167,8 +167,10 @@ class KnowledgeGraph:
             import networkx as nx
 
             view = nx.MultiDiGraph()
-            if self.remote or self.on_disk:
+            if self.remote:
                 triples = [tuple(r) for r in self.graph.query(_FACTS_QUERY)]
+            elif self.on_disk:  # the same triples as in memory, read relation by relation from the store
+                triples = [t for p in self.index.relations for t in self.graph.triples((None, p, None))]
             else:
                 rels = set(self.index.relations)
                 triples = [(s, p, o) for s, p, o in self.graph.triples((None, None, None)) if p in rels]
@@ -422,7 +424,12 @@ def _literal_kind(o) -> str:
 
     if not isinstance(o, Literal):
         return "entity"
-    dtype = _local_name(o.datatype) if o.datatype is not None else ""
+    return datatype_kind(o.datatype)
+
+
+def datatype_kind(datatype) -> str:
+    """number | date | text: what a literal of this datatype (an IRI, or None) holds."""
+    dtype = _local_name(datatype) if datatype is not None else ""
     if dtype in _NUMERIC:
         return "number"
     if dtype in _DATES:
@@ -468,11 +475,9 @@ def build_index(triples: Iterable[tuple[Any, Any, Any]], *, label_predicates: Se
         ranked = sorted(set(names_found))
         labels[s] = ranked[0][2]
         alt[s].extend(text for _, _, text in ranked[1:])
-    schema_types = {RDF_PROPERTY, OWL_TRANSITIVE, OWL_NS + "ObjectProperty", OWL_NS + "DatatypeProperty",
-                    OWL_NS + "Class", RDFS_NS + "Class", OWL_NS + "SymmetricProperty", OWL_NS + "FunctionalProperty"}
     classes: dict[Any, str] = {}
     for s, ts in types.items():
-        kept = sorted((t for t in ts if str(t) not in schema_types), key=str)
+        kept = sorted((t for t in ts if str(t) not in SCHEMA_TYPES), key=str)
         if kept:
             classes[s] = _local_name(kept[0])
     aliases: dict[Any, tuple[str, ...]] = {}
@@ -487,7 +492,7 @@ def build_index(triples: Iterable[tuple[Any, Any, Any]], *, label_predicates: Se
                 names[key].append(iri)
 
     # relations: every predicate whose subject is a labelled resource
-    skip = set(label_rank) | set(ALIAS_PREDICATES) | _NOT_RELATIONS
+    skip = not_relations(label_predicates)
     uses: dict[Any, list[tuple[Any, Any]]] = defaultdict(list)
     degree: Counter = Counter()
     for s, p, o in triples:
@@ -499,19 +504,12 @@ def build_index(triples: Iterable[tuple[Any, Any, Any]], *, label_predicates: Se
             degree[o] += 1
     info: dict[Any, RelationInfo] = {}
     for p, pairs in uses.items():
-        kinds = Counter(_literal_kind(o) for _, o in pairs)
-        per_subject = Counter(s for s, _ in pairs)
-        subject_classes = Counter(classes.get(s) for s, _ in pairs if classes.get(s))
-        object_classes = Counter(classes.get(o) for _, o in pairs if classes.get(o))
-        label = labels.get(p)
-        comment = sorted(comments.get(p, ()), key=lambda c: (_lang_rank(c), str(c)))
-        name = label or split_name(_local_name(p))
-        info[p] = RelationInfo(
-            iri=p, name=name, description=str(comment[0]) if comment else name, count=len(pairs),
-            object_kind=kinds.most_common(1)[0][0],
-            subject_class=subject_classes.most_common(1)[0][0] if subject_classes else None,
-            object_class=object_classes.most_common(1)[0][0] if object_classes else None,
-            multi=max(per_subject.values()) > 1, transitive=p in transitive)
+        info[p] = relation_info(
+            p, label=labels.get(p), comments=comments.get(p, ()), count=len(pairs),
+            kinds=Counter(_literal_kind(o) for _, o in pairs),
+            subject_classes=Counter(classes.get(s) for s, _ in pairs if classes.get(s)),
+            object_classes=Counter(classes.get(o) for _, o in pairs if classes.get(o)),
+            multi=max(Counter(s for s, _ in pairs).values()) > 1, transitive=p in transitive)
     values: dict[str, list[tuple[Any, Any, Any]]] = defaultdict(list)
     for p, pairs in uses.items():
         for s, o in pairs:
@@ -525,26 +523,10 @@ def build_index(triples: Iterable[tuple[Any, Any, Any]], *, label_predicates: Se
             class_names[_local_name(s)] = label
     for cls in set(classes.values()) | set(subclass):
         class_names.setdefault(cls, split_name(cls))
-    superclasses = {}
-    for cls in set(classes.values()) | set(subclass):
-        seen, todo = [], list(subclass.get(cls, ()))
-        while todo:
-            up = todo.pop()
-            if up not in seen and up != cls:
-                seen.append(up)
-                todo.extend(subclass.get(up, ()))
-        superclasses[cls] = tuple(seen)
-    warnings = []
-    if not labels:
-        warnings.append("no resource has a label (rdfs:label, skos:prefLabel, schema:name or foaf:name): "
-                        "no question can name anything; add labels, or name the graph's label predicate in "
-                        "the pack's profile.json (label_predicates)")
-    if blank_labelled:
-        warnings.append(f"{blank_labelled} label(s) on blank nodes were left out: give those resources IRIs")
+    superclasses = superclasses_of(subclass, set(classes.values()) | set(subclass))
     shared = [k for k, v in names.items() if k and len(v) > 1]
-    if shared:
-        warnings.append(f"{len(shared)} name(s) belong to more than one resource (e.g. {shared[0]!r}): the one "
-                        "with more facts is taken")
+    warnings = index_warnings(labelled=bool(labels), blank_labelled=blank_labelled, shared=len(shared),
+                              first_shared=shared[0] if shared else None)
     return GraphIndex(
         # a name's own resources before those it is an alias of, then the one in more facts first
         names={k: tuple(sorted(v, key=lambda i: (name_key(labels[i]) != k, -degree[i]))) for k, v in names.items() if k},
@@ -557,8 +539,61 @@ def build_index(triples: Iterable[tuple[Any, Any, Any]], *, label_predicates: Se
         degree=dict(degree),
         class_names=class_names,
         superclasses=superclasses,
-        warnings=tuple(warnings),
+        warnings=warnings,
     )
+
+
+# What build_index and the Oxigraph store's index (kqa.kb.stores) share, so both read a graph the same way.
+
+SCHEMA_TYPES = frozenset({RDF_PROPERTY, OWL_TRANSITIVE, OWL_NS + "ObjectProperty", OWL_NS + "DatatypeProperty",
+                          OWL_NS + "Class", RDFS_NS + "Class", OWL_NS + "SymmetricProperty",
+                          OWL_NS + "FunctionalProperty"})  # rdf:type objects that are not an entity's class
+
+
+def not_relations(label_predicates: Sequence[str] = ()) -> frozenset[str]:
+    """Predicates never offered as a relation: the label and alias predicates and schema vocabulary."""
+    return frozenset({*LABEL_PREDICATES, *label_predicates, *ALIAS_PREDICATES, *_NOT_RELATIONS})
+
+
+def relation_info(p, *, label: str | None, comments: Iterable[Any], count: int, kinds, subject_classes,
+                  object_classes, multi: bool, transitive: bool) -> RelationInfo:
+    """One predicate's RelationInfo from its counts (``kinds``, ``*_classes``: Counters, most common wins)."""
+    comment = sorted(comments, key=lambda c: (_lang_rank(c), str(c)))
+    name = label or split_name(_local_name(p))
+    return RelationInfo(
+        iri=p, name=name, description=str(comment[0]) if comment else name, count=count,
+        object_kind=kinds.most_common(1)[0][0],
+        subject_class=subject_classes.most_common(1)[0][0] if subject_classes else None,
+        object_class=object_classes.most_common(1)[0][0] if object_classes else None,
+        multi=multi, transitive=transitive)
+
+
+def superclasses_of(subclass: Mapping[str, Iterable[str]], classes: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """class local name -> every class above it, from the rdfs:subClassOf pairs (local names)."""
+    superclasses = {}
+    for cls in classes:
+        seen, todo = [], list(subclass.get(cls, ()))
+        while todo:
+            up = todo.pop()
+            if up not in seen and up != cls:
+                seen.append(up)
+                todo.extend(subclass.get(up, ()))
+        superclasses[cls] = tuple(seen)
+    return superclasses
+
+
+def index_warnings(*, labelled: bool, blank_labelled: int, shared: int, first_shared: str | None) -> tuple[str, ...]:
+    warnings = []
+    if not labelled:
+        warnings.append("no resource has a label (rdfs:label, skos:prefLabel, schema:name or foaf:name): "
+                        "no question can name anything; add labels, or name the graph's label predicate in "
+                        "the pack's profile.json (label_predicates)")
+    if blank_labelled:
+        warnings.append(f"{blank_labelled} label(s) on blank nodes were left out: give those resources IRIs")
+    if shared:
+        warnings.append(f"{shared} name(s) belong to more than one resource (e.g. {first_shared!r}): the one "
+                        "with more facts is taken")
+    return tuple(warnings)
 
 
 # rdflib parses SPARQL with pyparsing, which is not thread-safe: two threads parsing at once (the app's

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kqa.kb.errors import BadFileError, KqaError
-from kqa.kb.graph import build_index, load_graph
+from kqa.kb.graph import load_graph
 from kqa.kb.stores import AUTO_OXIGRAPH_BYTES, MARKER, choose_store, open_oxigraph, store_folder, with_values
 
 TINY = """@prefix kqa: <http://kqa.dev/ontology#> .
@@ -35,6 +35,13 @@ def _index_equal(memory, disk) -> None:
     assert {k: b.classes[k] for k in a.classes} == dict(a.classes) and set(b.classes) == set(a.classes)
     assert set(b.names) == set(a.names) and all(b.names[k] == v for k, v in a.names.items())
     assert set(b.values) == set(a.values) and all(sorted(b.values[k]) == sorted(v) for k, v in a.values.items())
+    assert dict(b.relation_info) == dict(a.relation_info)
+    assert {k: b.degree[k] for k in a.degree} == dict(a.degree) and set(b.degree) == set(a.degree)
+    assert dict(b.class_names) == dict(a.class_names)
+    # the order of superclasses follows a set's (membership is what is read)
+    assert {k: set(v) for k, v in b.superclasses.items()} == {k: set(v) for k, v in a.superclasses.items()}
+    assert b.warnings == a.warnings
+    assert disk.profile == memory.profile
 
 
 @pytest.fixture()
@@ -52,6 +59,55 @@ def test_tiny_store_index_equals_the_memory_index(tiny, tmp_path):
     assert disk.lookup_name("republic of peru") == (next(iter(memory.lookup_name("peru"))),)
     assert disk.index.values["union discipline travail"][0][2].datatype is None  # untyped, as rdflib parses it
     assert disk.lookup_name("atlantis") == () and "atlantis" not in disk.index.names
+
+
+EDGES = """@prefix ex: <http://ex.org/> .
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix schema: <http://schema.org/> .
+ex:partOf a owl:TransitiveProperty ; rdfs:label "part of" ; rdfs:comment "Teil von"@de, "is part of"@en .
+ex:City rdfs:subClassOf ex:Place . ex:Place rdfs:subClassOf ex:Thing . ex:Capital rdfs:subClassOf ex:City .
+ex:Place rdfs:label "place (any)" .
+ex:a a ex:Capital, ex:City ; ex:title "Alpha Title" ; schema:name "Alpha"@fr, "Alpha Name" ;
+  skos:altLabel "Springfield" ; ex:partOf ex:b ; ex:code "AA", "A2" ; ex:pop 12 ; ex:founded "1900-01-01"^^<http://www.w3.org/2001/XMLSchema#date> .
+ex:b a ex:Place ; rdfs:label "Springfield"@en, "Beta"@de ; ex:partOf ex:c ; ex:motto "Hallo"@de .
+ex:c a ex:Place ; ex:title "Springfield" ; ex:partOf ex:a ; ex:code "CC" .
+ex:d ex:title "Delta" ; ex:near ex:a, ex:b, ex:c .  # no tie among classes: see kqa.kb.stores._small_index
+_:x rdfs:label "Nameless" ; ex:code "XX" .
+"""
+
+
+def test_store_index_equals_memory_with_a_profile_and_odd_graph(tmp_path):
+    """Label predicates from profile.json, language ranking, a blank node's label, subclasses, a transitive
+    relation, undeclared predicates, a name shared by three resources: the same index either way."""
+    from rdflib import URIRef
+
+    from kqa.kb.profile import PROFILE
+
+    path = tmp_path / "pack" / "graph.ttl"
+    path.parent.mkdir()
+    path.write_text(EDGES, encoding="utf-8")
+    (path.parent / PROFILE).write_text(json.dumps({"label_predicates": ["http://ex.org/title"]}))
+    memory = load_graph(path, store="memory")
+    disk = open_oxigraph(path, tmp_path / "stores")
+    _index_equal(memory, disk)
+    assert disk.profile.label_predicates == ("http://ex.org/title",)
+    a = URIRef("http://ex.org/a")
+    assert disk.labels[a] == "Alpha Name" and "Alpha Title" in disk.index.aliases[a]  # rdfs-like names first
+    assert disk.index.relation_info[URIRef("http://ex.org/partOf")].transitive
+    assert disk.index.relation_info[URIRef("http://ex.org/partOf")].description == "is part of"
+    assert disk.index.superclasses["Capital"] and disk.index.class_names["Place"] == "place (any)"
+    assert len(disk.lookup_name("springfield")) == 3 and any("blank" in w for w in disk.index.warnings)
+    assert disk.index.degree[a] == memory.index.degree[a] > 0
+    def iri_edges(kg):  # a blank node's id is new with each parse
+        return sorted(e for e in kg.nx_view().edges(keys=True) if e[0].startswith("http"))
+
+    assert iri_edges(disk) == iri_edges(memory) and len(iri_edges(memory)) > 10
+    plain_folder = store_folder(path, tmp_path / "stores")
+    assert store_folder(path, tmp_path / "stores", label_predicates=("http://ex.org/title",)) != plain_folder
+    assert not plain_folder.exists()  # the store's name carries the label predicates that shaped it
 
 
 def test_store_is_built_once_and_reopened_read_only(tiny, tmp_path):
