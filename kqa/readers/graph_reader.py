@@ -229,7 +229,8 @@ class GraphReader:
 
         keep = [_triple_of(e) for e in answer.evidence]
         keep = [t for t in keep if t is not None]
-        entities = [URIRef(x["iri"]) for x in answer.meta.get("linked", ()) if x.get("class") != "Literal"]
+        linked = answer.trace.entities if isinstance(answer.trace, GraphTrace) else ()
+        entities = [URIRef(e.iri) for e in linked if e.cls != "Literal"]
         entities += [s for s, _, _ in keep]
         return self.kg.neighbourhood(entities, radius=radius, max_edges=max_edges, keep=keep)
 

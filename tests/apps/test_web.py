@@ -101,6 +101,27 @@ def test_closed_book_shows_mode_votes_rationale_and_abstention_reason():
     assert "abstained" in card and "no vote reached a majority" in card
 
 
+def test_router_and_vote_show_their_choice_then_the_chosen_readers_trace():
+    from dataclasses import replace
+
+    from kqa.readers.types import CombineTrace
+    from tests.apps.conftest import dense_answer, graph_answer
+
+    graph = graph_answer(QUESTION, None, 3.0)
+    routed = replace(graph, backend="router",
+                     trace=CombineTrace("router", tried=("graph",), routed_to="graph", chosen=graph.trace))
+    column = web.render_column(routed)
+    assert '<b>routed to</b> <span class="kqa-chip">graph</span>' in column.details and "(tried graph)" in column.details
+    assert "SELECT ?o" in column.details and column.image is not None  # the graph's own trace, picture included
+    dense = dense_answer(QUESTION, None, 5.0)
+    voted = replace(dense, backend="vote", trace=CombineTrace(
+        "vote", votes={"graph": None, "dense": "Lima", "closed_book": "Lima"}, winner="dense", agreeing=2,
+        chosen=dense.trace))
+    html = render.details_html(voted)
+    assert "votes · 2 agree" in html and "abstained" in html and "dense</span>Lima ✔" in html
+    assert "lines read (2)" in html and "pe/government/0" in html
+
+
 def test_an_answer_without_a_trace_shows_its_evidence_and_plain_meta_escaped():
     answer = Answer(question="q", text="<script>x</script>", backend="router", confidence=None,
                     evidence=(Evidence(id="weird", text="a <b>bold</b> claim", source="corpus"),), latency_ms=1234.0,
