@@ -92,26 +92,20 @@ def changed_options(pool: BackendPool, **chosen: Any) -> dict[str, Any]:
     return {k: v for k, v in chosen.items() if v is not None and getattr(pool.options, k, None) != v}
 
 
-def render_column(answer: Answer, *, labeler: render.Labeler | None = None) -> Column:
-    meta = answer.meta if isinstance(answer.meta, Mapping) else {}
-    labels = render.evidence_labels(answer)
-    if isinstance(meta.get("labels"), Mapping):
-        labels.update(meta["labels"])
-    label = render.make_label(labeler, labels)
-    triples = render.labeled_triples(answer, label)
+def render_column(answer: Answer) -> Column:
+    """The column for a finished answer; the picture is drawn from its graph trace's triples, when it has any."""
+    triples = render.subgraph_triples(answer.trace)
     image = render.draw_subgraph(triples, answers=[answer.text] if answer.text else [],
-                                 entities=render.linked_names(answer, label)) if triples else None
+                                 entities=render.entity_names(answer.trace)) if triples else None
     picture = render.image_html(image, alt="the triples this answer rests on") if image is not None else ""
     legend = ('<div class="kqa-legend">indigo: entities in the question · amber: the answer</div>'
               if image is not None else "")
     return Column(backend=answer.backend, state="done", card=render.answer_card(answer),
-                  details=picture + legend + render.details_html(answer, label=label), image=image,
-                  text=answer.text)
+                  details=picture + legend + render.details_html(answer), image=image, text=answer.text)
 
 
 def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
                    choices: Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None, *,
-                   labeler: render.Labeler | None = None,
                    timeout_s: float | None = TIMEOUT_S) -> Iterator[dict[str, Column]]:
     """Every column's state: first all waiting, then once more each time a backend finishes (in the order
     they finish). A backend that raises, while loading or answering, gets an error column; the rest go on.
@@ -129,7 +123,7 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
 
     def run(name: str) -> Column:
         answer = pool.get(name, **overrides).answer(question, choices)
-        return render_column(answer, labeler=labeler)
+        return render_column(answer)
 
     futures: dict[Future, str] = {LANES.submit(name, run, name): name for name in backends}
     pending = set(futures)
@@ -252,29 +246,6 @@ def knowledge_graph(pool: BackendPool):
     return pool.graph()
 
 
-def graph_labeler(pool: BackendPool) -> render.Labeler:
-    """IRI -> rdfs:label from the pack's graph; loads the graph on first use, and gives up quietly after one
-    failure (the picture then shows local names)."""
-    state: dict[str, Any] = {}
-    lock = threading.Lock()
-
-    def label(iri: str) -> str | None:
-        with lock:
-            if "kg" not in state:
-                try:
-                    state["kg"] = knowledge_graph(pool)
-                except Exception:  # noqa: BLE001
-                    state["kg"] = None
-        kg = state["kg"]
-        if kg is None:
-            return None
-        from rdflib import URIRef
-
-        return kg.labels.get(URIRef(iri))
-
-    return label
-
-
 def entity_facts(pool: BackendPool, name: str) -> tuple[str, str, list[tuple[str, str]], str]:
     """(label, country code, [(relation, value)], the SPARQL used) for the entity called ``name``."""
     from kqa.kb.errors import KqaError
@@ -358,7 +329,6 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
 
     backends = list(backends)
     runs_dir = _runs_dir(runs_dir)
-    labeler = graph_labeler(pool)
 
     with gr.Blocks(title="kqa: one question, three kinds of knowledge") as app:
         gr.Markdown(
@@ -406,7 +376,7 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
                                             runtime=runtime_value)
                 shown: dict[str, Column] = {}
                 for columns in stream_answers(pool, backends, question_text.strip(), parse_choices(choices_text),
-                                              overrides, labeler=labeler, timeout_s=timeout_s):
+                                              overrides, timeout_s=timeout_s):
                     out: list[Any] = [agreement(columns)]
                     for name in backends:
                         column = columns[name]

@@ -1,8 +1,10 @@
 """Turn one ``Answer`` into what a person reads in the app: an answer card, an evidence panel, a subgraph picture.
 
-No QA logic lives here: it only shows what a backend put in its ``Answer``. Every ``meta`` key is optional
-(graph: "sparql", "entities", "relation", "path"; closed_book: "mode", "votes"; any: "reason", "error",
-"model", "k"), so a new backend renders without a change here. HTML is built from escaped text only.
+No QA logic lives here: it only shows what a backend put in its ``Answer``: the card from its text, confidence
+and latency (and ``meta["reason"]`` for an abstention), the details from its typed ``trace`` (graph: entities,
+relation, SPARQL, triples, path; corpus: retriever, passages, lines read, model; closed book: mode, votes,
+samples; router and vote: what they tried and took). A backend without a trace shows its evidence and its
+plain ``meta`` values, so a new backend renders without a change here. HTML is built from escaped text only.
 
 >>> agreement_html({"graph": "Lima", "dense": "lima."}, pending=[])  # doctest: +ELLIPSIS
 '<div class="kqa-agree kqa-agree-yes">...'
@@ -13,13 +15,12 @@ from __future__ import annotations
 import html
 import io
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kqa.eval.metrics import normalize_answer, split_list
-from kqa.readers.types import Answer
-
-Labeler = Callable[[str], str]  # an IRI (without <>) -> a person's name for it
+from kqa.kb.types import Evidence
+from kqa.readers.types import Answer, ClosedBookTrace, CombineTrace, CorpusTrace, GraphTrace, Trace, Triple
 
 TITLES = {  # backend -> (what the knowledge is, how it answers)
     "graph": ("Knowledge graph", "links entities, runs SPARQL over RDF triples"),
@@ -28,9 +29,6 @@ TITLES = {  # backend -> (what the knowledge is, how it answers)
     "hybrid": ("Retrieved text · hybrid", "dense + BM25 fused by rank, reads the top-k"),
     "closed_book": ("Model alone", "no retrieval: only what the LM's weights hold"),
 }
-
-_TRIPLE = re.compile(r"^triple:\s*(<[^>]*>)\s+(<[^>]*>)\s+(.+?)\s*$")
-_LITERAL = re.compile(r'^"((?:[^"\\]|\\.)*)"')
 
 
 def esc(text: Any) -> str:
@@ -41,7 +39,7 @@ def title_of(backend: str) -> tuple[str, str]:
     return TITLES.get(backend, (backend, ""))
 
 
-# ------------------------------------------------------------------------------------------------ triples
+# ------------------------------------------------------------------------------------------------ traces
 
 
 def local_name(iri: str) -> str:
@@ -49,122 +47,27 @@ def local_name(iri: str) -> str:
     return re.split(r"[/#]", iri.rstrip("/#"))[-1] or iri
 
 
-def humanize(iri: str) -> str:
-    return local_name(iri).replace("_", " ")
+def chosen_trace(trace: Trace | None) -> GraphTrace | CorpusTrace | ClosedBookTrace | None:
+    """The trace of the reader whose answer was given: through any router or vote to the backend it took."""
+    while isinstance(trace, CombineTrace):
+        trace = trace.chosen
+    return trace
 
 
-def parse_triple_id(evidence_id: str) -> tuple[str, str, str] | None:
-    """``"triple:<s> <p> <o>"`` -> (s, p, o) with IRIs unwrapped and literals unquoted; None if not a triple."""
-    match = _TRIPLE.match(evidence_id)
-    if not match:
-        return None
-    s, p, o = match.groups()
-    if o.startswith("<") and o.endswith(">"):
-        o = o[1:-1]
-    else:
-        literal = _LITERAL.match(o)
-        if literal:
-            o = re.sub(r"\\(.)", lambda m: {"n": " ", "t": " "}.get(m.group(1), m.group(1)), literal.group(1))
-        o = "\x00" + o  # marks a literal for the labeler, stripped before showing
-    return s[1:-1], p[1:-1], o
+def subgraph_triples(trace: Trace | None) -> list[Triple]:
+    """The triples to draw for an answer: its graph trace's triples, then its path, without repeats."""
+    trace = chosen_trace(trace)
+    if not isinstance(trace, GraphTrace):
+        return []
+    return list(dict.fromkeys((*trace.triples, *trace.path)))
 
 
-def _triple_from_path_item(item: Any) -> tuple[str, str, str] | None:
-    if isinstance(item, str):
-        if item.startswith("triple:"):
-            return parse_triple_id(item)
-        parts = [x.strip() for x in re.split(r"\s+[—–|]\s+|\t", item)]
-        return ("\x00" + parts[0], "\x00" + parts[1], "\x00" + parts[2]) if len(parts) == 3 else None
-    if isinstance(item, Mapping):
-        keys = [("s", "p", "o"), ("subject", "predicate", "object"), ("subject", "relation", "object")]
-        for a, b, c in keys:
-            if a in item and b in item and c in item:
-                return str(item[a]), str(item[b]), str(item[c])
-        return None
-    if isinstance(item, Sequence) and len(item) == 3:
-        return tuple(str(x) for x in item)  # type: ignore[return-value]
-    return None
-
-
-def answer_triples(answer: Answer) -> list[tuple[str, str, str]]:
-    """The triples an answer rests on: its graph evidence ids, then meta's "path_ids" and "path" (ids,
-    "s — p — o" texts, (s, p, o) or {"s", "p", "o"}), without repeats."""
-    out: list[tuple[str, str, str]] = []
-    for item in answer.evidence:
-        triple = parse_triple_id(item.id)
-        if triple:
-            out.append(triple)
-    meta = answer.meta if isinstance(answer.meta, Mapping) else {}
-    for key in ("path_ids", "path"):
-        path = meta.get(key)
-        if isinstance(path, Sequence) and not isinstance(path, str):
-            for item in path:
-                triple = _triple_from_path_item(item)
-                if triple:
-                    out.append(triple)
-    return list(dict.fromkeys(out))
-
-
-def evidence_labels(answer: Answer) -> dict[str, str]:
-    """Names the backend already wrote: a triple's text "Peru — capital — Lima" names its subject and object
-    (the object as the backend formats it, units included)."""
-    labels: dict[str, str] = {}
-    for item in answer.evidence:
-        triple = parse_triple_id(item.id)
-        parts = [x.strip() for x in re.split(r"\s+[—–|]\s+|\t", item.text or "")]
-        if triple and len(parts) == 3 and all(parts):
-            labels.setdefault(triple[0], parts[0])
-            labels.setdefault(triple[2], parts[2])
-    return labels
-
-
-def labeled_triples(answer: Answer, label: Labeler) -> list[tuple[str, str, str]]:
-    """``answer_triples`` in people's names; a fact reached both as an id and as text is shown once."""
-    return list(dict.fromkeys((label(s), label(p), label(o)) for s, p, o in answer_triples(answer)))
-
-
-def linked_names(answer: Answer, label: Labeler) -> list[str]:
-    """The question's entities, from meta "linked" ([{"label", "iri", ...}]) or "entities" (IRIs or names)."""
-    meta = answer.meta if isinstance(answer.meta, Mapping) else {}
-    names: list[str] = []
-    linked = meta.get("linked")
-    if isinstance(linked, Sequence) and not isinstance(linked, str):
-        for item in linked:
-            if isinstance(item, Mapping):
-                names.append(str(item.get("label") or label(str(item.get("iri", "")))))
-            else:
-                names.append(label(str(item)))
-    entities = meta.get("entities")
-    if isinstance(entities, str):
-        entities = [entities]
-    if isinstance(entities, Sequence):
-        names += [label(str(e)) for e in entities]
-    return [n for n in dict.fromkeys(names) if n]
-
-
-def make_label(labeler: Labeler | None, labels: Mapping[str, str] | None = None) -> Labeler:
-    """A term's name: meta's own labels, then the graph's labels, then the IRI's local name."""
-    labels = labels or {}
-
-    def label(term: str) -> str:
-        if term in labels:
-            return str(labels[term])
-        if term.startswith("\x00"):
-            return term[1:]
-        if "://" not in term:
-            return term
-        if "#" in term:
-            return humanize(term)  # a relation (ontology#capital): its local name reads well
-        if labeler is not None:
-            try:
-                found = labeler(term)
-                if found:
-                    return found
-            except Exception:  # noqa: BLE001 - a missing label only costs prettiness
-                pass
-        return humanize(term)
-
-    return label
+def entity_names(trace: Trace | None) -> list[str]:
+    """The question's entities as the graph names them (none for a backend that links nothing)."""
+    trace = chosen_trace(trace)
+    if not isinstance(trace, GraphTrace):
+        return []
+    return [n for n in dict.fromkeys(e.label for e in trace.entities) if n]
 
 
 # ------------------------------------------------------------------------------------------------ picture
@@ -305,61 +208,109 @@ def _latency(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
-def details_html(answer: Answer, *, label: Labeler | None = None) -> str:
-    """Everything else the answer carries, in the order a reader checks it: how the question was read
-    (entities, relation, SPARQL), what it rests on (triples, passages), how the model reasoned (mode,
-    votes, rationale), then the remaining meta."""
-    meta = dict(answer.meta) if isinstance(answer.meta, Mapping) else {}
-    if label is None:
-        labels = evidence_labels(answer)
-        labels.update(meta["labels"] if isinstance(meta.get("labels"), Mapping) else {})
-        label = make_label(None, labels)
+def details_html(answer: Answer) -> str:
+    """Everything else the answer carries, in the order a reader checks it: how a combined backend chose, how
+    the question was read (entities, relation, SPARQL), what it rests on (triples, passages, lines read), how
+    the model reasoned (mode, votes, rationale)."""
+    trace = answer.trace
     parts: list[str] = []
-    names = linked_names(answer, label)
-    if names:
-        chips = "".join(f'<span class="kqa-chip">{esc(n)}</span>' for n in names)
-        parts.append(f'<div class="kqa-row"><b>entities</b> {chips}</div>')
-    if meta.get("relation"):
-        how = f' <span class="kqa-muted">({esc(meta["relation_how"])})</span>' if meta.get("relation_how") else ""
-        parts.append(f'<div class="kqa-row"><b>relation</b> <span class="kqa-chip kqa-rel">'
-                     f'{esc(label(str(meta["relation"])).replace("_", " "))}</span>{how}</div>')
-    if meta.get("sparql"):
-        parts.append(f'<div class="kqa-sec">SPARQL</div><pre class="kqa-sparql">{esc(meta["sparql"])}</pre>')
-    triples = labeled_triples(answer, label)
+    if isinstance(trace, CombineTrace):
+        parts += _combine_parts(trace)
+    chosen = chosen_trace(trace)
+    if isinstance(chosen, GraphTrace):
+        parts += _graph_parts(chosen)
+    elif isinstance(chosen, CorpusTrace):
+        parts += _corpus_parts(chosen, answer)
+    elif isinstance(chosen, ClosedBookTrace):
+        parts += _closed_book_parts(chosen)
+    if not isinstance(chosen, GraphTrace):
+        parts += _passage_parts(answer, [e for e in answer.evidence if e.source != "graph"])
+    sparql = chosen.sparql if isinstance(chosen, GraphTrace) else None
+    if answer.rationale and answer.rationale != sparql:
+        parts.append(f'<details class="kqa-rationale" open><summary>rationale</summary>'
+                     f"<pre>{esc(answer.rationale)}</pre></details>")
+    if trace is None:  # a backend that keeps no trace: its plain meta values, as they are
+        meta = answer.meta if isinstance(answer.meta, Mapping) else {}
+        rest = {k: v for k, v in meta.items() if k != "reason" and isinstance(v, (str, int, float, bool))}
+        if rest:
+            parts.append('<div class="kqa-meta">' + " · ".join(f"{esc(k)}: {esc(_short(str(v), 60))}"
+                                                               for k, v in rest.items()) + "</div>")
+    return '<div class="kqa-details">' + "".join(parts) + "</div>" if parts else ""
+
+
+def _row(name: str, *chips: str, note: str | None = None, cls: str = "kqa-chip") -> str:
+    shown = "".join(f'<span class="{cls}">{esc(c)}</span>' for c in chips)
+    said = f' <span class="kqa-muted">({esc(note)})</span>' if note else ""
+    return f'<div class="kqa-row"><b>{esc(name)}</b> {shown}{said}</div>'
+
+
+def _combine_parts(trace: CombineTrace) -> list[str]:
+    if trace.combiner == "router":
+        note = f"tried {' → '.join(trace.tried)}" if trace.tried else None
+        return [_row("routed to", trace.routed_to or "none", note=note)]
+    rows = "".join(
+        f'<div class="kqa-vote"><span class="kqa-vote-a">{esc(backend)}</span>'
+        f'{esc(text) if text is not None else "<span class=kqa-muted>abstained</span>"}'
+        f'{" ✔" if backend == trace.winner else ""}</div>' for backend, text in trace.votes.items())
+    agreeing = f" · {trace.agreeing} agree" if trace.winner else ""
+    return [f'<div class="kqa-sec">votes{esc(agreeing)}</div>{rows}']
+
+
+def _graph_parts(trace: GraphTrace) -> list[str]:
+    parts = []
+    if trace.entities:
+        parts.append(_row("entities", *entity_names(trace)))
+    if trace.relation_label:
+        parts.append(_row("relation", trace.relation_label, note=trace.relation_how, cls="kqa-chip kqa-rel"))
+    if trace.query_kind:
+        parts.append(_row("query", trace.query_kind))
+    if trace.graph_answer:
+        parts.append(_row("graph's answer", trace.graph_answer))
+    if trace.sparql:
+        parts.append(f'<div class="kqa-sec">SPARQL</div><pre class="kqa-sparql">{esc(trace.sparql)}</pre>')
+    for extra in trace.supporting_sparql:
+        parts.append(f'<details><summary>supporting query</summary><pre class="kqa-sparql">{esc(extra)}</pre>'
+                     "</details>")
+    triples = subgraph_triples(trace)
     if triples:
         rows = "".join(f'<div class="kqa-triple">{esc(s)} <span class="kqa-p">{esc(p)}</span> → {esc(o)}</div>'
                        for s, p, o in triples[:12])
         more = f'<div class="kqa-muted">… and {len(triples) - 12} more</div>' if len(triples) > 12 else ""
-        parts.append(f'<div class="kqa-sec">triples</div>{rows}{more}')
-    passages = [e for e in answer.evidence if parse_triple_id(e.id) is None]
-    if passages:
-        items = []
-        for e in passages:
-            score = f'<span class="kqa-score">{e.score:.3f}</span>' if e.score is not None else ""
-            name = e.id.removeprefix("passage:")
-            items.append(f'<div class="kqa-passage"><div class="kqa-pid">{score}<code>{esc(name)}</code></div>'
-                         f"<div>{highlight(_short(e.text, 600), answer.text)}</div></div>")
-        parts.append(f'<div class="kqa-sec">evidence ({len(passages)})</div>{"".join(items)}')
-    if meta.get("mode"):
-        parts.append(f'<div class="kqa-row"><b>prompt</b> <span class="kqa-chip">{esc(meta["mode"])}</span></div>')
-    votes = meta.get("votes")
-    if isinstance(votes, Mapping) and votes:
-        total = sum(float(v) for v in votes.values()) or 1.0
+        parts.append(f'<div class="kqa-sec">{"path" if trace.path else "triples"}</div>{rows}{more}')
+    return parts
+
+
+def _corpus_parts(trace: CorpusTrace, answer: Answer) -> list[str]:
+    parts = [_row("read by", trace.model, note=f"{trace.retriever}, top {trace.k}")]
+    if trace.lines:
+        rows = "".join(f'<div class="kqa-line">{highlight(_short(line, 300), answer.text)}</div>'
+                       for line in trace.lines)
+        parts.append(f'<div class="kqa-sec">lines read ({len(trace.lines)})</div>{rows}')
+    return parts
+
+
+def _closed_book_parts(trace: ClosedBookTrace) -> list[str]:
+    parts = [_row("prompt", trace.mode, note=trace.model)]
+    if trace.votes:
+        total = sum(trace.votes.values()) or 1
         bars = "".join(
-            f'<div class="kqa-vote"><span class="kqa-vote-a">{esc(k if k is not None else "(abstain)")}</span>'
-            f'<span class="kqa-bar"><span style="width:{100 * float(v) / total:.0f}%"></span></span> {esc(v)}</div>'
-            for k, v in sorted(votes.items(), key=lambda kv: -float(kv[1])))
-        parts.append(f'<div class="kqa-sec">votes</div>{bars}')
-    if answer.rationale and answer.rationale != meta.get("sparql"):
-        parts.append(f'<details class="kqa-rationale" open><summary>rationale</summary>'
-                     f"<pre>{esc(answer.rationale)}</pre></details>")
-    shown = {"entities", "linked", "relation", "relation_how", "sparql", "path", "path_ids", "mode", "votes",
-             "labels", "reason"}
-    rest = {k: v for k, v in meta.items() if k not in shown and isinstance(v, (str, int, float, bool))}
-    if rest:
-        parts.append('<div class="kqa-meta">' + " · ".join(f"{esc(k)}: {esc(_short(str(v), 60))}"
-                                                           for k, v in rest.items()) + "</div>")
-    return '<div class="kqa-details">' + "".join(parts) + "</div>" if parts else ""
+            f'<div class="kqa-vote"><span class="kqa-vote-a">{esc(k)}</span>'
+            f'<span class="kqa-bar"><span style="width:{100 * v / total:.0f}%"></span></span> {esc(v)}</div>'
+            for k, v in sorted(trace.votes.items(), key=lambda kv: -kv[1]))
+        parts.append(f'<div class="kqa-sec">votes ({len(trace.samples)} samples)</div>{bars}')
+    return parts
+
+
+def _passage_parts(answer: Answer, passages: Sequence[Evidence]) -> list[str]:
+    if not passages:
+        return []
+    items = []
+    for e in passages:
+        score = f'<span class="kqa-score">{e.score:.3f}</span>' if e.score is not None else ""
+        name = e.id.removeprefix("passage:")
+        items.append(f'<div class="kqa-passage"><div class="kqa-pid">{score}<code>{esc(name)}</code></div>'
+                     f"<div>{highlight(_short(e.text, 600), answer.text)}</div></div>")
+    return [f'<div class="kqa-sec">evidence ({len(passages)})</div>{"".join(items)}']
 
 
 def highlight(text: str, answer: str | None) -> str:
@@ -440,7 +391,8 @@ img.kqa-subgraph {max-width: 100%; height: auto; display: block; margin: 4px aut
 .kqa-pid {font-size: 0.85em; color: #6b7280}
 .kqa-score {background: #eef2ff; color: #3730a3; border-radius: 4px; padding: 0 5px; margin-right: 6px;
   font-variant-numeric: tabular-nums}
-.kqa-passage mark {background: #fde68a; padding: 0 2px; border-radius: 2px}
+.kqa-line {border-left: 3px solid #a7f3d0; padding: 1px 8px; margin: 3px 0}
+.kqa-line mark, .kqa-passage mark {background: #fde68a; padding: 0 2px; border-radius: 2px}
 .kqa-vote {display: flex; gap: 8px; align-items: center}
 .kqa-vote-a {min-width: 90px}
 .kqa-meta {font-size: 0.8em; color: #6b7280; margin-top: 8px}

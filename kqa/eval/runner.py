@@ -31,7 +31,7 @@ from kqa.eval.perturb import robustness_table
 from kqa.eval.timing import percentile
 from kqa.kb.jsonl import atomic_write_bytes, atomic_write_text
 from kqa.kb.types import Question
-from kqa.readers.types import Answer, Backend
+from kqa.readers.types import Answer, Backend, trace_record
 
 ANSWERS = "answers.jsonl"
 RESULTS = "results.json"
@@ -77,6 +77,7 @@ def _record(question: Question, answer: Answer, error: str | None = None) -> dic
         "time_sensitive": question.time_sensitive,
         "error": error or answer.meta.get("error"),
         "meta": meta,
+        "trace": trace_record(answer.trace),  # what the reader did, typed: {"kind": "graph", "sparql": ...}
     }
 
 

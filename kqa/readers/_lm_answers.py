@@ -6,14 +6,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kqa.kb.text import normalize_answer
 from kqa.kb.types import Evidence
 from kqa.models.lm import Generation, LanguageModel
 from kqa.readers.prompts import choice_continuation, clean_answer
-from kqa.readers.types import Answer, abstain
+from kqa.readers.types import Answer, ClosedBookTrace, CorpusTrace, abstain
 
 UNKNOWN = {"unknown", "i don't know", "i do not know", "not stated", "none"}
 
@@ -56,31 +56,35 @@ def greedy_answer(
     latency_ms: float,
     evidence: tuple[Evidence, ...] = (),
     meta: dict[str, Any],
+    trace: CorpusTrace | ClosedBookTrace | None = None,
 ) -> Answer:
     """A short greedy answer with the probability of its tokens as confidence, or an abstention that says why."""
     text = clean_answer(generation.text, question)
     confidence = generation.probability
     meta = {**meta, "raw": generation.text, "finish_reason": generation.finish_reason}
     if text is None:
-        return abstain(question, backend, "the model wrote no answer", latency_ms=latency_ms, **meta)
+        return abstain(question, backend, "the model wrote no answer", latency_ms=latency_ms, trace=trace, **meta)
     if text.lower() in UNKNOWN:
         return abstain(question, backend, "the model answered that it does not know", latency_ms=latency_ms,
-                       **meta)
+                       trace=trace, **meta)
     if echoes(text, question):
         return abstain(question, backend, "the model repeated a name from the question", latency_ms=latency_ms,
-                       candidate=text, **meta)
+                       candidate=text, trace=trace, **meta)
     if confidence is not None and confidence < abstain_below:
         return abstain(question, backend, f"confidence {confidence:.3f} is below {abstain_below}",
-                       latency_ms=latency_ms, candidate=text, candidate_confidence=confidence, **meta)
+                       latency_ms=latency_ms, candidate=text, candidate_confidence=confidence, trace=trace, **meta)
     return Answer(question=question, text=text, backend=backend, confidence=confidence, evidence=evidence,
-                  latency_ms=latency_ms, rationale=None, meta=meta)
+                  latency_ms=latency_ms, rationale=None, meta=meta, trace=trace)
 
 
 def choice_answer(question: str, choice: Choice, *, backend: str, abstain_below: float, latency_ms: float,
-                  evidence: tuple[Evidence, ...] = (), meta: dict[str, Any]) -> Answer:
+                  evidence: tuple[Evidence, ...] = (), meta: dict[str, Any],
+                  trace: CorpusTrace | ClosedBookTrace | None = None) -> Answer:
     meta = {**meta, "method": "loglikelihood", "choice_logprobs": choice.logprobs}
+    if trace is not None:
+        trace = replace(trace, method="loglikelihood", choice_logprobs=dict(choice.logprobs))
     if choice.probability < abstain_below:
         return abstain(question, backend, f"confidence {choice.probability:.3f} is below {abstain_below}",
-                       latency_ms=latency_ms, candidate=choice.text, **meta)
+                       latency_ms=latency_ms, candidate=choice.text, trace=trace, **meta)
     return Answer(question=question, text=choice.text, backend=backend, confidence=choice.probability,
-                  evidence=evidence, latency_ms=latency_ms, rationale=None, meta=meta)
+                  evidence=evidence, latency_ms=latency_ms, rationale=None, meta=meta, trace=trace)

@@ -7,7 +7,8 @@ Modes:
   ("So the answer is X."), or, when the rationale has no such phrase, from a second greedy step that appends
   it (Kojima et al. 2022); the confidence is the rationale's geometric-mean token probability.
 - ``self_consistency`` (Wang et al. 2022): ``n_samples`` rationales sampled at ``temperature``, a majority
-  vote over their normalised answers; the vote share is the confidence and the votes go in ``meta``.
+  vote over their normalised answers; the vote share is the confidence and the samples and votes go in the
+  answer's ``trace`` (a ``ClosedBookTrace``, which also names the mode and the model).
 
 A question with choices is answered in every mode by the log-likelihood of each choice after the direct
 prompt, as lm-evaluation-harness scores multiple choice. Below ``abstain_below`` the reader abstains and says
@@ -26,7 +27,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kqa.kb.text import clean_question, normalize_answer
@@ -34,7 +35,7 @@ from kqa.kb.types import Question
 from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
 from kqa.models.lm import Generation, LanguageModel
 from kqa.readers.prompts import ANSWER_TRIGGER, COT_STOP, DIRECT_STOP, cot_prompt, direct_prompt, extract_answer
-from kqa.readers.types import Answer, abstain
+from kqa.readers.types import Answer, ClosedBookTrace, abstain
 
 MODES = ("direct", "cot", "self_consistency")
 
@@ -108,6 +109,9 @@ class ClosedBookReader:
     def _meta(self, prompt: str, **more: Any) -> dict[str, Any]:
         return {"model": self.lm.model_id, "mode": self.mode, "prompt": prompt, **more}
 
+    def _trace(self, **more: Any) -> ClosedBookTrace:
+        return ClosedBookTrace(mode=self.mode, model=self.lm.model_id, **more)
+
     def _answer(self, items: Sequence[tuple[str, tuple[str, ...] | None]]) -> list[Answer]:
         out: list[Answer | None] = [None] * len(items)
         open_ = [i for i, (_, choices) in enumerate(items) if not choices]
@@ -117,7 +121,8 @@ class ClosedBookReader:
                 t = time.perf_counter()
                 choice = choose(self.lm, prompt, choices)
                 out[i] = choice_answer(question, choice, backend=self.name, abstain_below=self.abstain_below,
-                                       latency_ms=(time.perf_counter() - t) * 1000, meta=self._meta(prompt))
+                                       latency_ms=(time.perf_counter() - t) * 1000, meta=self._meta(prompt),
+                                       trace=self._trace())
         if open_:
             t = time.perf_counter()
             questions = [items[i][0] for i in open_]
@@ -165,32 +170,36 @@ class ClosedBookReader:
         meta = self._meta(prompt, batch=batch)
         if self.mode == "direct":
             return greedy_answer(question, samples[0], backend=self.name, abstain_below=self.abstain_below,
-                                 latency_ms=latency_ms, meta=meta)
+                                 latency_ms=latency_ms, meta=meta, trace=self._trace())
         rationales: Sequence[Rationale] = samples  # type: ignore[assignment]
         if self.mode == "cot":
             [r] = rationales
             confidence = math.exp(r.logprob_mean) if r.logprob_mean is not None else None
             meta.update(finish_reason=r.finish_reason)
+            trace = self._trace(rationale=r.text)
             if r.answer is None:
                 return abstain(question, self.name, "the rationale ends in no answer", latency_ms=latency_ms,
-                               rationale=r.text, **meta)
+                               rationale=r.text, trace=trace, **meta)
             if confidence is not None and confidence < self.abstain_below:
                 return abstain(question, self.name, f"confidence {confidence:.3f} is below {self.abstain_below}",
-                               latency_ms=latency_ms, candidate=r.answer, rationale=r.text, **meta)
+                               latency_ms=latency_ms, candidate=r.answer, rationale=r.text, trace=trace, **meta)
             return Answer(question=question, text=r.answer, backend=self.name, confidence=confidence, evidence=(),
-                          latency_ms=latency_ms, rationale=r.text, meta=meta)
+                          latency_ms=latency_ms, rationale=r.text, meta=meta, trace=trace)
         answers = [r.answer for r in rationales]
         winner, votes = majority_vote(answers)
         meta.update(votes=votes, samples=[r.text for r in rationales], n_samples=len(rationales),
                     temperature=self.temperature, seed=self.seed)
+        trace = self._trace(samples=tuple(r.text for r in rationales), votes=dict(votes),
+                            temperature=self.temperature)
         if winner is None:
             return abstain(question, self.name, "no sampled rationale ended in an answer", latency_ms=latency_ms,
-                           **meta)
+                           trace=trace, **meta)
         share = votes[winner] / len(rationales)  # failed extractions count against the winner
         if share < self.abstain_below:
             return abstain(question, self.name, f"vote share {share:.2f} is below {self.abstain_below}",
-                           latency_ms=latency_ms, candidate=winner, **meta)
+                           latency_ms=latency_ms, candidate=winner, trace=trace, **meta)
         key = normalize_answer(winner)
         rationale = next(r.text for r in rationales if r.answer and normalize_answer(r.answer) == key)
         return Answer(question=question, text=winner, backend=self.name, confidence=share, evidence=(),
-                      latency_ms=latency_ms, rationale=rationale, meta=meta)
+                      latency_ms=latency_ms, rationale=rationale, meta=meta,
+                      trace=replace(trace, rationale=rationale))

@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from kqa.kb.text import normalize_answer
 from kqa.kb.types import Question
-from kqa.readers.types import Answer, Backend, abstain
+from kqa.readers.types import Answer, Backend, CombineTrace, abstain
 
 
 def _answers_for(backends: Sequence[Backend], questions: Sequence[Question]) -> list[list[Answer]]:
@@ -47,10 +47,13 @@ class RouterReader:
             if confident(answer, self.thresholds):
                 return Answer(question=question, text=answer.text, backend=self.name, confidence=answer.confidence,
                               evidence=answer.evidence, latency_ms=elapsed_ms, rationale=answer.rationale,
-                              meta={**answer.meta, "routed_to": answer.backend, "tried": tried})
+                              meta={**answer.meta, "routed_to": answer.backend, "tried": tried},
+                              trace=CombineTrace("router", tried=tuple(tried), routed_to=answer.backend,
+                                                 chosen=answer.trace))
         unsure = [a for a in answers if a.text is not None]
         reason = "no backend was confident enough" if unsure else "every backend abstained"
         return abstain(question, self.name, reason, latency_ms=elapsed_ms, tried=tried,
+                       trace=CombineTrace("router", tried=tuple(tried)),
                        **({"candidate": unsure[0].text, "candidate_from": unsure[0].backend} if unsure else {}))
 
     def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
@@ -107,7 +110,8 @@ class VoteReader:
         votes = {a.backend: a.text for a in answers}
         if not ballots:
             reason = "no backend was confident enough" if any(a.text for a in answers) else "every backend abstained"
-            return abstain(question, self.name, reason, latency_ms=elapsed_ms, votes=votes)
+            return abstain(question, self.name, reason, latency_ms=elapsed_ms, votes=votes,
+                           trace=CombineTrace("vote", votes=votes))
         weight: dict[str, float] = defaultdict(float)
         counts = Counter(key for key, _ in ballots)
         for key, a in ballots:
@@ -118,7 +122,9 @@ class VoteReader:
         return Answer(question=question, text=winner.text, backend=self.name,
                       confidence=round(top / len(self.backends), 4), evidence=winner.evidence,
                       latency_ms=elapsed_ms, rationale=winner.rationale,
-                      meta={"votes": votes, "agreeing": counts[winner_key], "winner_from": winner.backend})
+                      meta={"votes": votes, "agreeing": counts[winner_key], "winner_from": winner.backend},
+                      trace=CombineTrace("vote", votes=votes, winner=winner.backend, agreeing=counts[winner_key],
+                                         chosen=winner.trace))
 
     def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
         start = time.perf_counter()

@@ -6,7 +6,8 @@ selector the model reads the passages whole (worth it only for a model far large
 
 It is the reader of the ``dense`` backend, and of any other backend made of a passage retriever and a model
 (``bm25``, ``hybrid``): the backend's name is given by the caller. The answer's evidence is the passages in
-rank order, with their retrieval scores. This file ranks nothing (that is the retriever's job) and keeps no
+rank order, with their retrieval scores; its ``trace`` (a ``CorpusTrace``) names the retriever, ``k``, the
+passages with their scores, the lines the model read and the model. This file ranks nothing (that is the retriever's job) and keeps no
 index.
 
 Example::
@@ -25,7 +26,7 @@ from kqa.kb.types import Evidence, Question
 from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
 from kqa.models.lm import LanguageModel
 from kqa.readers.prompts import DIRECT_STOP, reading_prompt
-from kqa.readers.types import Answer, abstain
+from kqa.readers.types import Answer, CorpusTrace, Passage, abstain
 from kqa.retrievers.base import Retriever
 from kqa.retrievers.lines import LineSelector
 
@@ -58,6 +59,10 @@ class ContextReader:
         chosen = self.selector.select_many(questions, retrieved, m=self.lines)
         return [[f"{line.title} - {line.text}" if line.title else line.text for line in lines] for lines in chosen]
 
+    def _trace(self, passages: Sequence[Evidence], lines: Sequence[str]) -> CorpusTrace:
+        return CorpusTrace(retriever=self.retriever.name, k=self.k, model=self.lm.model_id,
+                           passages=tuple(Passage(e.id, e.score) for e in passages), lines=tuple(lines))
+
     def _asked(self, question: str) -> str:
         """The question as it is retrieved for and read: with ``rewrite`` (``retrievers.question_rewrite``),
         names put the way the knowledge writes them and a lead-in clause dropped."""
@@ -81,7 +86,8 @@ class ContextReader:
         for i, ((question, choices), passages) in enumerate(zip(items, retrieved)):
             meta = {"model": self.lm.model_id, "k": self.k, "retriever": self.retriever.name, "facts": facts[i]}
             if not passages:
-                out[i] = abstain(question, self.name, "retrieval found no passages", latency_ms=retrieve_ms, **meta)
+                out[i] = abstain(question, self.name, "retrieval found no passages", latency_ms=retrieve_ms,
+                                 trace=self._trace(passages, facts[i]), **meta)
                 continue
             prompts[i] = reading_prompt(self.lm, question, facts[i])
             if choices:
@@ -89,7 +95,8 @@ class ContextReader:
                 choice = choose(self.lm, prompts[i], choices)
                 out[i] = choice_answer(question, choice, backend=self.name, abstain_below=self.abstain_below,
                                        latency_ms=retrieve_ms + (time.perf_counter() - t) * 1000,
-                                       evidence=tuple(passages), meta={**meta, "prompt": prompts[i]})
+                                       evidence=tuple(passages), meta={**meta, "prompt": prompts[i]},
+                                       trace=self._trace(passages, facts[i]))
             else:
                 to_generate.append(i)
         if to_generate:
@@ -103,6 +110,7 @@ class ContextReader:
                 meta = {"model": self.lm.model_id, "k": self.k, "retriever": self.retriever.name,
                         "facts": facts[i], "prompt": prompts[i], "batch": len(to_generate)}
                 answer = greedy_answer(question, generation, backend=self.name, abstain_below=self.abstain_below,
-                                       latency_ms=retrieve_ms + read_ms, evidence=tuple(passages), meta=meta)
+                                       latency_ms=retrieve_ms + read_ms, evidence=tuple(passages), meta=meta,
+                                       trace=self._trace(passages, facts[i]))
                 out[i] = answer
         return out  # type: ignore[return-value]  # every slot is filled above

@@ -23,12 +23,13 @@ import re
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from kqa.kb.graph import KnowledgeGraph, name_key
 from kqa.kb.text import clean_question
 from kqa.kb.types import Evidence, Question
-from kqa.readers.types import Answer, abstain
+from kqa.readers.types import Answer, GraphTrace, LinkedEntity, abstain
 
 # question words and function words: never concepts, whatever the graph names
 _STOP = frozenset("""a an the of to in on at by for from with and or not no is are was were be been being do does
@@ -122,10 +123,13 @@ class GraphChoiceReader:
                                                  "class": self.kg.entity_class(iris[0]), "senses": len(iris),
                                                  "how": "name"} for m, iris in linked),
                                 "choice_links": {c: len(t) for c, t in targets.items()}, "max_hops": self.max_hops}
+        trace = GraphTrace(entities=tuple(LinkedEntity(mention=m, label=self.kg.label(iris[0]), iri=str(iris[0]),
+                                                       cls=self.kg.entity_class(iris[0]), how="name")
+                                          for m, iris in linked), query_kind="relatedness")
         if not sources:
-            return abstain(question, self.name, "no concept of the question is in the graph", **meta)
+            return abstain(question, self.name, "no concept of the question is in the graph", trace=trace, **meta)
         if not any(targets.values()):
-            return abstain(question, self.name, "no choice names anything in the graph", **meta)
+            return abstain(question, self.name, "no choice names anything in the graph", trace=trace, **meta)
         distance, parent, origin = self._bfs(sources, set().union(*targets.values()))
         scored = []
         for choice in choices:
@@ -138,21 +142,24 @@ class GraphChoiceReader:
         meta["distances"] = {c: d for d, _, c, _ in scored}
         if not scored:
             return abstain(question, self.name, f"no choice connects to the question's concepts within "
-                           f"{self.max_hops} hops", **meta)
+                           f"{self.max_hops} hops", trace=trace, **meta)
         scored.sort(key=lambda row: row[:2])
         if len(scored) > 1 and scored[0][:2] == scored[1][:2]:
             return abstain(question, self.name, f"choices tie at {scored[0][0]} hops: {scored[0][2]!r} and "
-                           f"{scored[1][2]!r}", **meta)
+                           f"{scored[1][2]!r}", trace=trace, **meta)
         hops, _, choice, node = scored[0]
         path = self._path(node, parent)
-        evidence = tuple(self._edge_evidence(a, b) for a, b in zip(path, path[1:]))
+        edges = [self._edge(a, b) for a, b in zip(path, path[1:])]
+        evidence = tuple(e for e, _ in edges)
+        trace = replace(trace, triples=tuple(t for _, t in edges), path=tuple(t for _, t in edges))
         meta["path"] = tuple(e.text for e in evidence)
         meta["path_nodes"] = tuple(self.kg.label(_iri(n)) for n in path)
         runner_up = scored[1][0] if len(scored) > 1 else self.max_hops + 1
         confidence = round(1.0 - hops / (runner_up + 1.0), 4)  # a clear margin over the next choice: near 1
         rationale = " ; ".join(meta["path"]) or f"{choice} is a concept of the question"
         return Answer(question=question, text=choice, backend=self.name, confidence=confidence, evidence=evidence,
-                      latency_ms=0.0, rationale=f"shortest path ({hops} hops): {rationale}", meta=meta)
+                      latency_ms=0.0, rationale=f"shortest path ({hops} hops): {rationale}", meta=meta,
+                      trace=trace)
 
     def _bfs(self, sources: set[str], goals: set[str]) -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
         """Breadth-first from every source at once over the networkx view, edges either way, until every
@@ -182,8 +189,9 @@ class GraphChoiceReader:
             path.append(parent[path[-1]])
         return path[::-1]  # from a question concept to the choice
 
-    def _edge_evidence(self, a: str, b: str) -> Evidence:
-        """The triple joining two neighbouring nodes, in the direction the graph stores it."""
+    def _edge(self, a: str, b: str) -> tuple[Evidence, tuple[str, str, str]]:
+        """The triple joining two neighbouring nodes, in the direction the graph stores it: as evidence, and
+        as (subject, relation, object) labels."""
         from rdflib import URIRef
 
         from kqa.kb.rdf import triple_id
@@ -195,8 +203,10 @@ class GraphChoiceReader:
             s, o = b, a
         relation = next(iter(view.get_edge_data(s, o)))
         iri = self._relation_iris().get(relation, relation)
-        text = f"{self.kg.label(_iri(s))} -{relation}-> {self.kg.label(_iri(o))}"
-        return Evidence(id=triple_id(URIRef(s), URIRef(str(iri)), URIRef(o)), text=text, source="graph")
+        subject, obj = self.kg.label(_iri(s)), self.kg.label(_iri(o))
+        text = f"{subject} -{relation}-> {obj}"
+        return (Evidence(id=triple_id(URIRef(s), URIRef(str(iri)), URIRef(o)), text=text, source="graph"),
+                (subject, relation, obj))
 
     def _relation_iris(self) -> dict[str, Any]:
         if self._relation_iri is None:

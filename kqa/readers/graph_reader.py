@@ -7,7 +7,8 @@ choices (multiple choice) it picks the choice that names the graph's answer. It 
 ``meta["reason"]``) when no entity links, no relation fits, or the graph has no such fact.
 
 The answer's evidence is the triples it rests on; its rationale is the SPARQL that was run, with the values
-bound; ``meta`` has the linked entities, the relation, the query type and, for two hops, the path.
+bound; its ``trace`` (a ``GraphTrace``) has the linked entities, the relation, the query kind, the SPARQL, the
+triples and, for two hops, the path (``meta`` holds the same under its older keys).
 ``subgraph`` and ``draw_subgraph`` give the app a small picture of the neighbourhood.
 
 >>> reader = load_graph_reader("~/.cache/kqa/packs/factbook")  # doctest: +SKIP
@@ -20,6 +21,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from kqa.kb.graph import KnowledgeGraph, format_value, load_graph, name_key
 from kqa.kb.pack import Pack
 from kqa.kb.text import clean_question
 from kqa.kb.types import Evidence, Question
-from kqa.readers.types import Answer, abstain
+from kqa.readers.types import Answer, GraphTrace, LinkedEntity, Triple, abstain
 from kqa.retrievers.graph_retriever import LOOKUP, GraphResult, GraphRetriever, _local, sortable
 from kqa.retrievers.relation_detector import Encode
 
@@ -70,8 +72,9 @@ class GraphReader:
 
     def _read(self, result: GraphResult, choices: Sequence[str] | None) -> Answer:
         meta = self._meta(result)
+        trace = self._trace(result)
         if not result.ok:
-            return abstain(result.question, self.name, result.reason or "no query", **meta)
+            return abstain(result.question, self.name, result.reason or "no query", trace=trace, **meta)
         query = result.query
         rows = result.rows
         kind = query.kind
@@ -85,14 +88,15 @@ class GraphReader:
         elif kind == "comparison":
             winner = self._compare(rows[0], query.order or "max")
             if winner is None:
-                return abstain(result.question, self.name, "the two values are equal or cannot be compared", **meta)
+                return abstain(result.question, self.name, "the two values are equal or cannot be compared",
+                               trace=trace, **meta)
             values = [self.kg.label(winner)]
         elif kind == "count":
             values = [str(int(rows[0][2].toPython())) if rows else "0"]
         elif kind == "boolean":
             values = ["yes" if rows and rows[0][0] else "no"]
         else:  # pragma: no cover - every kind the retriever makes is handled above
-            return abstain(result.question, self.name, f"unknown query type {kind}", **meta)
+            return abstain(result.question, self.name, f"unknown query type {kind}", trace=trace, **meta)
         confidence = max((e.score or 0.0) for e in result.evidence) if result.evidence else 0.9
         if kind == "list":
             text = ", ".join(values)
@@ -107,15 +111,18 @@ class GraphReader:
             if kind in ("single_hop", "two_hop") and len(values) > 1:
                 confidence *= 0.9  # one of several, as asked ("an official language", "a national symbol")
         meta["answer_list"] = tuple(values)
+        trace = replace(trace, answer_set=tuple(values))
         if choices and {c.strip().lower() for c in choices} != {"yes", "no"}:
             picked, score = self._pick(result, choices)
             if picked is None:
                 return abstain(result.question, self.name, "none of the choices names the graph's answer "
-                               f"({text})", **meta)
+                               f"({text})", trace=trace, **meta)
             meta["graph_answer"] = text
+            trace = replace(trace, graph_answer=text)
             text, confidence = picked, confidence * score / 100.0
         return Answer(question=result.question, text=text, backend=self.name, confidence=round(confidence, 4),
-                      evidence=result.evidence, latency_ms=0.0, rationale=query.sparql_text(), meta=meta)
+                      evidence=result.evidence, latency_ms=0.0, rationale=query.sparql_text(), meta=meta,
+                      trace=trace)
 
     def _values(self, terms: list[tuple[Any, str | None]]) -> list[str]:
         """Every value, written once: ordered by the pack's ranking property (largest first) where it has
@@ -192,6 +199,27 @@ class GraphReader:
             meta["path_ids"] = tuple(e.id for e in result.path)
         return meta
 
+    def _trace(self, result: GraphResult) -> GraphTrace:
+        entities = tuple(LinkedEntity(mention=m.text, label=m.candidates[0].label, iri=str(m.candidates[0].term),
+                                      cls=m.candidates[0].cls, score=m.score, how=m.kind) for m in result.mentions)
+        endpoint = self.kg.source if self.kg.remote else None
+        query = result.query
+        if query is None:
+            return GraphTrace(entities=entities, endpoint=endpoint)
+        info = self.retriever.info.get(query.relation)
+        return GraphTrace(
+            entities=entities,
+            relation=str(self.retriever.rel_iri.get(query.relation, query.relation)),
+            relation_label=info.name if info is not None else query.relation.replace("_", " "),
+            relation_how=query.relation_match.method if query.relation_match else "graph",
+            query_kind=query.kind,
+            sparql=query.sparql_text(),
+            supporting_sparql=tuple(q.sparql_text() for q in result.extra_queries),
+            triples=tuple(_read_triple(e) for e in result.evidence),
+            path=tuple(_read_triple(e) for e in result.path),
+            endpoint=endpoint,
+        )
+
     # ---------------------------------------------------------------- pictures for the app
 
     def subgraph(self, answer: Answer, *, radius: int = 1, max_edges: int = 40):
@@ -201,7 +229,8 @@ class GraphReader:
 
         keep = [_triple_of(e) for e in answer.evidence]
         keep = [t for t in keep if t is not None]
-        entities = [URIRef(x["iri"]) for x in answer.meta.get("linked", ()) if x.get("class") != "Literal"]
+        linked = answer.trace.entities if isinstance(answer.trace, GraphTrace) else ()
+        entities = [URIRef(e.iri) for e in linked if e.cls != "Literal"]
         entities += [s for s, _, _ in keep]
         return self.kg.neighbourhood(entities, radius=radius, max_edges=max_edges, keep=keep)
 
@@ -256,6 +285,14 @@ def _lazy_minilm() -> Encode:
         return holder["encoder"].encode(list(texts))
 
     return encode
+
+
+def _read_triple(evidence: Evidence) -> Triple:
+    """(subject, relation, object) as a person reads them, from the text the graph retriever writes for each
+    triple ("Peru — capital — Lima"); an object may itself hold " — ", names and relations do not."""
+    subject, _, rest = evidence.text.partition(" — ")
+    relation, _, value = rest.partition(" — ")
+    return subject, relation, value
 
 
 def _triple_of(evidence: Evidence):

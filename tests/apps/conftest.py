@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kqa.kb.types import Evidence
-from kqa.readers.types import Answer, abstain
+from kqa.readers.types import Answer, ClosedBookTrace, CorpusTrace, GraphTrace, LinkedEntity, Passage, abstain
 
 PERU = "http://kqa.dev/entity/country/pe"
 LIMA = "http://kqa.dev/entity/city/lima"
@@ -39,12 +39,14 @@ def graph_answer(question, choices, latency_ms):
     if "Lima" not in question and "Peru" not in question:
         return abstain(question, "graph", "no entity in the question matched the graph", latency_ms=latency_ms)
     triple = f"triple:<{PERU}> <{CAPITAL}> <{LIMA}>"
+    sparql = f"SELECT ?o WHERE {{\n  ?s <{CAPITAL}> ?o .\n}}\nVALUES ( ?s ) {{ ( <{PERU}> ) }}"
+    trace = GraphTrace(entities=(LinkedEntity("Peru", "Peru", PERU, "Country", 1.0, "exact"),), relation=CAPITAL,
+                       relation_label="capital", relation_how="pattern", query_kind="single_hop", sparql=sparql,
+                       triples=(("Peru", "capital", "Lima"),), answer_set=("Lima",))
     return Answer(
         question=question, text="Lima", backend="graph", confidence=1.0, latency_ms=latency_ms,
-        evidence=(Evidence(id=triple, text="Peru capital Lima", source="graph"),),
-        rationale=None,
-        meta={"sparql": "SELECT ?o WHERE {\n  ?s kqa:capital ?o .\n}", "entities": [PERU], "relation": CAPITAL,
-              "path": [(PERU, CAPITAL, LIMA)]},
+        evidence=(Evidence(id=triple, text="Peru — capital — Lima", source="graph"),),
+        rationale=sparql, trace=trace,
     )
 
 
@@ -58,14 +60,20 @@ def dense_answer(question, choices, latency_ms):
         Evidence(id="passage:ci/government/0", source="corpus", score=0.455,
                  text="Capital: name: Santiago; geographic coordinates: 33 27 S, 70 40 W"),
     )
+    trace = CorpusTrace(retriever="dense", k=3, model="fake-reader",
+                        passages=tuple(Passage(e.id, e.score) for e in passages),
+                        lines=("Peru Government - Capital: name: Lima", "Chile Government - Capital: name: Santiago"))
     return Answer(question=question, text="Lima", backend="dense", confidence=0.83, evidence=passages,
-                  latency_ms=latency_ms, rationale=None, meta={"model": "fake-reader", "k": 3})
+                  latency_ms=latency_ms, rationale=None, trace=trace)
 
 
 def closed_book_answer(question, choices, latency_ms):
+    rationale = "Peru is a country in South America. Its capital is Lima."
+    trace = ClosedBookTrace(mode="self_consistency", model="fake-lm", rationale=rationale,
+                            samples=(rationale,) * 4 + ("The Incas ruled from Cusco. So the answer is Cusco.",),
+                            votes={"Lima": 4, "Cusco": 1}, temperature=0.7)
     return Answer(question=question, text="Lima", backend="closed_book", confidence=0.8, evidence=(),
-                  latency_ms=latency_ms, rationale="Peru is a country in South America. Its capital is Lima.",
-                  meta={"mode": "self_consistency", "votes": {"Lima": 4, "Cusco": 1}, "model": "fake-lm"})
+                  latency_ms=latency_ms, rationale=rationale, trace=trace)
 
 
 def broken_answer(question, choices, latency_ms):

@@ -69,28 +69,15 @@ def test_parse_choices():
 # ------------------------------------------------------------------------------------------------ rendering
 
 
-def test_triple_ids_parse_with_iris_and_literals():
-    assert render.parse_triple_id(f"triple:<{PERU}> <http://kqa.dev/ontology#capital> <{LIMA}>") == (
-        PERU, "http://kqa.dev/ontology#capital", LIMA)
-    s, p, o = render.parse_triple_id(
-        'triple:<http://kqa.dev/entity/country/to> <http://kqa.dev/ontology#national_anthem> '
-        '"Salut à toi, \\"pays\\""')
-    assert o == '\x00Salut à toi, "pays"' and render.make_label(None)(o) == 'Salut à toi, "pays"'
-    _, _, area = render.parse_triple_id(
-        f'triple:<{PERU}> <http://kqa.dev/ontology#area> "1285216"^^<http://www.w3.org/2001/XMLSchema#decimal>')
-    assert render.make_label(None)(area) == "1285216"
-    assert render.parse_triple_id("passage:pe/government/0") is None
-
-
-def test_graph_answer_renders_sparql_triples_and_a_picture(fake_pool):
+def test_graph_answer_renders_entities_relation_sparql_triples_and_a_picture(fake_pool):
     from tests.apps.conftest import graph_answer
 
-    answer = graph_answer(QUESTION, None, 3.0)
-    column = web.render_column(answer, labeler={PERU: "Peru", LIMA: "Lima"}.get)
+    column = web.render_column(graph_answer(QUESTION, None, 3.0))
     assert "SELECT ?o" in column.details and "Peru <span class=\"kqa-p\">capital</span> → Lima" in column.details
+    assert '<span class="kqa-chip">Peru</span>' in column.details and "(pattern)" in column.details
+    assert column.details.count("SELECT ?o") == 1  # the rationale is the SPARQL: shown once
     assert 'src="data:image/png;base64,' in column.details
     assert column.image is not None and column.image.size[0] > 200
-    assert render.answer_triples(answer) == [(PERU, "http://kqa.dev/ontology#capital", LIMA)]  # id and path merged
 
 
 def test_passages_show_scores_and_highlight_the_answer():
@@ -98,6 +85,7 @@ def test_passages_show_scores_and_highlight_the_answer():
 
     html = render.details_html(dense_answer(QUESTION, None, 5.0))
     assert "0.712" in html and "<mark>Lima</mark>" in html and "pe/government/0" in html
+    assert "lines read (2)" in html and "fake-reader" in html and "dense, top 3" in html
     assert "<mark>" not in render.highlight("Santiago <b>", "Lima") and "&lt;b&gt;" in render.highlight("<b>", "x")
     assert render.highlight("Austria borders Germany and Italy", "Germany, Italy").count("<mark>") == 2
     assert "<mark>" not in render.highlight("tempered by climate risks", "Lima")  # whole words only
@@ -108,18 +96,40 @@ def test_closed_book_shows_mode_votes_rationale_and_abstention_reason():
 
     html = render.details_html(closed_book_answer(QUESTION, None, 9.0))
     assert "self_consistency" in html and "Cusco" in html and "Its capital is Lima" in html and "width:80%" in html
+    assert "votes (5 samples)" in html
     card = render.answer_card(abstain(QUESTION, "closed_book", "no vote reached a majority"))
     assert "abstained" in card and "no vote reached a majority" in card
 
 
-def test_unknown_meta_and_odd_values_render_without_error():
+def test_router_and_vote_show_their_choice_then_the_chosen_readers_trace():
+    from dataclasses import replace
+
+    from kqa.readers.types import CombineTrace
+    from tests.apps.conftest import dense_answer, graph_answer
+
+    graph = graph_answer(QUESTION, None, 3.0)
+    routed = replace(graph, backend="router",
+                     trace=CombineTrace("router", tried=("graph",), routed_to="graph", chosen=graph.trace))
+    column = web.render_column(routed)
+    assert '<b>routed to</b> <span class="kqa-chip">graph</span>' in column.details and "(tried graph)" in column.details
+    assert "SELECT ?o" in column.details and column.image is not None  # the graph's own trace, picture included
+    dense = dense_answer(QUESTION, None, 5.0)
+    voted = replace(dense, backend="vote", trace=CombineTrace(
+        "vote", votes={"graph": None, "dense": "Lima", "closed_book": "Lima"}, winner="dense", agreeing=2,
+        chosen=dense.trace))
+    html = render.details_html(voted)
+    assert "votes · 2 agree" in html and "abstained" in html and "dense</span>Lima ✔" in html
+    assert "lines read (2)" in html and "pe/government/0" in html
+
+
+def test_an_answer_without_a_trace_shows_its_evidence_and_plain_meta_escaped():
     answer = Answer(question="q", text="<script>x</script>", backend="router", confidence=None,
                     evidence=(Evidence(id="weird", text="a <b>bold</b> claim", source="corpus"),), latency_ms=1234.0,
-                    meta={"path": [{"s": "A", "p": "r", "o": "B"}, "not a triple", 42], "votes": {None: 2},
-                          "entities": "Peru", "extra": [1, 2]})
+                    meta={"path": [{"s": "A", "p": "r", "o": "B"}], "note": "<i>odd</i>", "extra": [1, 2]})
     column = web.render_column(answer)
     assert "<script>" not in column.card + column.details and "1.2 s" in column.card
-    assert "A <span class=\"kqa-p\">r</span> → B" in column.details and column.image is not None
+    assert "a &lt;b&gt;bold&lt;/b&gt; claim" in column.details and "note: &lt;i&gt;odd&lt;/i&gt;" in column.details
+    assert column.image is None and "kqa-triple" not in column.details  # meta is never read as triples
 
 
 def test_metrics_rows_and_latest_run(tmp_path):
