@@ -56,16 +56,14 @@ def print_manifest(manifest: dict[str, Any], console, path: Path | None = None) 
     for warning in manifest.get("warnings", ()):
         head.add_row("warning", warning)
     console.print(head)
-    if not manifest.get("coverage"):
-        return
-
-    if "coverage" not in manifest:  # a pack with no field parsing (WordNet): its relations instead
+    if not manifest.get("coverage"):  # a pack with no field parsing (WordNet): its relations instead
         table = Table(title="relations")
         for column in ("relation", "source pointers", "meaning"):
             table.add_column(column, justify="right" if column == "source pointers" else "left")
         for row in manifest.get("relations", ()):
             table.add_row(row["name"], f"{row['pointers']:,}" if "pointers" in row else "", row.get("description", ""))
-        console.print(table)
+        if manifest.get("relations"):
+            console.print(table)
         return
     table = Table(title="parse coverage per Factbook field (of the countries where the field is present)")
     for column in ("relation", "Factbook field", "present", "parsed", "raw", "parsed %", "why raw"):
