@@ -472,8 +472,9 @@ def bench_graph(b: Bench) -> None:
     b.put("graph", "latency_by_type", {k: latency(v) for k, v in sorted(by_type.items())})
 
     # where the time goes: reading the question (linking, relation detection) vs running the SPARQL
-    retriever = reader.retriever
-    kg = reader.kg
+    graph_reader = getattr(reader, "backend", reader)  # the app's graph backend corrects names first (RewritingReader)
+    retriever = graph_reader.retriever
+    kg = graph_reader.kg
     parse_ms, query_ms, queries = [], [], []
     for q in questions:
         parsed, t = seconds(lambda: retriever.parse(q.question, q.choices))
