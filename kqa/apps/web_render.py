@@ -214,6 +214,8 @@ def details_html(answer: Answer) -> str:
     the model reasoned (mode, votes, rationale)."""
     trace = answer.trace
     parts: list[str] = []
+    if trace is not None and trace.asked_as:
+        parts.append(f'<div class="kqa-row"><b>asked as</b> {esc(trace.asked_as)}</div>')
     if isinstance(trace, CombineTrace):
         parts += _combine_parts(trace)
     chosen = chosen_trace(trace)

@@ -148,7 +148,8 @@ class RewritingReader:
     def _restore(self, answer: Answer, question: str) -> Answer:
         if answer.question == question:
             return answer
-        return replace(answer, question=question, meta={**answer.meta, "asked_as": answer.question})
+        trace = replace(answer.trace, asked_as=answer.question) if answer.trace is not None else None
+        return replace(answer, question=question, meta={**answer.meta, "asked_as": answer.question}, trace=trace)
 
     def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
         return self._restore(self.backend.answer(self.rewrite(question), choices), question)

@@ -47,6 +47,7 @@ class GraphTrace:
     answer_set: tuple[str, ...] = ()  # every value the query returned, as written, when the answer is a set
     graph_answer: str | None = None  # multiple choice: the graph's own answer the picked choice names
     endpoint: str | None = None  # the SPARQL endpoint, when the graph is remote
+    asked_as: str | None = None  # the question as a rewriter put it (``RewritingReader``), when it differs
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class CorpusTrace:
     lines: tuple[str, ...] = ()  # what the model read (selected lines, or the passages whole)
     method: str = "generate"  # "generate" | "loglikelihood" (multiple choice)
     choice_logprobs: Mapping[str, float] = field(default_factory=dict)
+    asked_as: str | None = None  # the question as a rewriter put it (``RewritingReader``), when it differs
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class ClosedBookTrace:
     temperature: float | None = None
     method: str = "generate"  # "generate" | "loglikelihood" (multiple choice)
     choice_logprobs: Mapping[str, float] = field(default_factory=dict)
+    asked_as: str | None = None  # the question as a rewriter put it (``RewritingReader``), when it differs
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class CombineTrace:
     winner: str | None = None  # vote: the backend whose answer won
     agreeing: int = 0  # vote: backends that gave the winning answer
     chosen: GraphTrace | CorpusTrace | ClosedBookTrace | CombineTrace | None = None
+    asked_as: str | None = None  # the question as a rewriter put it (``RewritingReader``), when it differs
 
 
 Trace = GraphTrace | CorpusTrace | ClosedBookTrace | CombineTrace

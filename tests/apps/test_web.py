@@ -78,6 +78,17 @@ def test_graph_answer_renders_entities_relation_sparql_triples_and_a_picture(fak
     assert column.details.count("SELECT ?o") == 1  # the rationale is the SPARQL: shown once
     assert 'src="data:image/png;base64,' in column.details
     assert column.image is not None and column.image.size[0] > 200
+    assert "asked as" not in column.details
+
+
+def test_a_rewritten_question_shows_how_it_was_asked():
+    from kqa.readers.combine import RewritingReader
+    from tests.apps.conftest import FakeBackend, graph_answer
+
+    answer = RewritingReader(FakeBackend("graph", graph_answer), lambda q: q.replace("Peru's", "Peru")).answer(
+        "What is Peru's capital?")
+    html = render.details_html(answer)
+    assert "<b>asked as</b> What is Peru capital?" in html and answer.question == "What is Peru's capital?"
 
 
 def test_passages_show_scores_and_highlight_the_answer():

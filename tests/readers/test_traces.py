@@ -164,6 +164,9 @@ def test_rewriting_keeps_the_wrapped_readers_trace(films):
     answer = RewritingReader(films, lambda q: q.replace("Aliens", "Alien")).answer("Who directed Aliens?")
     assert answer.question == "Who directed Aliens?" and answer.trace.triples == (
         ("Alien", "director", "Ridley Scott"),)
+    assert answer.trace.asked_as == "Who directed Alien?"
+    same = RewritingReader(films, lambda q: q).answer("Who directed Alien?")
+    assert same.trace.asked_as is None  # asked as written: nothing to say
 
 
 # ------------------------------------------------------------------------------------------------ written
