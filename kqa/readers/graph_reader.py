@@ -9,7 +9,7 @@ choices (multiple choice) it picks the choice that names the graph's answer. It 
 The answer's evidence is the triples it rests on; its rationale is the SPARQL that was run, with the values
 bound; its ``trace`` (a ``GraphTrace``) has the linked entities, the relation, the query kind, the SPARQL, the
 triples and, for two hops, the path (``meta`` holds the same under its older keys).
-``subgraph`` and ``draw_subgraph`` give the app a small picture of the neighbourhood.
+``subgraph`` gives the app the neighbourhood to draw (``apps/web_render.draw_subgraph`` draws it).
 
 >>> reader = load_graph_reader("~/.cache/kqa/packs/factbook")  # doctest: +SKIP
 >>> reader.answer("What money do they use in Argentinia?").text  # doctest: +SKIP
@@ -30,7 +30,7 @@ from kqa.kb.pack import Pack
 from kqa.kb.text import clean_question
 from kqa.kb.types import Evidence, Question
 from kqa.readers.types import Answer, GraphTrace, LinkedEntity, Triple, abstain
-from kqa.retrievers.graph_retriever import LOOKUP, GraphResult, GraphRetriever, _local, sortable
+from kqa.retrievers.graph_retriever import LOOKUP, GraphResult, GraphRetriever, sortable
 from kqa.retrievers.relation_detector import Encode
 
 
@@ -235,37 +235,6 @@ class GraphReader:
         return self.kg.neighbourhood(entities, radius=radius, max_edges=max_edges, keep=keep)
 
 
-def draw_subgraph(graph, *, highlight: Sequence[Evidence] = (), title: str | None = None) -> bytes:
-    """A PNG (bytes) of a small subgraph from ``GraphReader.subgraph``: evidence edges drawn thicker."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import networkx as nx
-
-    marked = {(str(t[0]), _local(t[1])) for t in (_triple_of(e) for e in highlight) if t is not None}
-    fig, ax = plt.subplots(figsize=(8, 6), dpi=100)
-    pos = nx.spring_layout(graph, seed=7)
-    colors = ["#f4a261" if d.get("cls") == "Country" else "#e9ecef" if d.get("cls") == "Literal" else "#8ecae6"
-              for _, d in graph.nodes(data=True)]
-    nx.draw_networkx_nodes(graph, pos, node_color=colors, node_size=600, ax=ax)
-    nx.draw_networkx_labels(graph, pos, labels={n: str(d.get("label", n))[:24] for n, d in graph.nodes(data=True)},
-                            font_size=7, ax=ax)
-    widths = [3.0 if (u, k) in marked else 0.8 for u, _, k in graph.edges(keys=True)]
-    nx.draw_networkx_edges(graph, pos, width=widths, ax=ax, arrows=True, arrowsize=10)
-    nx.draw_networkx_edge_labels(graph, pos, edge_labels={(u, v): k for u, v, k in graph.edges(keys=True)},
-                                 font_size=6, ax=ax)
-    ax.set_axis_off()
-    if title:
-        ax.set_title(title, fontsize=9)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
 def load_graph_reader(pack: Pack | str | Path, *, embed: bool = True,
                       cache_dir: Path | str | None = None) -> GraphReader:
     """A GraphReader over a pack's graph; with ``embed`` the bundled MiniLM backs relation detection for
@@ -308,4 +277,4 @@ def _triple_of(evidence: Evidence):
     return next(iter(graph), None)
 
 
-__all__ = ["GraphReader", "draw_subgraph", "load_graph_reader"]
+__all__ = ["GraphReader", "load_graph_reader"]
