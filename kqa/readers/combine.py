@@ -141,6 +141,9 @@ class RewritingReader:
     def __init__(self, backend: Backend, rewrite: Callable[[str], str]):
         self.backend, self.rewrite, self.name = backend, rewrite, backend.name
 
+    def __getattr__(self, attr: str):  # what the wrapped backend shows (the graph's ``kg``, ``retriever``)
+        return getattr(self.backend, attr)
+
     def _restore(self, answer: Answer, question: str) -> Answer:
         if answer.question == question:
             return answer
@@ -160,6 +163,9 @@ class ThresholdReader:
 
     def __init__(self, backend: Backend, threshold: float):
         self.backend, self.threshold, self.name = backend, threshold, backend.name
+
+    def __getattr__(self, attr: str):  # what the wrapped backend shows (the graph's ``kg``, ``retriever``)
+        return getattr(self.backend, attr)
 
     def _keep(self, answer: Answer) -> Answer:
         if answer.text is None or confident(answer, {self.name: self.threshold}):

@@ -83,6 +83,7 @@ def test_rewriting_reader_asks_the_rewritten_question_and_keeps_the_asked_one():
     assert one.text == "Lima" and one.question == "capital of Peur" and one.meta["asked_as"] == "capital of Peru"
     many = reader.answer_many(qs("capital of Peur", "capital of Chile"))
     assert [a.text for a in many] == ["Lima", None] and reader.name == "graph"
+    assert reader.answers is graph.answers  # the wrapped backend's attributes show through
 
 
 def test_threshold_reader_abstains_below_its_threshold_and_keeps_the_candidate():
