@@ -142,6 +142,8 @@ class RewritingReader:
         self.backend, self.rewrite, self.name = backend, rewrite, backend.name
 
     def __getattr__(self, attr: str):  # what the wrapped backend shows (the graph's ``kg``, ``retriever``)
+        if attr == "backend":  # not set yet (a copy being made): no recursion
+            raise AttributeError(attr)
         return getattr(self.backend, attr)
 
     def _restore(self, answer: Answer, question: str) -> Answer:
@@ -165,6 +167,8 @@ class ThresholdReader:
         self.backend, self.threshold, self.name = backend, threshold, backend.name
 
     def __getattr__(self, attr: str):  # what the wrapped backend shows (the graph's ``kg``, ``retriever``)
+        if attr == "backend":  # not set yet (a copy being made): no recursion
+            raise AttributeError(attr)
         return getattr(self.backend, attr)
 
     def _keep(self, answer: Answer) -> Answer:
