@@ -472,7 +472,9 @@ def bench_graph(b: Bench) -> None:
     b.put("graph", "latency_by_type", {k: latency(v) for k, v in sorted(by_type.items())})
 
     # where the time goes: reading the question (linking, relation detection) vs running the SPARQL
-    graph_reader = getattr(reader, "backend", reader)  # the app's graph backend corrects names first (RewritingReader)
+    graph_reader = reader
+    while hasattr(graph_reader, "backend"):  # the app's graph backend corrects names first (RewritingReader)
+        graph_reader = graph_reader.backend
     retriever = graph_reader.retriever
     kg = graph_reader.kg
     parse_ms, query_ms, queries = [], [], []

@@ -158,16 +158,17 @@ def _embedder(pool: BackendPool):
     return pool.shared(("embedder",), load_embedder)
 
 
-@register("graph", uses=("pack", "cache_dir", "store"))
+@register("graph", uses=("pack", "cache_dir", "store", "thresholds"))
 def _graph(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.graph_reader import GraphReader
 
-    from kqa.readers.combine import RewritingReader
+    from kqa.readers.combine import RewritingReader, ThresholdReader
 
     # MiniLM backs relation detection only for wordings no phrasing covers: loaded on first such question
     reader = GraphReader(pool.graph(options), encode=lambda texts: _embedder(pool).encode(list(texts)))
     rewrite = _rewrite(pool)
-    return RewritingReader(reader, rewrite) if rewrite is not None else reader
+    backend = RewritingReader(reader, rewrite) if rewrite is not None else reader
+    return ThresholdReader(backend, options.threshold("graph")) if options.threshold("graph") > 0 else backend
 
 
 def _rewrite(pool: BackendPool):

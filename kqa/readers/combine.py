@@ -7,6 +7,8 @@
   without thresholds every answer counts and the last backend always answers.
 - ``RewritingReader``: another backend, asked the question as a rewriter puts it (names as the graph writes
   them, a lead-in clause dropped: ``retrievers.question_rewrite``).
+- ``ThresholdReader``: another backend that abstains below a confidence threshold (for backends without
+  their own, such as the graph).
 - ``VoteReader``: each backend's answer votes with its confidence (an answer below its backend's threshold
   does not vote); the answer with the most weight wins, ties go to the earlier backend in the list, and the
   confidence is that weight over the number of backends.
@@ -145,6 +147,11 @@ class RewritingReader:
     def __init__(self, backend: Backend, rewrite: Callable[[str], str]):
         self.backend, self.rewrite, self.name = backend, rewrite, backend.name
 
+    def __getattr__(self, attr: str):  # what the wrapped backend shows (the graph's ``kg``, ``retriever``)
+        if attr == "backend":  # not set yet (a copy being made): no recursion
+            raise AttributeError(attr)
+        return getattr(self.backend, attr)
+
     def _restore(self, answer: Answer, question: str) -> Answer:
         if answer.question == question:
             return answer
@@ -157,3 +164,28 @@ class RewritingReader:
     def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
         asked = [replace(q, question=self.rewrite(q.question)) for q in questions]
         return [self._restore(a, q.question) for a, q in zip(self.backend.answer_many(asked), questions)]
+
+
+class ThresholdReader:
+    """``backend``, abstaining (with the answer kept as ``candidate``) when its confidence is below
+    ``threshold``."""
+
+    def __init__(self, backend: Backend, threshold: float):
+        self.backend, self.threshold, self.name = backend, threshold, backend.name
+
+    def __getattr__(self, attr: str):  # what the wrapped backend shows (the graph's ``kg``, ``retriever``)
+        if attr == "backend":  # not set yet (a copy being made): no recursion
+            raise AttributeError(attr)
+        return getattr(self.backend, attr)
+
+    def _keep(self, answer: Answer) -> Answer:
+        if answer.text is None or confident(answer, {self.name: self.threshold}):
+            return answer
+        return abstain(answer.question, self.name, f"confidence {answer.confidence:.3f} is below {self.threshold}",
+                       latency_ms=answer.latency_ms, candidate=answer.text, candidate_confidence=answer.confidence)
+
+    def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
+        return self._keep(self.backend.answer(question, choices))
+
+    def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
+        return [self._keep(a) for a in self.backend.answer_many(questions)]

@@ -22,8 +22,10 @@ def values(records, code, relation):
         ("us", "capital", "Washington, D.C."),
         ("np", "highest_point", "Mount Everest"),
         ("np", "highest_point_elevation", 8849.0),
-        ("pe", "currency", "nuevo sol"),
-        ("ja", "currency", "yen"),
+        ("pe", "currency", "Peruvian nuevo sol"),
+        ("ja", "currency", "Japanese yen"),
+        ("br", "currency", "Brazilian real"),
+        ("cs", "currency", "Costa Rican colón"),
         ("gm", "currency", "euro"),
         ("pe", "official_language", "Quechua"),
         ("pe", "map_region", "South America"),
@@ -35,6 +37,15 @@ def values(records, code, relation):
         ("pe", "time_zone", "UTC-5"),
         ("uk", "head_of_government", "Keir Starmer"),
         ("in", "capital", "New Delhi"),
+        ("pk", "religion", "Islam"),
+        ("is", "main_religion", "Judaism"),
+        ("us", "main_religion", "Protestantism"),  # the largest share that is a religion, not "unaffiliated"
+        ("br", "main_language", "Portuguese"),
+        ("in", "main_language", "English"),  # "English is the subsidiary official language ..."
+        ("eg", "continent", "Africa"),
+        ("sy", "continent", "Asia"),  # "Middle East"
+        ("bf", "continent", "North America"),  # "Caribbean"
+        ("gl", "continent", "North America"),  # "Northern North America"; map region "Arctic Region"
     ],
 )
 def test_spot_fact(factbook_records, code, relation, expected):
@@ -78,3 +89,29 @@ def test_graph_holds_typed_literals_and_provenance(pack_graph):
     rows = list(pack_graph.query(
         "SELECT ?c WHERE { ?c kqa:area ?a . FILTER(?a > 9000000) }", initNs={"kqa": KQA}))
     assert len(rows) >= 4  # Russia, Canada, United States, China (and Antarctica)
+
+
+def test_word_forms_and_principal_order(factbook_records):
+    islam = next(f for f in factbook_records["pk"].values("religion") if f.value == "Islam")
+    assert "Muslim" in islam.aliases and islam.rank == 1
+    # Pakistan's languages by the share the Factbook gives; Switzerland's official ones first
+    assert values(factbook_records, "pk", "language")[:3] == ["Punjabi", "Pashto", "Sindhi"]
+    assert values(factbook_records, "sz", "language")[:4] == ["German", "French", "Italian", "Romansh"]
+    assert [f.rank for f in factbook_records["sz"].values("language")][:3] == [1, 2, 3]
+    english = next(f for f in factbook_records["uk"].values("language") if f.value == "English")
+    assert "English language" in english.aliases
+    assert set(values(factbook_records, "rs", "continent")) == {"Asia", "Europe"}  # North Asia ... Eastern Europe
+    assert "real" in next(iter(factbook_records["br"].values("currency"))).aliases
+
+
+def test_graph_holds_ranked_values_and_principal_facts(pack_graph):
+    pk = URIRef("http://kqa.dev/entity/country/pk")
+    rows = list(pack_graph.query(
+        "SELECT ?v ?k WHERE { ?n a kqa:RankedValue ; kqa:about ?c ; kqa:relation kqa:religion ; kqa:value ?v ;"
+        " kqa:rank ?k } ORDER BY ?k", initNs={"kqa": KQA}, initBindings={"c": pk}))
+    assert [str(v).rsplit("/", 1)[1] for v, _ in rows][:2] == ["islam", "hinduism"]
+    assert [int(k) for _, k in rows][:2] == [1, 2]
+    assert pack_graph.value(pk, KQA.main_religion) == URIRef("http://kqa.dev/entity/religion/islam")
+    from rdflib.namespace import SKOS
+
+    assert Literal("Muslim") in set(pack_graph.objects(URIRef("http://kqa.dev/entity/religion/islam"), SKOS.altLabel))

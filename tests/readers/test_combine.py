@@ -83,3 +83,14 @@ def test_rewriting_reader_asks_the_rewritten_question_and_keeps_the_asked_one():
     assert one.text == "Lima" and one.question == "capital of Peur" and one.meta["asked_as"] == "capital of Peru"
     many = reader.answer_many(qs("capital of Peur", "capital of Chile"))
     assert [a.text for a in many] == ["Lima", None] and reader.name == "graph"
+    assert reader.answers is graph.answers  # the wrapped backend's attributes show through
+
+
+def test_threshold_reader_abstains_below_its_threshold_and_keeps_the_candidate():
+    from kqa.readers.combine import ThresholdReader
+
+    graph = Scripted("graph", {"a": "Lima"}, confidence=0.9)
+    assert ThresholdReader(graph, 0.9).answer("a").text == "Lima"
+    below = ThresholdReader(graph, 0.95).answer_many(qs("a", "b"))
+    assert below[0].text is None and below[0].meta["candidate"] == "Lima" and below[0].backend == "graph"
+    assert below[1].text is None and "candidate" not in below[1].meta  # abstained already: no confidence

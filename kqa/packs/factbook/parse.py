@@ -243,7 +243,7 @@ _CURRENCY_LABEL = {
 def _singular(words: str) -> str:
     """'Algerian dinars' -> 'Algerian dinar', 'nuevo soles' -> 'nuevo sol', 'pesos' -> 'peso'."""
     head, _, last = words.rpartition(" ")
-    irregular = {"soles": "sol", "pesos": "peso", "rupees": "rupee", "euros": "euro", "kwacha": "kwacha",
+    irregular = {"soles": "sol", "pesos": "peso", "colones": "colón", "quetzales": "quetzal", "rupees": "rupee", "euros": "euro", "kwacha": "kwacha",
                  "lari": "lari", "lei": "leu", "leva": "lev", "meticais": "metical", "meticai": "metical", "maloti": "loti", "emalangeni": "lilangeni", "kroner": "krone", "kronor": "krona",
                  "kronur": "krona", "rand": "rand", "yen": "yen", "yuan": "yuan", "won": "won", "baht": "baht"}
     low = last.lower()
@@ -971,7 +971,8 @@ def name_currencies(records: dict[str, CountryRecord], entries: dict[str, Factbo
         except ParseError:
             adjective = ""
         for i, fact in enumerate(record.facts):
-            if fact.relation != "currency" or " " in str(fact.value) or len(users[fact.object_key]) != 1 \
+            named = any(w[:1].isupper() for w in str(fact.value).split())  # "Algerian dinar", "US dollar"
+            if fact.relation != "currency" or named or len(users[fact.object_key]) != 1 \
                     or not adjective or not adjective[:1].isupper():
                 continue
             name = f"{adjective} {fact.value}"

@@ -25,7 +25,7 @@ SINGLE_HOP: dict[str, tuple[str, ...]] = {
     "currency": ("What currency is used in {c}?", "What is the currency of {c}?", "Which currency does {c} use?"),
     "official_language": ("What is an official language of {c}?", "Name an official language of {c}.",
                           "Which language is official in {c}?"),
-    "map_region": ("In which region of the world is {c}?", "On which continent or map region is {c} located?",
+    "map_region": ("In which region of the world is {c}?", "On which Factbook map region is {c} located?",
                    "Where in the world is {c}: which region?"),
     "government_type": ("What type of government does {c} have?", "What is the form of government of {c}?"),
     "chief_of_state": ("Who is the chief of state of {c}?", "Who is the head of state of {c}?"),
