@@ -14,6 +14,8 @@ from kqa.kb.profile import GraphProfile, RelationProfile
 from kqa.kb.rdf import KQA_NS
 
 # relation -> phrasings (regular expressions over the lower-cased question), in the order they are tried.
+# "main_language" and "main_religion" ask for one value, in the singular ("the main religion"); a plural ("the
+# major religions") is the whole set, which the graph lists principal first (value_rank below).
 PATTERNS: tuple[tuple[str, str], ...] = (
     ("time_zone", r"time ?zone|\butc\b|\bgmt\b|time difference|what time is it"),
     ("highest_point_elevation", r"(how high|elevation|height|how tall|altitude)\b.*\b(highest point|tallest "
@@ -25,8 +27,8 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("lowest_point", r"lowest (point|elevation|place|spot)"),
     ("land_boundaries", r"(total )?length of (its |the )?land (borders|boundaries)|land boundaries"),
     ("main_language", r"\b(main|principal|primary|predominant|dominant|chief|national|first|most (widely |commonly )?"
-                      r"(spoken|used|common))\b.*\b(language|tongue)\b|\blanguages? (is |are )?(most|mainly|mostly"
-                      r"|primarily) (widely |commonly )?(spoken|used)"),
+                      r"(spoken|used|common))\b.*\b(language|tongue)\b|\blanguage (is )?(most|mainly|mostly|primarily)"
+                      r" (widely |commonly )?(spoken|used)"),
     ("official_language", r"official(ly)? (language|tongue)s?|languages? (is |are )?official"),
     ("language", r"\blanguages?\b|\bspeak\b|\bspoken\b|\btongue\b"),
     ("land_area", r"\bland area\b"),
@@ -59,8 +61,8 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("airports", r"airports?\b|airfields?"),
     ("natural_resource", r"natural resources?|resources"),
     ("main_religion", r"\b(main|principal|primary|predominant|dominant|major|chief|largest|biggest|state|official"
-                      r"|national|most (common|popular|widespread|practi[cs]ed|followed))\b.*\b(religio|faith)"
-                      r"|\b(religio\w*|faith) (is |are )?(most|mainly|mostly|primarily) (common|practi[cs]ed|followed)"),
+                      r"|national|most (common|popular|widespread|practi[cs]ed|followed))\b.*\b(religion|faith)\b"
+                      r"|\b(religion|faith) (is )?(most|mainly|mostly|primarily) (common|practi[cs]ed|followed)"),
     ("religion", r"religio|faith"),
     ("ethnic_group", r"ethnic"),
 )
