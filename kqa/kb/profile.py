@@ -12,6 +12,10 @@ profile only adds to that, as data a pack's builder writes:
  "default_inverse": {"City": "capital"},                 # relation into a value of a class, when unsure
  "popularity_property": "http://...#population",         # prior among same-named entities
  "ranking_property": "http://...#population",            # orders a set answer
+ "value_rank": {"about": "http://...#about",             # nodes that rank one subject's values of a
+                "relation": "http://...#relation",       # relation: ?n about ?s; relation ?p; value ?o;
+                "value": "http://...#value",             # rank 1, 2, ... (1 = principal); a set answer
+                "rank": "http://...#rank"},              # lists ranked values first, by rank
  "transitive": ["http://...#partOf"],                    # besides owl:TransitiveProperty
  "not_names": ["oil"],                                   # words never read as a misspelled name
  "relations": {"capital": {"phrasings": ["\\bcapital\\b"], "examples": ["What is the capital of X?"],
@@ -38,6 +42,7 @@ from typing import Any
 from kqa.kb.errors import BadFileError
 
 PROFILE = "profile.json"
+VALUE_RANK_KEYS = ("about", "relation", "value", "rank")
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class GraphProfile:
     default_inverse: Mapping[str, str] = field(default_factory=dict)
     popularity_property: str | None = None
     ranking_property: str | None = None
+    value_rank: Mapping[str, str] = field(default_factory=dict)  # keys VALUE_RANK_KEYS: see the module doc
     transitive: tuple[str, ...] = ()
     not_names: tuple[str, ...] = ()
     relations: Mapping[str, RelationProfile] = field(default_factory=dict)
@@ -92,6 +98,8 @@ class GraphProfile:
             out["class_nouns"] = {k: list(v) for k, v in self.class_nouns.items()}
         if self.default_inverse:
             out["default_inverse"] = dict(self.default_inverse)
+        if self.value_rank:
+            out["value_rank"] = dict(self.value_rank)
         rels = {}
         for name, rel in self.relations.items():
             entry = {k: (list(v) if isinstance(v, tuple) else v) for k, v in rel.__dict__.items() if v not in (None, ())}
@@ -136,6 +144,11 @@ def profile_from_json(data: Mapping[str, Any], *, source: str = "memory") -> Gra
                 raise BadFileError(Path(source), f"relation {name!r}: bad phrasing {rx!r} ({err})") from None
         relations[name] = RelationProfile(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()})
 
+    value_rank = dict(data.get("value_rank") or {})
+    if value_rank and set(value_rank) != set(VALUE_RANK_KEYS):
+        raise BadFileError(Path(source), f"value_rank has keys {sorted(value_rank)}",
+                           hint=f"give exactly these predicate IRIs: {list(VALUE_RANK_KEYS)}")
+
     def tup(key):
         value = data.get(key)
         return tuple(value) if value is not None else None
@@ -149,6 +162,7 @@ def profile_from_json(data: Mapping[str, Any], *, source: str = "memory") -> Gra
         default_inverse=dict(data.get("default_inverse") or {}),
         popularity_property=data.get("popularity_property"),
         ranking_property=data.get("ranking_property"),
+        value_rank=value_rank,
         transitive=tup("transitive") or (),
         not_names=tup("not_names") or (),
         relations=relations,
@@ -162,4 +176,4 @@ def write_profile(path: Path | str, profile: GraphProfile) -> Path:
     return path
 
 
-__all__ = ["GraphProfile", "RelationProfile", "load_profile", "profile_from_json", "write_profile", "PROFILE"]
+__all__ = ["GraphProfile", "RelationProfile", "load_profile", "profile_from_json", "write_profile", "PROFILE", "VALUE_RANK_KEYS"]

@@ -30,7 +30,7 @@ from kqa.kb.pack import Pack
 from kqa.kb.text import clean_question
 from kqa.kb.types import Evidence, Question
 from kqa.readers.types import Answer, GraphTrace, LinkedEntity, Triple, abstain
-from kqa.retrievers.graph_retriever import LOOKUP, GraphResult, GraphRetriever, sortable
+from kqa.retrievers.graph_retriever import LOOKUP, RANKED, GraphResult, GraphRetriever, sortable
 from kqa.retrievers.relation_detector import Encode
 
 
@@ -80,7 +80,7 @@ class GraphReader:
         kind = query.kind
         values: list[str]
         if kind in ("single_hop", "list"):
-            values = self._values([(r[2], query.relation) for r in rows])
+            values = self._values([(r[2], query.relation) for r in rows], self._value_ranks(rows))
         elif kind in ("inverse", "superlative"):
             values = self._values([(r[0], None) for r in rows])
         elif kind == "two_hop":
@@ -124,14 +124,35 @@ class GraphReader:
                       evidence=result.evidence, latency_ms=0.0, rationale=query.sparql_text(), meta=meta,
                       trace=trace)
 
-    def _values(self, terms: list[tuple[Any, str | None]]) -> list[str]:
-        """Every value, written once: ordered by the pack's ranking property (largest first) where it has
-        one and the values have it, else alphabetically."""
+    def _value_ranks(self, rows: Sequence[tuple[Any, ...]]) -> dict[Any, float]:
+        """Each (subject, relation, value) row's value -> its rank (1 = principal) where the pack's
+        ``value_rank`` nodes rank it; empty when the profile names none or no node ranks these values."""
+        names = self.kg.profile.value_rank
+        if not names or not rows:
+            return {}
+        from rdflib import URIRef
+
+        fixed = {key: URIRef(iri) for key, iri in names.items()}
+        ranks: dict[Any, float] = {}
+        for s, p in dict.fromkeys((r[0], r[1]) for r in rows):
+            for o, r in self.kg.query(RANKED, {**fixed, "s": s, "p": p}):
+                rank = sortable(r)
+                if rank is not None:
+                    ranks[o] = min(rank, ranks.get(o, rank))
+        return ranks
+
+    def _values(self, terms: list[tuple[Any, str | None]], ranks: dict[Any, float] | None = None) -> list[str]:
+        """Every value, written once: ranked values first, by rank (``_value_ranks``: the principal one
+        first); then ordered by the pack's ranking property (largest first) where it has one and the values
+        have it, else alphabetically."""
         ranking = self.kg.profile.ranking_property
         written: dict[str, Any] = {}
         for term, rel in terms:
             written.setdefault(format_value(self.kg, term, rel), term)
         names = sorted(written, key=str.lower)
+        if ranks:
+            names.sort(key=lambda n: (written[n] not in ranks, ranks.get(written[n], 0.0)))
+            return names
         if ranking:
             from rdflib import URIRef
 

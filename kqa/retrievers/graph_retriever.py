@@ -43,6 +43,14 @@ LOOKUP = """SELECT ?s ?p ?o ?label WHERE {
   OPTIONAL { ?o rdfs:label ?label }
 }"""
 
+# a subject's ranked values of one relation, by the pack's value_rank predicates (profile.VALUE_RANK_KEYS)
+RANKED = """SELECT ?o ?r WHERE {
+  ?n ?about ?s .
+  ?n ?relation ?p .
+  ?n ?value ?o .
+  ?n ?rank ?r .
+}"""
+
 INVERSE = """SELECT ?s ?p ?o ?label WHERE {
   ?s ?p ?o .
   OPTIONAL { ?s rdfs:label ?label }
@@ -105,7 +113,7 @@ LINKS_IN_CLASS = """SELECT DISTINCT ?p WHERE {
 TEMPLATES: Mapping[str, str] = {"lookup": LOOKUP, "inverse": INVERSE, "inverse_in_class": INVERSE_IN_CLASS,
                                 "two_hop": TWO_HOP, "two_hop_in_class": TWO_HOP_IN_CLASS, "chain": CHAIN, "compare": COMPARE,
                                 "count": COUNT, "count_in": COUNT_IN, "ask": ASK, "superlative": SUPERLATIVE,
-                                "links": LINKS, "links_in_class": LINKS_IN_CLASS}
+                                "ranked": RANKED, "links": LINKS, "links_in_class": LINKS_IN_CLASS}
 
 _BOOLEAN_CUE = re.compile(r"^\s*(?:is|are|does|do|did|has|have|can|was|were)\b", re.I)
 _SMALLER = re.compile(r"\b(?:smaller|smallest|fewer|fewest|less|least|lower|lowest|shorter|shortest|earlier|"

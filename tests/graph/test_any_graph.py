@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from rdflib import Graph, Literal, URIRef
 
+from kqa.kb.errors import BadFileError
 from kqa.kb.graph import KnowledgeGraph
 from kqa.kb.profile import profile_from_json
 from kqa.models.embedder import HashingEncoder
@@ -75,6 +76,32 @@ def test_a_set_answer_comes_back_whole_ordered_by_the_ranking_property():
     assert answer.text == "Gladiator, Blade Runner, Alien"  # 155, 118, 117 minutes
     assert answer.meta["answer_list"] == ("Gladiator", "Blade Runner", "Alien")
     assert reader.answer("What is the runtime of Gladiator?").text == "155 min"  # the profile's unit
+
+
+_BILLING = FILMS + """
+ex:Billing a owl:Class .
+ex:alien_1 a ex:Billing ; ex:film ex:alien ; ex:credit ex:starring ; ex:actor ex:weaver ; ex:order 1 .
+ex:alien_2 a ex:Billing ; ex:film ex:alien ; ex:credit ex:starring ; ex:actor ex:hurt ; ex:order 2 .
+"""
+_BILLING_PROFILE = {"relations": {"starring": {"phrasings": [r"\bstars?\b|\bstarring\b"]}}}
+_VALUE_RANK = {"about": "http://example.org/film/film", "relation": "http://example.org/film/credit",
+               "value": "http://example.org/film/actor", "rank": "http://example.org/film/order"}
+
+
+def test_a_set_answer_lists_ranked_values_principal_first():
+    plain = _reader(_BILLING, _BILLING_PROFILE)
+    assert plain.answer("Who stars in Alien?").text == "John Hurt, Sigourney Weaver"  # no ranks: alphabetical
+    reader = _reader(_BILLING, {**_BILLING_PROFILE, "value_rank": _VALUE_RANK})
+    answer = reader.answer("Who stars in Alien?")
+    assert answer.text == "Sigourney Weaver, John Hurt"  # the profile's rank nodes: 1, then 2
+    assert answer.meta["answer_list"] == ("Sigourney Weaver", "John Hurt")
+    assert reader.answer("Who is a star of Alien?").text == "Sigourney Weaver"  # one asked for: the principal
+    assert plain.answer("Who is a star of Alien?").text == "John Hurt"
+
+
+def test_a_value_rank_needs_all_four_predicates():
+    with pytest.raises(BadFileError, match="value_rank"):
+        profile_from_json({"value_rank": {"about": "http://example.org/film/film"}})
 
 
 def test_the_transitive_path_is_the_evidence(films):

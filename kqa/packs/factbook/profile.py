@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kqa.kb.profile import GraphProfile, RelationProfile
+from kqa.kb.rdf import KQA_NS
 
 # relation -> phrasings (regular expressions over the lower-cased question), in the order they are tried.
+# "main_language" and "main_religion" ask for one value, in the singular ("the main religion"); a plural ("the
+# major religions") is the whole set, which the graph lists principal first (value_rank below).
 PATTERNS: tuple[tuple[str, str], ...] = (
     ("time_zone", r"time ?zone|\butc\b|\bgmt\b|time difference|what time is it"),
     ("highest_point_elevation", r"(how high|elevation|height|how tall|altitude)\b.*\b(highest point|tallest "
@@ -23,6 +26,9 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("highest_point", r"highest (point|mountain|peak|summit)|tallest (mountain|peak)|highest elevation"),
     ("lowest_point", r"lowest (point|elevation|place|spot)"),
     ("land_boundaries", r"(total )?length of (its |the )?land (borders|boundaries)|land boundaries"),
+    ("main_language", r"\b(main|principal|primary|predominant|dominant|chief|national|first|most (widely |commonly )?"
+                      r"(spoken|used|common))\b.*\b(language|tongue)\b|\blanguage (is )?(most|mainly|mostly|primarily)"
+                      r" (widely |commonly )?(spoken|used)"),
     ("official_language", r"official(ly)? (language|tongue)s?|languages? (is |are )?official"),
     ("language", r"\blanguages?\b|\bspeak\b|\bspoken\b|\btongue\b"),
     ("land_area", r"\bland area\b"),
@@ -37,7 +43,8 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("coastline", r"\bcoast(line|al)?\b|\bshoreline\b"),
     ("currency", r"currenc|money|legal tender|\bcoins?\b|banknotes?|pay with|\bcash\b"),
     ("borders", r"\bborders?\b|bordering|neighbou?r|share a (land )?(border|boundary)|adjacent to|next to"),
-    ("map_region", r"\bregion\b|continent|part of the world|where in the world|located|^\s*where is\b"),
+    ("continent", r"\bcontinents?\b|part of the world|\blandmass\b"),
+    ("map_region", r"\bregion\b|where in the world|located|^\s*where is\b"),
     ("government_type", r"(type|form|kind|system) of government|government type|political system|regime type"),
     ("head_of_government", r"head of (the )?government|prime minister|premier|leads? the government"
                            r"|government is (led|headed|run) by|leader of the government"),
@@ -53,6 +60,9 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("national_colors", r"national colou?rs"),
     ("airports", r"airports?\b|airfields?"),
     ("natural_resource", r"natural resources?|resources"),
+    ("main_religion", r"\b(main|principal|primary|predominant|dominant|major|chief|largest|biggest|state|official"
+                      r"|national|most (common|popular|widespread|practi[cs]ed|followed))\b.*\b(religion|faith)\b"
+                      r"|\b(religion|faith) (is )?(most|mainly|mostly|primarily) (common|practi[cs]ed|followed)"),
     ("religion", r"religio|faith"),
     ("ethnic_group", r"ethnic"),
 )
@@ -64,7 +74,10 @@ EXAMPLES: Mapping[str, tuple[str, ...]] = {
     "official_language": ("What language is official in X?",),
     "language": ("What languages do people speak in X?",),
     "borders": ("Which countries are next to X?",),
-    "map_region": ("On which continent is X?",),
+    "map_region": ("In which region of the world is X?",),
+    "continent": ("On which continent is X?", "What part of the world is X in?"),
+    "main_language": ("What is the main language of X?", "Which language do most people in X speak?"),
+    "main_religion": ("What is the largest religion in X?", "Which faith do most people in X follow?"),
     "government_type": ("What political system does X have?",),
     "chief_of_state": ("Who is the president or monarch of X?",),
     "head_of_government": ("Who is the prime minister of X?",),
@@ -90,13 +103,14 @@ EXAMPLES: Mapping[str, tuple[str, ...]] = {
 # What a relation's object is, for choosing among a mention's candidates.
 OBJECT_CLASS = {"capital": "City", "currency": "Currency", "chief_of_state": "Person",
                 "head_of_government": "Person", "highest_point": "Place", "lowest_point": "Place",
-                "borders": "Country", "official_language": "Language", "language": "Language"}
+                "borders": "Country", "official_language": "Language", "language": "Language",
+                "main_language": "Language", "main_religion": "Religion", "continent": "Continent"}
 DEFAULT_INVERSE = {"City": "capital", "Currency": "currency", "Person": "chief_of_state", "Place": "highest_point"}
 ORDERED = ("area", "land_area", "population", "gdp", "coastline", "highest_point_elevation",
            "lowest_point_elevation", "mean_elevation", "land_boundaries", "median_age", "life_expectancy",
            "airports", "independence_date")
 COUNTABLE = ("borders", "official_language", "language", "religion", "ethnic_group", "natural_resource",
-             "capital", "map_region", "internet_tld", "national_symbol")
+             "capital", "map_region", "continent", "internet_tld", "national_symbol")
 # Words of country questions that are never a misspelled name ("capitol" is not "Capitola").
 NOT_NAMES = tuple("capital country countries city currency language languages population area head state "
                   "government border borders".split())
@@ -125,5 +139,7 @@ def factbook_profile() -> GraphProfile:
         default_inverse=DEFAULT_INVERSE,
         not_names=NOT_NAMES,
         relations=relations,
+        # the ranked values graph_build writes (kqa:RankedValue): languages and religions, principal first
+        value_rank={key: f"{KQA_NS}{key}" for key in ("about", "relation", "value", "rank")},
         source="factbook",
     )
