@@ -169,7 +169,7 @@ def _loading_note(pool: BackendPool, name: str, overrides: Mapping[str, Any], ac
             return None
     except Exception:  # noqa: BLE001 - an unknown backend: its run says so in its column
         return None
-    return "; ".join(active()) or f"loading {name}"
+    return "; ".join(active()) or None  # nothing long under way: the column is only thinking
 
 
 class Lanes:
