@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from kqa.kb.text import clean_question
 from kqa.retrievers.entity_linker import EntityLinker
 
 _ASKING = r"(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|does|do|did|can|name|list|tell|give|in which|on which)"
@@ -91,6 +92,7 @@ class QuestionRewriter:
         self._acronyms = {k: v.pop() for k, v in acronyms.items() if len(v) == 1 and k not in _SHORT_WORDS}
 
     def rewrite(self, question: str) -> str:
+        question = clean_question(question)  # escape codes and zero-width marks split names: fold them first
         mentions = self.linker.link(question)
         for end in _lead_in_ends(question):  # the latest break whose clause names nothing
             if not any(m.start < end for m in mentions):
