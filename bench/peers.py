@@ -107,7 +107,7 @@ class HaystackDenseRetriever:
 
 class OxigraphStore:
     """An in-memory Oxigraph store loaded from the pack's Turtle file; runs kqa's templates with bindings
-    passed as SPARQL substitutions (the same parameters rdflib gets as ``initBindings``)."""
+    passed as a VALUES block (what rdflib's ``initBindings`` means)."""
 
     def __init__(self, graph_path: Path, prefixes: Mapping[str, str]):
         import pyoxigraph as ox
@@ -116,41 +116,23 @@ class OxigraphStore:
         self.store = ox.Store()
         self.store.load(path=str(graph_path), format=ox.RdfFormat.TURTLE)
         self.prefixes = dict(prefixes)
-        self._variables: dict[str, Any] = {}
 
     def __len__(self) -> int:
         return len(self.store)
 
     def query(self, sparql: str, bindings: Mapping[str, Any]) -> int:
         """Run the template; the number of rows (1 for ASK), read to the end as rdflib's rows are."""
+        from kqa.kb.stores import with_values
+
         ox = self._ox
-        substitutions = {self._variable(name): self._term(value) for name, value in bindings.items()}
-        result = self.store.query(sparql, prefixes=self.prefixes, substitutions=substitutions)
+        # the bindings as kqa's own Oxigraph store sends them: a VALUES block (Oxigraph's substitutions refuse
+        # a bound variable the SELECT does not project, as the graph engine's templates now have)
+        text = with_values(sparql, bindings) if bindings else sparql
+        result = self.store.query(text, prefixes=self.prefixes)
         if isinstance(result, ox.QueryBoolean):
             return 1
         return sum(1 for _ in result)
 
-    def _variable(self, name: str) -> Any:
-        if name not in self._variables:
-            self._variables[name] = self._ox.Variable(name)
-        return self._variables[name]
-
-    def _term(self, term: Any) -> Any:
-        """An rdflib term as the same pyoxigraph term."""
-        from rdflib import BNode, Literal, URIRef
-
-        ox = self._ox
-        if isinstance(term, URIRef):
-            return ox.NamedNode(str(term))
-        if isinstance(term, Literal):
-            if term.language:
-                return ox.Literal(str(term), language=term.language)
-            if term.datatype:
-                return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-            return ox.Literal(str(term))
-        if isinstance(term, BNode):
-            return ox.BlankNode(str(term))
-        raise TypeError(f"cannot pass {term!r} to Oxigraph")
 
 
 # ---------------------------------------------------------------------------------------------- numpy
