@@ -65,7 +65,7 @@ def small_pack(factbook_pack, tmp_path_factory):
 
     small = tmp_path_factory.mktemp("small-pack") / "factbook"
     small.mkdir()
-    for part in ("graph.ttl", "questions.jsonl"):
+    for part in ("graph.ttl", "questions.jsonl", "profile.json"):  # the profile: the graph reads as in the pack
         shutil.copy(factbook_pack.path / part, small / part)
     keep = ("pe/", "ci/", "fr/", "ja/", "gm/", "br/")
     write_jsonl(small / "corpus.jsonl", (row for _, row in read_jsonl(factbook_pack.corpus_path)
