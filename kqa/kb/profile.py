@@ -17,7 +17,7 @@ profile only adds to that, as data a pack's builder writes:
                 "value": "http://...#value",             # rank 1, 2, ... (1 = principal); a set answer
                 "rank": "http://...#rank"},              # lists ranked values first, by rank
  "transitive": ["http://...#partOf"],                    # besides owl:TransitiveProperty
- "not_names": ["oil"],                                   # words never read as a misspelled name
+ "not_names": ["oil"],                                   # words never read as a name (nor misspelt one)
  "relations": {"capital": {"phrasings": ["\\bcapital\\b"], "examples": ["What is the capital of X?"],
                            "description": "capital city", "unit": "km", "object_class": "City",
                            "countable": true, "ordered": false}}}

@@ -6,6 +6,9 @@ curly apostrophes do not matter, so "Côte d’Ivoire's", "cote d'ivoire" and (a
 link to the same country. Misspellings go through rapidfuzz with the optimal-string-alignment distance, so a
 swapped pair of letters ("Peur") costs one edit: one edit is allowed in names of 5 to 8 letters, two from 9,
 and in four-letter names only a swap. Only capitalised words are tried, so ordinary words stay words.
+A span made only of question words (the relations' and classes' names, the profile's ``not_names``: "kind",
+"part", "thing") is never a name, though a dictionary graph (WordNet) names them too: masked as an entity,
+"What kind of thing is X?" would lose the words that say which relation it asks.
 
 This file links; it does not decide what the question asks (``graph_retriever`` does).
 
@@ -94,6 +97,7 @@ class EntityLinker:
                                   and any(fuzzy_classes is None or kg.entity_class(i) in fuzzy_classes
                                           for i in iris))
         words = set(profile.not_names) | {w for c in class_names for w in _TOKEN.findall(c.lower())}
+        words |= {w for nouns in profile.class_nouns.values() for n in nouns for w in _TOKEN.findall(n.lower())}
         for info in (kg.index.relation_info or {}).values():
             words |= set(_TOKEN.findall(info.name.lower()))
         self.not_names = _NOT_NAMES | words
@@ -133,8 +137,8 @@ class EntityLinker:
                 continue
             key = " ".join(w for w in words[i:j] if w)
             iris = self._names.get(key)
-            if not iris:
-                continue
+            if not iris or all(w in self.not_names for w in key.split()):
+                continue  # "kind", "part", "thing": words of the question, though WordNet names them too
             i, j = self._shortest_same(words, i, j, iris)  # "State of Kuwait" -> "Kuwait": "state" is a word
             text = question[tokens[i][0]:tokens[j - 1][1]]
             key = " ".join(w for w in words[i:j] if w)

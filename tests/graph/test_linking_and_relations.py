@@ -97,3 +97,42 @@ def test_embedding_fallback_uses_the_given_encoder():
     (match,) = detector.detect("Tell me about the tender in X")
     assert match.relation == "currency" and match.method == "embedding"
     assert detector.detect("What is the favourite food of X?") == []  # below the threshold: nothing fits
+
+
+WORDNET_TTL = """
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> . @prefix kqa: <http://kqa.dev/ontology#> .
+@prefix wn: <http://kqa.dev/wordnet/> .
+kqa:hypernym a rdf:Property, owl:TransitiveProperty ; rdfs:label "kind of" .
+kqa:partOf a rdf:Property ; rdfs:label "part of" .
+kqa:Noun a rdfs:Class ; rdfs:label "noun" .
+wn:kind a kqa:Noun ; rdfs:label "kind" .      # WordNet names the very words the questions are phrased in
+wn:thing a kqa:Noun ; rdfs:label "thing" .
+wn:part a kqa:Noun ; rdfs:label "part" .
+wn:thanks a kqa:Noun ; rdfs:label "thanks" .
+wn:call a kqa:Noun ; rdfs:label "curtain call" ; kqa:hypernym wn:thanks .
+wn:stage a kqa:Noun ; rdfs:label "stage" .
+wn:wing a kqa:Noun ; rdfs:label "wing" ; kqa:partOf wn:stage .
+"""
+
+
+def test_question_words_a_dictionary_names_are_not_entities():
+    """WordNet has nouns "kind", "thing" and "part": linked, they were masked as "X" and no phrasing of the
+    pack ("kinds? of") fit the question any more."""
+    from rdflib import Graph
+
+    from kqa.kb.graph import KnowledgeGraph
+    from kqa.kb.profile import profile_from_json
+    from kqa.packs.wordnet.build import profile
+    from kqa.retrievers.graph_retriever import GraphRetriever
+
+    kg = KnowledgeGraph.from_graph(Graph().parse(data=WORDNET_TTL, format="turtle"),
+                                   profile=profile_from_json(profile()))
+    assert [m.text for m in EntityLinker(kg).link("What kind of thing is a curtain call?")] == ["curtain call"]
+    assert [m.text for m in EntityLinker(kg).link("Name a part of a stage.")] == ["stage"]
+    retriever = GraphRetriever(kg)
+    for question, relation, answer in [("What kind of thing is a curtain call?", "hypernym", "thanks"),
+                                       ("What is a wing a part of?", "partOf", "stage")]:
+        result = retriever.run(question)
+        assert result.query is not None and result.query.relation == relation, result.reason
+        assert [kg.label(row[-1]) for row in result.rows] == [answer], result.rows

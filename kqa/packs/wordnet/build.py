@@ -91,7 +91,8 @@ def build_wordnet_pack(target: Path | str, *, source: Path | str | None = None, 
 def profile() -> dict[str, Any]:
     """What a generic graph engine cannot read off the graph: how questions phrase each relation (regular
     expressions over the lower-cased question), which property ranks
-    same-named synsets (the tag count: the most frequent sense first), which relation is transitive."""
+    same-named synsets (the tag count: the most frequent sense first), which relation is transitive, and which
+    words of a question are its wording, not a synset ("kind", "part")."""
     from kqa.kb.rdf import KQA_NS
     from kqa.packs.wordnet.graph_build import RELATIONS, TAG_COUNT
 
@@ -121,6 +122,9 @@ def profile() -> dict[str, Any]:
         "link_classes": ["Noun", "Verb", "Adjective"],
         "subject_classes": ["Noun", "Verb", "Adjective"],
         "class_nouns": {"Noun": ["thing", "noun"], "Verb": ["verb", "action"], "Adjective": ["adjective"]},
+        # words of the questions' wording that WordNet also names ("kind", "part", "must"): never an entity
+        "not_names": "kind kinds type types sort sorts thing things part parts member members instance instances "
+                     "example examples opposite antonym synonym common name list wordnet must else".split(),
         "popularity_property": f"{KQA_NS}{TAG_COUNT}",
         "ranking_property": f"{KQA_NS}{TAG_COUNT}",
         "transitive": [f"{KQA_NS}{r.name}" for r in RELATIONS if r.transitive],
