@@ -57,9 +57,7 @@ class GraphReader:
         # question as asked
         result = self.retriever.run(clean_question(question), choices)
         answer = self._read(result, choices)
-        # multiple choice that no query answers, or whose answer no choice names ("Which of these is a kind of
-        # polecat?" asks down the hierarchy; the lookup goes up): relatedness in the graph (#16)
-        if choices and (not result.ok or answer.text is None):
+        if choices and not result.ok:  # multiple choice no query answers: relatedness in the graph (#16)
             from kqa.readers.graph_choice_reader import GraphChoiceReader
 
             answer = GraphChoiceReader(self.kg).answer(question, choices)
