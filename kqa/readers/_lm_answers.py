@@ -38,8 +38,8 @@ def choose(lm: LanguageModel, context: str, choices: Sequence[str]) -> Choice:
 
 
 def echoes(text: str, question: str) -> bool:
-    """True when the answer only repeats words of the question ("which countries does russia border?" ->
-    "Russia"): a small reader copying the subject it was asked about. A question that offers alternatives
+    """True when the answer only repeats words of the question ("which countries border Peru?" ->
+    "Peru"): a small reader copying the subject it was asked about. A question that offers alternatives
     ("A or B?") is answered by one of its own words, so it never counts."""
     answer, asked = normalize_answer(text), normalize_answer(question)
     if not answer or re.search(r"\bor\b", asked):

@@ -104,7 +104,7 @@ class GraphReader:
             text = ", ".join(values)  # "which country uses the euro": every one of them
             confidence *= 1.0 / len(values) ** 0.5
         elif kind in ("single_hop", "two_hop") and len(values) > 1 and not _ONE_OF.search(result.question):
-            text = ", ".join(values)  # "what languages do they speak": the set, whole
+            text = ", ".join(values)  # a plural question ("which languages ..."): the set, whole
             confidence *= 0.9
         else:
             text = values[0]
