@@ -19,13 +19,23 @@ profile only adds to that, as data a pack's builder writes:
  "transitive": ["http://...#partOf"],                    # besides owl:TransitiveProperty
  "not_names": ["oil"],                                   # words never read as a name (nor misspelt one)
  "relations": {"capital": {"phrasings": ["\\bcapital\\b"], "examples": ["What is the capital of X?"],
+                           "reverse_phrasings": ["\\bwhose capital is x\\b"],
                            "description": "capital city", "unit": "km", "object_class": "City",
-                           "countable": true, "ordered": false}}}
+                           "countable": true, "ordered": false}},
+ "choice_relatedness": false}
 ```
 
 ``relations`` is keyed by the predicate's local name and kept in order: phrasings (regular expressions over
-the lower-cased question, the entity replaced by "X") are tried in that order, most specific first. A unit
-"USD" is written before the number ("$74,080"); any other unit after it ("1,285,216 sq km").
+the lower-cased question, the entity replaced by "X") are tried in that order, most specific first.
+``reverse_phrasings`` are wordings that ask the relation backwards: the named entity is the relation's object
+and the answer its subjects ("name a kind of x" asks for the subjects of "hypernym x"; "how many kinds of x"
+counts them). They say where the entity stands (the lower-cased "x"), so they are tried before every forward
+phrasing. A unit "USD" is written before the number ("$74,080"); any other unit after it ("1,285,216 sq km").
+
+``choice_relatedness``: a multiple-choice question whose query answer no choice names is answered by
+relatedness in the graph (``readers.graph_choice_reader``, as one that no query answers) instead of abstaining.
+It suits a graph of concepts (WordNet), where choices are concepts near the question's; not a graph of facts
+(the Factbook), where a choice that is not the graph's answer is wrong however close it lies.
 
 This file holds data and reads it; it knows nothing of questions.
 """
@@ -50,6 +60,7 @@ class RelationProfile:
     """What a pack says about one relation, beyond the graph."""
 
     phrasings: tuple[str, ...] = ()
+    reverse_phrasings: tuple[str, ...] = ()  # the entity is the object, the answer the subjects: see the module doc
     examples: tuple[str, ...] = ()
     description: str | None = None
     unit: str | None = None
@@ -74,6 +85,7 @@ class GraphProfile:
     transitive: tuple[str, ...] = ()
     not_names: tuple[str, ...] = ()
     relations: Mapping[str, RelationProfile] = field(default_factory=dict)
+    choice_relatedness: bool = False  # no choice names the query answer: relatedness, not abstention
     source: str | None = None  # the file it came from, for messages
 
     @property
@@ -83,6 +95,10 @@ class GraphProfile:
     def patterns(self) -> list[tuple[str, str]]:
         """(relation, regular expression) in the order they are tried."""
         return [(name, rx) for name, rel in self.relations.items() for rx in rel.phrasings]
+
+    def reverse_patterns(self) -> list[tuple[str, str]]:
+        """(relation, regular expression) for the wordings that ask a relation backwards, in order."""
+        return [(name, rx) for name, rel in self.relations.items() for rx in rel.reverse_phrasings]
 
     def examples(self) -> dict[str, tuple[str, ...]]:
         return {name: rel.examples for name, rel in self.relations.items() if rel.examples}
@@ -100,6 +116,8 @@ class GraphProfile:
             out["default_inverse"] = dict(self.default_inverse)
         if self.value_rank:
             out["value_rank"] = dict(self.value_rank)
+        if self.choice_relatedness:
+            out["choice_relatedness"] = True
         rels = {}
         for name, rel in self.relations.items():
             entry = {k: (list(v) if isinstance(v, tuple) else v) for k, v in rel.__dict__.items() if v not in (None, ())}
@@ -137,13 +155,15 @@ def profile_from_json(data: Mapping[str, Any], *, source: str = "memory") -> Gra
         bad = sorted(set(entry) - set(RelationProfile.__dataclass_fields__))
         if bad:
             raise BadFileError(Path(source), f"relation {name!r}: unknown key(s) {bad}")
-        for rx in entry.get("phrasings", ()):
+        for rx in (*entry.get("phrasings", ()), *entry.get("reverse_phrasings", ())):
             try:
                 re.compile(rx)
             except re.error as err:
                 raise BadFileError(Path(source), f"relation {name!r}: bad phrasing {rx!r} ({err})") from None
         relations[name] = RelationProfile(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()})
 
+    if not isinstance(data.get("choice_relatedness", False), bool):
+        raise BadFileError(Path(source), "choice_relatedness must be true or false")
     value_rank = dict(data.get("value_rank") or {})
     if value_rank and set(value_rank) != set(VALUE_RANK_KEYS):
         raise BadFileError(Path(source), f"value_rank has keys {sorted(value_rank)}",
@@ -166,6 +186,7 @@ def profile_from_json(data: Mapping[str, Any], *, source: str = "memory") -> Gra
         transitive=tup("transitive") or (),
         not_names=tup("not_names") or (),
         relations=relations,
+        choice_relatedness=data.get("choice_relatedness", False),
         source=source,
     )
 

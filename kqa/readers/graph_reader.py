@@ -57,7 +57,9 @@ class GraphReader:
         # question as asked
         result = self.retriever.run(clean_question(question), choices)
         answer = self._read(result, choices)
-        if choices and not result.ok:  # multiple choice no query answers: relatedness in the graph (#16)
+        # multiple choice no query answers, or (where the pack's profile asks for it) whose answer no choice
+        # names: relatedness in the graph (#16)
+        if choices and (not result.ok or (answer.text is None and self.kg.profile.choice_relatedness)):
             from kqa.readers.graph_choice_reader import GraphChoiceReader
 
             answer = GraphChoiceReader(self.kg).answer(question, choices)
@@ -100,7 +102,7 @@ class GraphReader:
         confidence = max((e.score or 0.0) for e in result.evidence) if result.evidence else 0.9
         if kind == "list":
             text = ", ".join(values)
-        elif kind in ("inverse", "superlative") and len(values) > 1:
+        elif kind in ("inverse", "superlative") and len(values) > 1 and not _ONE_OF.search(result.question):
             text = ", ".join(values)  # "which country uses the euro": every one of them
             confidence *= 1.0 / len(values) ** 0.5
         elif kind in ("single_hop", "two_hop") and len(values) > 1 and not _ONE_OF.search(result.question):
@@ -108,7 +110,7 @@ class GraphReader:
             confidence *= 0.9
         else:
             text = values[0]
-            if kind in ("single_hop", "two_hop") and len(values) > 1:
+            if kind in ("single_hop", "two_hop", "inverse") and len(values) > 1:
                 confidence *= 0.9  # one of several, as asked ("an official language", "a national symbol")
         meta["answer_list"] = tuple(values)
         trace = replace(trace, answer_set=tuple(values))

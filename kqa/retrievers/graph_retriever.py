@@ -221,6 +221,7 @@ class GraphRetriever:
         self.detector = detector or RelationDetector(
             descriptions, encode=encode, threshold=relation_threshold, patterns=profile.patterns(),
             examples=profile.examples(), names={n: i.name for n, i in self.info.items()},
+            reverse_patterns=profile.reverse_patterns(),
             kinds={n: i.object_kind for n, i in self.info.items()})
         self.subject_classes = tuple(profile.subject_classes or ())
         self.class_iri = {_local(c): c for c in _class_terms(kg)}
@@ -511,6 +512,7 @@ class GraphRetriever:
         direction = "out"
         if self.profile.patterns():
             rels = self._relations(masked)
+            direction = rels[0].direction if rels else "out"  # "name a kind of X": X is the object
         else:  # read from the graph: the relations this entity has, both ways
             rel, direction, subject = self._rank_both_ways(question, masked, subject_m)
             rels = [rel] if rel else []
@@ -561,7 +563,7 @@ class GraphRetriever:
                         answer_cls = info.object_class if direction == "out" else info.subject_class
                         score += 0.15 if answer_cls and self._is_class(answer_cls, asked) else 0.0
                     if best is None or score > best[0]:
-                        best = (score, RelationMatch(m.relation, round(score, 4), m.method, m.matched), direction,
+                        best = (score, RelationMatch(m.relation, round(score, 4), m.method, m.matched, direction), direction,
                                 cand)
         candidates = self._subjects(mention)
         if best is None or best[0] < self.detector.threshold:

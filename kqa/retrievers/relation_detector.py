@@ -3,7 +3,8 @@ similarity, word overlap and the kind of answer the question wants, for any grap
 
 The question reaches ``detect`` with its entity mentions replaced by "X" ("What money do they use in X?"),
 so an entity's name cannot vote for a relation. A pack's phrasings (regular expressions in its
-``profile.json``) are tried in their order, most specific first. When none fits, each relation is scored:
+``profile.json``) are tried in their order, most specific first; its reverse phrasings ("name a kind of x":
+the entity is the relation's object) before them all, and a match says which way it reads (``direction``). When none fits, each relation is scored:
 
 - the cosine similarity between the question and the relation's prototypes (its name and description from
   the graph, "director: the director of a film", plus the pack's example questions), with the bundled MiniLM;
@@ -84,6 +85,7 @@ class RelationMatch:
     score: float  # 1.0 for a phrasing; cosine similarity for an embedding match
     method: str  # "pattern" | "embedding"
     matched: str  # the words that matched, or the closest prototype
+    direction: str = "out"  # "in": a reverse phrasing matched, the entity is the relation's object
 
 
 class RelationDetector:
@@ -94,9 +96,12 @@ class RelationDetector:
 
     def __init__(self, relations: Mapping[str, str], *, encode: Encode | None = None, threshold: float = 0.6,
                  patterns: Sequence[tuple[str, str]] = (), examples: Mapping[str, Sequence[str]] | None = None,
-                 names: Mapping[str, str] | None = None, kinds: Mapping[str, str] | None = None):
+                 names: Mapping[str, str] | None = None, kinds: Mapping[str, str] | None = None,
+                 reverse_patterns: Sequence[tuple[str, str]] = ()):
         self.relations = dict(relations)  # name -> description
-        self.patterns = [(name, re.compile(rx)) for name, rx in patterns if name in self.relations]
+        # (relation, expression, direction): the reverse phrasings first, as they say where the entity stands
+        self.patterns = [(name, re.compile(rx), "in") for name, rx in reverse_patterns if name in self.relations] + \
+            [(name, re.compile(rx), "out") for name, rx in patterns if name in self.relations]
         self.encode = encode
         self.threshold = threshold
         self.names = {r: (names or {}).get(r) or re.sub(r"[_\s]+", " ", r) for r in self.relations}
@@ -124,12 +129,12 @@ class RelationDetector:
     def pattern_matches(self, question: str, *, allowed: Sequence[str] | None = None) -> list[RelationMatch]:
         text = question.lower().replace("’", "'")
         out = []
-        for name, rx in self.patterns:
+        for name, rx, direction in self.patterns:
             if allowed is not None and name not in allowed:
                 continue
             match = rx.search(text)
             if match and name not in {m.relation for m in out}:
-                out.append(RelationMatch(name, 1.0, "pattern", match.group(0)))
+                out.append(RelationMatch(name, 1.0, "pattern", match.group(0), direction))
         return out
 
     def embedding_matches(self, question: str, *, allowed: Sequence[str] | None = None,

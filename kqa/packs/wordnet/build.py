@@ -112,10 +112,21 @@ def profile() -> dict[str, Any]:
         "similarTo": (["\\bsimilar\\b", "\\bsynonym\\b", "\\bmeans the same\\b"], ["What is similar to wet?"]),
         "derivation": (["\\bderived\\b", "\\bderivation\\b", "\\brelated word\\b"], ["What word is related to run?"]),
     }
+    # the same relations asked backwards: the named word is the object, the answer its subjects ("name a kind
+    # of dog": the synsets whose hypernym is dog; "what is bread made of": the substances of bread)
+    of_x = "(?:an? |the )?x\\b"
+    reverse = {
+        "hypernym": [f"\\b(?:kinds?|types?|sorts?) of {of_x}"],
+        "instanceOf": [f"\\b(?:instances?|examples?) of {of_x}"],
+        "partOf": [f"\\bparts? of {of_x}"],
+        "memberOf": [f"\\bmembers? of {of_x}"],
+        "substanceOf": ["\\bx (?:is |are )?made of\\b", f"\\b(?:substances?|ingredients?) of {of_x}"],
+    }
     relations = {}
     for relation in RELATIONS:
         rx, examples = phrasings[relation.name]
-        relations[relation.name] = {"phrasings": rx, "examples": examples, "description": relation.comment,
+        relations[relation.name] = {"phrasings": rx, "reverse_phrasings": reverse.get(relation.name),
+                                    "examples": examples, "description": relation.comment,
                                     "object_class": None, "countable": True}
         relations[relation.name] = {k: v for k, v in relations[relation.name].items() if v is not None}
     return {
@@ -128,6 +139,8 @@ def profile() -> dict[str, Any]:
         "popularity_property": f"{KQA_NS}{TAG_COUNT}",
         "ranking_property": f"{KQA_NS}{TAG_COUNT}",
         "transitive": [f"{KQA_NS}{r.name}" for r in RELATIONS if r.transitive],
+        # choices are concepts near the question's: when none names the query's answer, the nearest one
+        "choice_relatedness": True,
         "relations": relations,
     }
 

@@ -1,0 +1,83 @@
+"""A profile's reverse phrasings ("name a kind of X": X is the relation's object) and its
+``choice_relatedness`` flag, on the Wikidata-style graph of ``graphs.py``: nothing here is WordNet's."""
+
+from __future__ import annotations
+
+import pytest
+from rdflib import Graph
+
+from kqa.kb.errors import BadFileError
+from kqa.kb.graph import KnowledgeGraph
+from kqa.kb.profile import profile_from_json
+from kqa.models.embedder import HashingEncoder
+from kqa.readers.graph_reader import GraphReader
+from kqa.readers.types import GraphTrace
+from tests.graph.graphs import WIKIDATA, WIKIDATA_PROFILE
+
+P279 = "http://www.wikidata.org/prop/direct/P279"
+SUBCLASS = {"phrasings": ["\\bsubclass of\\b", "\\bkinds? of\\b"],
+            "reverse_phrasings": ["\\b(?:kinds?|subclass(?:es)?) of (?:an? |the )?x\\b"]}
+
+
+def _reader(**profile) -> GraphReader:
+    data = {**WIKIDATA_PROFILE, "relations": {"P279": SUBCLASS}, **profile}
+    kg = KnowledgeGraph.from_graph(Graph().parse(data=WIKIDATA, format="turtle"), profile=profile_from_json(data))
+    return GraphReader(kg, encode=lambda texts: HashingEncoder().encode(list(texts)))
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    return _reader()
+
+
+def test_name_a_kind_of_asks_for_the_subjects_and_names_one(taxonomy):
+    answer = taxonomy.answer("Name a kind of work.")
+    assert answer.meta["query_type"] == "inverse"
+    assert answer.text == "audiovisual work"  # one of the two, as asked; alphabetical without a ranking property
+    assert answer.meta["answer_list"] == ("audiovisual work", "video game")
+    assert [e.text for e in answer.evidence] == ["audiovisual work — subclass of — work",
+                                                  "video game — subclass of — work"]
+
+
+def test_the_forward_wording_still_reads_upward(taxonomy):
+    answer = taxonomy.answer("What is a film a kind of?")
+    assert (answer.text, answer.meta["query_type"]) == ("audiovisual work", "single_hop")
+
+
+def test_how_many_kinds_counts_the_subjects(taxonomy):
+    answer = taxonomy.answer("How many kinds of work are there?")
+    assert (answer.text, answer.meta["query_type"]) == ("2", "count")
+    assert "COUNT(DISTINCT ?s)" in answer.rationale  # counted from the object's side
+
+
+def test_which_of_these_is_a_kind_of_picks_a_subject(taxonomy):
+    # a film is a kind of work too, but two steps down: the question asks for a direct kind
+    answer = taxonomy.answer("Which of these is a kind of work?", ["film", "video game", "Jaws"])
+    assert answer.text == "video game"
+    assert answer.meta["graph_answer"] == "audiovisual work"  # the one the graph ranks first
+
+
+def test_without_the_reverse_phrasing_the_question_reads_upward_and_misses():
+    answer = _reader(relations={"P279": {"phrasings": SUBCLASS["phrasings"]}}).answer("Name a kind of work.")
+    assert answer.text not in ("audiovisual work", "video game")
+
+
+def test_choice_relatedness_is_the_packs_choice(taxonomy):
+    # the graph's direct kinds of work (audiovisual work, video game) are not offered; film is one two steps down
+    question, choices = "Which of these is a kind of work?", ["film", "Jaws"]
+    facts = taxonomy.answer(question, choices)
+    assert facts.text is None and "none of the choices" in facts.meta["reason"]
+    concepts = _reader(choice_relatedness=True).answer(question, choices)
+    assert concepts.text == "film"
+    assert isinstance(concepts.trace, GraphTrace) and concepts.trace.query_kind == "relatedness"
+    assert [e.text for e in concepts.evidence] == ["audiovisual work -P279-> work", "film -P279-> audiovisual work"]
+
+
+def test_the_profile_keeps_both_and_refuses_bad_ones():
+    profile = profile_from_json({"relations": {"P279": SUBCLASS}, "choice_relatedness": True})
+    assert profile.reverse_patterns() == [("P279", SUBCLASS["reverse_phrasings"][0])]
+    assert profile_from_json(profile.to_json()) == profile
+    with pytest.raises(BadFileError, match="bad phrasing"):
+        profile_from_json({"relations": {"P279": {"reverse_phrasings": ["(kind of x"]}}})
+    with pytest.raises(BadFileError, match="choice_relatedness"):
+        profile_from_json({"choice_relatedness": "yes"})
