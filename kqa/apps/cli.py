@@ -111,8 +111,24 @@ def cmd_info(args) -> int:
 
         print(coverage_markdown(pack.manifest))
         return 0
-    print_manifest(pack.manifest, Console(), path=pack.path)
+    console = Console()
+    print_manifest(pack.manifest, console, path=pack.path)
+    print_examples(pack, console)
     return 0
+
+
+def print_examples(pack, console) -> None:
+    """One question of each type from the pack's own questions: what to try with `kqa ask --pack ...`."""
+    from rich.table import Table
+
+    from kqa.kb.questions import example_questions
+
+    table = Table(title=f"questions to try (kqa ask --pack {pack.name} \"...\")")
+    for column in ("type", "question", "choices", "answer"):
+        table.add_column(column)
+    for q in example_questions(pack.questions_path):
+        table.add_row(q.type, q.question, "; ".join(q.choices or ()), q.answers[0] if q.answers else "")
+    console.print(table)
 
 
 def _options(args):

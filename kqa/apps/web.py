@@ -36,7 +36,8 @@ ASK_CONCURRENCY = 32  # questions in progress at once; each mostly waits on a ba
 MAX_QUESTION_CHARS = 2000  # longer text is refused with a message: a language model would read it for minutes
 TIMEOUT_S = 300.0  # per question and backend, loading included (de-quantizing a GGUF on first use takes ~40 s)
 
-EXAMPLES: tuple[tuple[str, str, str], ...] = (  # (question type, question, choices)
+# (question type, question, choices): shown when no pack is built yet; otherwise ``pack_examples`` reads the pack's
+EXAMPLES: tuple[tuple[str, str, str], ...] = (
     ("single hop", "What is the capital of Peru?", ""),
     ("inverse", "Lima is the capital of which country?", ""),
     ("two hop", "What currency is used in the country whose capital is Lima?", ""),
@@ -55,6 +56,21 @@ EXPLORE_QUESTIONS = (  # (relation the graph holds, question put to the model al
 
 
 # ------------------------------------------------------------------------------------------------ Ask
+
+
+def pack_examples(pool: BackendPool) -> tuple[tuple[str, str, str], ...]:
+    """(question type, question, choices) for the Ask tab: one of each type from the chosen pack's own
+    questions (``kb.questions.example_questions``), so WordNet shows "What kind of thing is a ...?" and the
+    Factbook its country questions; ``EXAMPLES`` when the pack is not built."""
+    from kqa.kb.errors import KqaError
+    from kqa.kb.questions import example_questions
+
+    try:
+        questions = example_questions(pool.pack().questions_path)
+    except KqaError:
+        return EXAMPLES
+    return tuple((q.type.replace("_", " "), q.question, "; ".join(q.choices or ())) for q in questions)
+
 
 
 @dataclass(frozen=True)
@@ -329,6 +345,7 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
 
     backends = list(backends)
     runs_dir = _runs_dir(runs_dir)
+    examples = pack_examples(pool)
 
     with gr.Blocks(title="kqa: one question, three kinds of knowledge") as app:
         gr.Markdown(
@@ -339,7 +356,7 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
             elem_classes="kqa-title")
         with gr.Tab("Ask"):
             with gr.Row(equal_height=True):
-                question = gr.Textbox(label="Question", value=EXAMPLES[0][1], scale=5, autofocus=True,
+                question = gr.Textbox(label="Question", value=examples[0][1], scale=5, autofocus=True,
                                       elem_id="kqa-question")
                 choices = gr.Textbox(label="Choices (optional, separated by ;)", scale=2,
                                      placeholder="Paris; Lima; Quito; Bogota", elem_id="kqa-choices")
@@ -353,9 +370,9 @@ def build_app(pool: BackendPool, backends: Sequence[str], *, runs_dir: Path | st
                                         allow_custom_value=True)
                     runtime = gr.Dropdown(runtimes(pool), value=pool.options.runtime, label="model runtime",
                                           elem_id="kqa-runtime")
-            gr.Examples([[q, c] for _, q, c in EXAMPLES], inputs=[question, choices],
-                        example_labels=[f"{t}: {q}" + (f" [{c}]" if c else "") for t, q, c in EXAMPLES],
-                        label="One question of each type", examples_per_page=len(EXAMPLES))
+            gr.Examples([[q, c] for _, q, c in examples], inputs=[question, choices],
+                        example_labels=[f"{t}: {q}" + (f" [{c}]" if c else "") for t, q, c in examples],
+                        label="One question of each type", examples_per_page=len(examples))
             agree = gr.HTML(render.agreement_html({}, pending=[]), elem_id="kqa-agreement")
             cards, details = [], []
             with gr.Row(equal_height=False):

@@ -43,6 +43,20 @@ def load_questions(path: Path | str, *, split: str | None = None,
     return questions
 
 
+def example_questions(path: Path | str, *, per_type: int = 1) -> list[Question]:
+    """What to show a person first: ``per_type`` questions of each type, types in the file's order, each the
+    question about the most familiar subject (the lowest ``popularity`` rank; dev questions before test ones,
+    so a test question is not shown off), so the words are ones people know ("What kind of thing is a dog?")."""
+    by_type: dict[str, list[Question]] = {}
+    for q in load_questions(path):
+        by_type.setdefault(q.type or "question", []).append(q)
+
+    def familiar(q: Question) -> tuple:
+        return (q.split == "test", q.popularity is None, q.popularity or 0, q.id)
+
+    return [q for group in by_type.values() for q in sorted(group, key=familiar)[:per_type]]
+
+
 def _parse_row(row: dict[str, Any], path: Path, number: int) -> Question:
     stem = path.stem
     question = row.get("question", row.get("question_stem"))

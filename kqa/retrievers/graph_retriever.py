@@ -513,6 +513,8 @@ class GraphRetriever:
         if self.profile.patterns():
             rels = self._relations(masked)
             direction = rels[0].direction if rels else "out"  # "name a kind of X": X is the object
+            if rels:
+                subject = self._sense(subject_m, rels[0].relation, direction)
         else:  # read from the graph: the relations this entity has, both ways
             rel, direction, subject = self._rank_both_ways(question, masked, subject_m)
             rels = [rel] if rel else []
@@ -533,6 +535,13 @@ class GraphRetriever:
         kind = "list" if self._list_cue.search(question) and self._countable(rel.relation) else "single_hop"
         return GraphQuery(kind, rel.relation, "lookup", (("s", subject.term), ("p", p)), (subject,),
                           relation_match=rel, fallbacks=tuple(r.relation for r in rels[1:3]))
+
+    def _sense(self, mention: Mention, relation: str, direction: str) -> Candidate:
+        """The mention's first candidate that has the relation asked (as subject, or as object for "in"): of a
+        word's senses, the one the question can be about ("dust" as a verb when asked what it entails)."""
+        candidates = self._subjects(mention)
+        p = self.rel_iri[relation]
+        return next((c for c in candidates if p in self.kg.relations_of(c.term, direction)), candidates[0])
 
     def _rank_both_ways(self, question: str, masked: str, mention: Mention):
         """The best (relation, direction, entity) among the relations the mention's candidates actually have,

@@ -199,3 +199,38 @@ def test_pack_names_resolve_under_kqa_home(monkeypatch, tmp_path):
     assert _pack_dir(argparse.Namespace(pack="wordnet")) == tmp_path / "packs" / "wordnet"  # as argparse gives it
     mine = tmp_path / "elsewhere"
     assert _pack_dir(argparse.Namespace(pack=str(mine))) == mine
+
+
+def test_the_graph_backend_answers_every_question_type(tiny_pack):
+    """The schema-agnostic engine, told only the pack's profile.json, on every question the tiny pack has:
+    "name a kind of X" and "how many kinds of X" read hypernymy backwards (the profile's reverse phrasings)."""
+    from kqa.eval.metrics import score_answer
+    from kqa.kb.graph import load_graph
+    from kqa.readers.graph_reader import GraphReader
+
+    reader = GraphReader(load_graph(tiny_pack))  # no encoder: the profile's phrasings decide
+    questions = _questions(tiny_pack)
+    wrong = [(q.question, q.answers[:3], a.text, a.meta.get("reason")) for q in questions
+             if not score_answer(q, (a := reader.answer(q.question, q.choices)).text).correct]
+    assert not wrong, wrong
+    dog = reader.answer("Name a kind of dog.")
+    assert dog.meta["query_type"] == "inverse" and dog.text == "poodle"  # one, the most often tagged of the three
+    assert set(dog.meta["answer_list"]) == {"poodle", "beagle", "terrier"}
+    assert reader.answer("How many kinds of dog does WordNet list?").text == "3"
+
+
+def test_examples_follow_the_pack(tiny_pack, tmp_path, capsys):
+    from kqa.apps import web
+    from kqa.apps.cli import main
+    from kqa.apps.wiring import BackendPool, Options
+
+    examples = web.pack_examples(BackendPool(Options(pack=tiny_pack.path, model_cache=tmp_path)))
+    by_type = {t: (q, c) for t, q, c in examples}
+    assert {"kind of", "kinds", "is a", "count", "multiple choice"} <= set(by_type)
+    asked = {q.question for q in _questions(tiny_pack)}
+    assert all(q in asked for q, _ in by_type.values())  # the pack's own questions, not the Factbook's
+    assert by_type["multiple choice"][1].count(";") == 3  # its four choices
+    assert web.pack_examples(BackendPool(Options(pack=tmp_path / "none", model_cache=tmp_path))) == web.EXAMPLES
+    assert main(["info", "--pack", str(tiny_pack.path)]) == 0
+    out = capsys.readouterr().out
+    assert "questions to try" in out and "Name a kind" in out and "multiple_choice" in out
