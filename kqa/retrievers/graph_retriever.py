@@ -218,11 +218,12 @@ class GraphRetriever:
                         for n, i in self.info.items()}
         if relation_threshold is None:  # set on dev questions (README, "Bring your own graph")
             relation_threshold = 0.6 if profile.patterns() else 0.3
+        self._proper: dict[str, bool] = {}
         self.detector = detector or RelationDetector(
             descriptions, encode=encode, threshold=relation_threshold, patterns=profile.patterns(),
             examples=profile.examples(), names={n: i.name for n, i in self.info.items()},
             reverse_patterns=profile.reverse_patterns(),
-            kinds={n: i.object_kind for n, i in self.info.items()})
+            kinds={n: i.object_kind for n, i in self.info.items()}, proper=self._proper_names, floor=0.35)
         self.subject_classes = tuple(profile.subject_classes or ())
         self.class_iri = {_local(c): c for c in _class_terms(kg)}
         nouns: dict[str, str] = {}  # a word in a question -> the class it names
@@ -261,6 +262,17 @@ class GraphRetriever:
         if rel and rel.countable is not None:
             return rel.countable
         return relation in self.info and (self.info[relation].object_kind == "entity" or self.info[relation].multi)
+
+    def _proper_names(self, relation: str) -> bool:
+        """Whether most values of ``relation`` are proper names ("Vjosa Osmani", not "absolute monarchy"),
+        from a sample of the graph's own values: what a "who" question can be answered with."""
+        if relation not in self._proper:
+            rows = self.kg.query("SELECT ?o WHERE { ?s ?p ?o } LIMIT 40",
+                                 {"p": self.rel_iri[relation]}) if relation in self.rel_iri else []
+            texts = [self.kg.label(o) if o in self.kg.labels or not hasattr(o, "datatype") else str(o) for (o,) in rows]
+            named = sum(1 for t in texts if t[:1].isupper())
+            self._proper[relation] = not texts or named * 2 >= len(texts)
+        return self._proper[relation]
 
     def _subjects(self, mention: Mention) -> tuple[Candidate, ...]:
         """The candidates of a mention that questions are about (the profile's subject classes, else any)."""
@@ -506,6 +518,9 @@ class GraphRetriever:
         if not subjects:
             raise _NoParse("no entity of the graph that questions are about is named in the question")
         masked = self._masked(question, mentions)
+        if len(subjects) > 1:  # "X's GDP in US dollars": a name that qualifies the noun after it is not asked about
+            heads = [m for m in subjects if not _QUALIFIES.match(question, m.end)]
+            subjects = heads or subjects
         subject_m = subjects[-1] if len(subjects) > 1 and re.search(
             r"\b(?:of|in|for|does)\s*$", question[:subjects[-1].start]) else subjects[0]
         subject = self._subjects(subject_m)[0]
@@ -727,6 +742,12 @@ def _class_terms(kg: KnowledgeGraph) -> list[Any]:
         if _local(term) in wanted:
             seen.setdefault(_local(term), term)
     return list(seen.values())
+
+
+# after a name, a lower-case word that is not a function word: the name qualifies a noun ("US dollars")
+_QUALIFIES = re.compile(r"\s+(?!(?:and|or|but|in|of|for|to|with|as|than|the|a|an|is|are|was|were|has|have|had|do|"
+                        r"does|did|be|been|by|at|on|from|that|which|who|now|today|use|uses|used|border|borders|"
+                        r"bordering|speak|speaks|spoken)\b)[a-z]")
 
 
 class _NoParse(Exception):

@@ -12,7 +12,15 @@ the entity is the relation's object) before them all, and a match says which way
 - the answer type: "how many", "how big" ask for a number, "when" for a date, "who" for an entity; a
   relation whose objects are of another kind loses, one of that kind gains.
 
-Below ``threshold`` no relation fits and the caller abstains. The encoder is any callable from a list of
+A phrasing whose relation holds another kind of value than the question asks for does not count ("what day
+did X become a sovereign state?" asks a date; a "sovereign" phrasing of a head of state does not fit). A "who"
+question wants a name: a relation whose values are not proper names ("absolute monarchy") loses, when the
+caller says which relations' values are (``proper``, read from the graph).
+
+Below ``threshold`` no relation fits and the caller abstains, unless the best relation clears ``floor`` and
+leads the next by ``margin``: a wording no phrasing or example was written for ("which part of the globe")
+scores low against every relation, and one clearly ahead of the others is still the one asked about (the
+ratio test of nearest-neighbour matching, Lowe 2004). The encoder is any callable from a list of
 texts to an (n, d) array of L2-normalised rows, so a test can pass a fake in one line; the app passes the
 bundled MiniLM (``kqa.models.embedder.load_embedder``). Without an encoder, word overlap and answer type
 decide alone.
@@ -40,6 +48,8 @@ _NUMBER_CUE = re.compile(r"\bhow (?:many|much|big|large|small|long|tall|high|dee
 _DATE_CUE = re.compile(r"^\s*when\b|\bwhat (?:year|date|day)\b|\bin which year\b|\bon what date\b", re.I)
 _ENTITY_CUE = re.compile(r"^\s*(?:who|whom|where)\b|\bwho (?:is|was|are|were)\b", re.I)
 _WHAT = re.compile(r"^\s*(?:what|which)\b", re.I)
+_WHO = re.compile(r"^\s*(?:who|whom)\b", re.I)
+_COUNT_CUE = re.compile(r"\bhow many\b|\bnumber of\b", re.I)
 
 
 def stem(word: str) -> str:
@@ -97,8 +107,12 @@ class RelationDetector:
     def __init__(self, relations: Mapping[str, str], *, encode: Encode | None = None, threshold: float = 0.6,
                  patterns: Sequence[tuple[str, str]] = (), examples: Mapping[str, Sequence[str]] | None = None,
                  names: Mapping[str, str] | None = None, kinds: Mapping[str, str] | None = None,
-                 reverse_patterns: Sequence[tuple[str, str]] = ()):
+                 reverse_patterns: Sequence[tuple[str, str]] = (),
+                 proper: Callable[[str], bool] | None = None, floor: float | None = None, margin: float = 0.05):
         self.relations = dict(relations)  # name -> description
+        self.proper = proper  # relation -> whether its values are proper names (None: not known)
+        self.floor = threshold if floor is None else min(floor, threshold)
+        self.margin = margin
         # (relation, expression, direction): the reverse phrasings first, as they say where the entity stands
         self.patterns = [(name, re.compile(rx), "in") for name, rx in reverse_patterns if name in self.relations] + \
             [(name, re.compile(rx), "out") for name, rx in patterns if name in self.relations]
@@ -121,10 +135,24 @@ class RelationDetector:
     def detect(self, question: str, *, allowed: Sequence[str] | None = None, embed: bool = True) -> list[RelationMatch]:
         """Relations that fit, best first: every phrasing that matches (in pattern order), else the best
         scored match above ``threshold``; [] when nothing fits."""
-        out = self.pattern_matches(question, allowed=allowed)
+        out = [m for m in self.pattern_matches(question, allowed=allowed) if self._fits_kind(question, m.relation)]
         if out or not embed:
             return out
-        return self.embedding_matches(question, allowed=allowed)[:1]
+        scored = self.scores(question, allowed=allowed)
+        if scored and scored[0].score >= self.threshold:
+            return scored[:1]
+        if scored and scored[0].score >= self.floor and (
+                len(scored) == 1 or scored[0].score - scored[1].score >= self.margin):
+            return scored[:1]
+        return []
+
+    def _fits_kind(self, question: str, relation: str) -> bool:
+        """Whether a relation's values are of the kind the question asks for: a date for "when" / "what day",
+        a number for "how big" (a count of things is asked of any relation with several values)."""
+        kinds, kind = answer_kinds(question), self.kinds.get(relation)
+        if not kind or not kinds or "entity" in kinds or _COUNT_CUE.search(question):
+            return True
+        return kind in kinds
 
     def pattern_matches(self, question: str, *, allowed: Sequence[str] | None = None) -> list[RelationMatch]:
         text = question.lower().replace("’", "'")
@@ -181,6 +209,8 @@ class RelationDetector:
                 score += 0.1 if kind in kinds else -0.3
             elif not kinds and kind in ("number", "date") and what:
                 score -= 0.05  # "what is the tallest mountain": a thing, unless the words say a number
+            if self.proper is not None and _WHO.search(question) and not self.proper(name):
+                score -= 0.3  # "who runs the government": a person, not "absolute monarchy"
             out.append(RelationMatch(name, round(float(score), 4), "embedding" if sim is not None else "words", proto))
         return sorted(out, key=lambda m: -m.score)
 

@@ -136,3 +136,45 @@ def test_question_words_a_dictionary_names_are_not_entities():
         result = retriever.run(question)
         assert result.query is not None and result.query.relation == relation, result.reason
         assert [kg.label(row[-1]) for row in result.rows] == [answer], result.rows
+
+
+def test_a_phrasing_whose_relation_holds_another_kind_of_value_does_not_fit():
+    detector = RelationDetector({"chief_of_state": "head of state", "independence_date": "independence date"},
+                                patterns=[("chief_of_state", r"\bsovereign\b")], threshold=0.4,
+                                kinds={"chief_of_state": "entity", "independence_date": "date"})
+    assert detector.detect("On what date did X become a sovereign nation?")[0].relation == "independence_date"
+    assert detector.detect("Who is the sovereign of X?")[0].relation == "chief_of_state"
+
+
+def test_who_wants_a_relation_whose_values_are_proper_names():
+    relations = {"government_type": "type of government", "head_of_government": "head of government"}
+    proper = {"government_type": False, "head_of_government": True}
+    detector = RelationDetector(relations, threshold=0.3, proper=proper.__getitem__)
+    assert detector.detect("Who runs the government in X?")[0].relation == "head_of_government"
+    assert detector.detect("What sort of government does X have?")[0].relation == "government_type"
+
+
+def _bag_of(vocab):
+    def encode(texts):  # one-hot bag of a tiny vocabulary; (n, len(vocab)), L2-normalised
+        rows = np.array([[float(w in t.lower()) for w in vocab] for t in texts])
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return rows / np.where(norms == 0, 1.0, norms)
+    return encode
+
+
+def test_a_relation_clearly_ahead_fits_below_the_threshold_one_among_equals_does_not():
+    relations = {"currency": "currency, money used", "capital": "capital city"}
+    encode = _bag_of(["money", "currency", "capital", "city"])
+    strict = RelationDetector(relations, encode=encode, threshold=0.9)
+    lenient = RelationDetector(relations, encode=encode, threshold=0.9, floor=0.3, margin=0.05)
+    assert strict.detect("Tell me about the money in X") == []
+    assert lenient.detect("Tell me about the money in X")[0].relation == "currency"
+    assert lenient.detect("Money or city in X?") == []  # both score the same: no relation is ahead
+
+
+def test_a_name_that_qualifies_a_noun_is_not_the_subject(graph_reader):
+    """ "Peru's GDP in US dollars": "US" names a country, but it qualifies "dollars"; Peru is asked about."""
+    asked = graph_reader.answer("What is Peru's GDP in US dollars?")
+    assert asked.text is not None
+    assert asked.text == graph_reader.answer("What is the GDP of Peru?").text
+    assert asked.text != graph_reader.answer("What is the GDP of the United States?").text
