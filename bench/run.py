@@ -810,6 +810,9 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     peak = None if get("serve", "all_backends", "error") else get("serve", "all_backends", "peak_rss_mb")
     out.append({"goal": "peak RSS of kqa serve with every backend loaded <= 3 GB", "measured": peak, "unit": "MB",
                 "met": None if peak is None else peak <= 3 * 1024})
+    build = get("build", "pack_build_s", "median")  # was a timed assertion in tests/kb/test_pack.py
+    out.append({"goal": "Factbook pack build <= 60 s", "measured": build, "unit": "s",
+                "met": None if build is None else build <= 60})
     return out
 
 

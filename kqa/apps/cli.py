@@ -248,6 +248,7 @@ def cmd_eval(args) -> int:
           f"{f'-n{args.limit}' if args.limit else ''}{'-perturb' if args.perturb else ''}"
     out_dir = args.out or kqa_home() / "runs" / tag
     config = {"questions": source, "limit": args.limit, "seed": args.seed, "perturb": args.perturb,
+              "pack": pool.pack().fingerprint(),  # a resumed run must use the same pack files (runner)
               "options": options_record(options),
               "calibration": str(args.calibration) if args.calibration else None}
     console = Console()

@@ -176,6 +176,7 @@ def run_batches(
             from kqa.kb.errors import KqaError
 
             raise KqaError(f"{out_dir} holds a run with other questions or backends; use another --out folder")
+        _check_same_config(out_dir, previous, config)
     else:
         atomic_write_text(config_path, json.dumps({**config, "backends": names,
                                                    "question_ids": [q.id for q in questions]}, indent=1))
@@ -200,6 +201,32 @@ def run_batches(
     results = summarise(out_dir, questions, names, config=config, plots=plots,
                         wall_seconds=time.perf_counter() - started, construction=construction)
     return EvalResult(out_dir=out_dir, results=results)
+
+
+def _check_same_config(out_dir: Path, previous: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """A run resumes only with what made its first answers: the same pack files (``pack``: their SHA-256) and
+    options; else the answers already written would be mixed with answers from another pack or setting."""
+    from kqa.kb.errors import KqaError
+
+    now = json.loads(json.dumps(config))  # tuples as lists, as config.json holds them
+    changed = []
+    for key in sorted((set(previous) | set(now)) - {"backends", "question_ids"}):
+        before, after = previous.get(key), now.get(key)
+        if before == after:
+            continue
+        if key == "pack":
+            parts = [part for part in sorted(set(before or {}) | set(after or {}))
+                     if (before or {}).get(part) != (after or {}).get(part)]
+            changed.append("the pack's " + ", ".join(parts) + (" (was the pack rebuilt?)" if before else
+                                                              " (the run was made before kqa recorded its pack)"))
+        elif isinstance(before, dict) and isinstance(after, dict):
+            changed += [f"{key}.{k} ({before.get(k)!r} then, {after.get(k)!r} now)"
+                        for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+        else:
+            changed.append(f"{key} ({before!r} then, {after!r} now)")
+    if changed:
+        raise KqaError(f"{out_dir} holds a run made with other inputs: {'; '.join(changed)}. Its answers would mix "
+                       "with these: score into another --out folder, or delete this one to start again")
 
 
 # ----------------------------------------------------------------------------------------------- summary

@@ -64,6 +64,13 @@ class Pack:
     def name(self) -> str:
         return str(self.manifest.get("name", self.path.name))
 
+    def fingerprint(self) -> dict[str, str]:
+        """part -> SHA-256 of the graph, corpus and questions: what a run's answers came from. Read from the
+        manifest (``open_pack`` has checked the files against it), hashed here for a pack without one."""
+        files = self.manifest.get("files") or {}
+        return {part: (files.get(part) or {}).get("sha256") or _fingerprint(self.path / part).get("sha256", "")
+                for part in (GRAPH, CORPUS, QUESTIONS)}
+
 
 def open_pack(path: Path | str) -> Pack:
     """Open a built pack; a folder without a manifest gets an error that says how to build one."""

@@ -248,7 +248,7 @@ def build_index_graph(store, label_predicates: tuple[str, ...]) -> dict[str, Any
     """Write the index graph into ``store`` and return the small part of the index (kqa-index.json)."""
     from kqa.kb.graph import SCHEMA_TYPES
 
-    stats = {"blank_labelled": 0}
+    stats = {"blank_labelled": 0, "name_tokens": 1}
     store.bulk_extend(_name_quads(store, label_predicates, stats))
     store.update(f"""INSERT {{ GRAPH <{_INDEX_GRAPH}> {{ ?s <{_CLASS}> ?c }} }} WHERE {{
         SELECT ?s (MIN(STR(?t)) AS ?c) WHERE {{ ?s rdf:type ?t FILTER(isIRI(?t) && ?t NOT IN ({', '.join(f'<{t}>' for t in sorted(SCHEMA_TYPES))})) }}
@@ -259,7 +259,7 @@ def build_index_graph(store, label_predicates: tuple[str, ...]) -> dict[str, Any
           {{ {facts} BIND(?s AS ?e) }} UNION {{ {facts} GRAPH <{_INDEX_GRAPH}> {{ ?o <{_LABEL}> ?l2 }} BIND(?o AS ?e) }}
         }} GROUP BY ?e }}""")
     store.bulk_extend(_value_quads(store, facts))
-    return _small_index(store, label_predicates, stats["blank_labelled"])
+    return {**_small_index(store, label_predicates, stats["blank_labelled"]), "name_tokens": stats["name_tokens"]}
 
 
 def _name_quads(store, label_predicates: tuple[str, ...], stats: dict) -> Iterator[Any]:
@@ -281,12 +281,14 @@ def _name_quads(store, label_predicates: tuple[str, ...], stats: dict) -> Iterat
         label = found[0][2]
         alt = [text for _, _, text in found[1:]] + [text for p, text, _ in rows if p not in rank]
         yield ox.Quad(s, label_p, ox.Literal(label), graph)
-        if name_key(label):
-            yield ox.Quad(s, label_key, ox.Literal(name_key(label)), graph)
+        if key := name_key(label):
+            stats["name_tokens"] = max(stats["name_tokens"], key.count(" ") + 1)
+            yield ox.Quad(s, label_key, ox.Literal(key), graph)
         for alias in sorted(set(alt) - {label}):
             yield ox.Quad(s, alias_p, ox.Literal(alias), graph)
-            if name_key(alias):
-                yield ox.Quad(s, alias_key, ox.Literal(name_key(alias)), graph)
+            if key := name_key(alias):
+                stats["name_tokens"] = max(stats["name_tokens"], key.count(" ") + 1)
+                yield ox.Quad(s, alias_key, ox.Literal(key), graph)
 
     sparql = (f"SELECT ?s ?p ?o WHERE {{ VALUES ?p {{ {_iris({*rank, *ALIAS_PREDICATES})} }} ?s ?p ?o "
               "FILTER(isLiteral(?o)) } ORDER BY ?s")
@@ -374,7 +376,7 @@ def _small_index(store, label_predicates: tuple[str, ...], blank_labelled: int) 
                                    ("degree", f"{{ ?x <{_DEGREE}> ?o }}"),
                                    ("names", f"{{ ?s ?k ?x VALUES ?k {{ <{_LABEL_KEY}> <{_ALIAS_KEY}> }} }}"),
                                    ("values", f"{{ ?s <{_VALUE_KEY}> ?x }}"))}
-    return {"relation_info": info, "class_names": class_names,
+    return {"relation_info": info, "class_names": class_names, "entity_classes": sorted(classes),
             "superclasses": {k: list(v) for k, v in superclasses_of(subclass, class_set).items()},
             "warnings": list(index_warnings(labelled=sizes["labels"] > 0, blank_labelled=blank_labelled,
                                             shared=len(shared), first_shared=shared[0] if shared else None)),
@@ -411,7 +413,8 @@ def store_index(store, small: Mapping[str, Any]):
     info = {URIRef(p): RelationInfo(**{**r, "iri": URIRef(p)}) for p, r in sorted(small["relation_info"].items())}
     view = _StoreView(store, frozenset(info))
     sizes = small["sizes"]
-    return GraphIndex(names=_Names(view, sizes["names"]), labels=_Labels(view, sizes["labels"]),
+    names = _Names(view, sizes["names"], entity_classes=small.get("entity_classes"), name_tokens=small.get("name_tokens"))
+    return GraphIndex(names=names, labels=_Labels(view, sizes["labels"]),
                       aliases=_Aliases(view, sizes["labels"]), classes=_Classes(view, sizes["classes"]),
                       relations={r: i.description for r, i in info.items()}, values=_Values(view, sizes["values"]),
                       relation_info=info, degree=_Degree(view, sizes["degree"]), class_names=dict(small["class_names"]),
@@ -537,7 +540,30 @@ class _Degree(_LazyMapping):
 
 class _Names(_LazyMapping):
     """name_key -> entity IRIs: those whose label has the key, then those with it as another name; each
-    group the one in more facts first, then by IRI."""
+    group the one in more facts first, then by IRI. What the entity linker needs without reading every name
+    into Python: ``entity_classes`` (the local names of the classes entities have), ``name_tokens`` (the
+    words in the longest name key) and ``key_classes()`` (every key with its entity and class, one query)."""
+
+    def __init__(self, view: _StoreView, size: int, *, entity_classes=None, name_tokens: int | None = None):
+        super().__init__(view, size)
+        self._entity_classes, self.name_tokens = entity_classes, name_tokens  # None in a store from before them
+
+    @property
+    def entity_classes(self) -> tuple[str, ...]:
+        if self._entity_classes is None:
+            from kqa.kb.graph import _local_name
+
+            self._entity_classes = sorted({_local_name(c.value) for (c,) in self.view.store.query(
+                f"SELECT DISTINCT ?c WHERE {{ GRAPH <{_INDEX_GRAPH}> {{ ?s <{_CLASS}> ?c }} }}")})
+        return tuple(self._entity_classes)
+
+    def key_classes(self) -> Iterator[tuple[str, Any, str | None]]:
+        """(name key, entity IRI, local name of its class or None) for every name of every entity."""
+        from kqa.kb.graph import _local_name
+
+        for key, s, cls in self.view.store.query(f"""SELECT ?k ?s ?c WHERE {{ GRAPH <{_INDEX_GRAPH}> {{
+                ?s ?kp ?k VALUES ?kp {{ <{_LABEL_KEY}> <{_ALIAS_KEY}> }} OPTIONAL {{ ?s <{_CLASS}> ?c }} }} }}"""):
+            yield key.value, self.view.from_ox(s), _local_name(cls.value) if cls is not None else None
 
     def _get(self, key):
         if not isinstance(key, str) or not key:

@@ -10,6 +10,11 @@ A span made only of question words (the relations' and classes' names, the profi
 "part", "thing") is never a name, though a dictionary graph (WordNet) names them too: masked as an entity,
 "What kind of thing is X?" would lose the words that say which relation it asks.
 
+On a graph in an on-disk store (``kg.on_disk``: Oxigraph, millions of names) nothing is read at start-up: a
+span's name is looked up in the store's name index when a question asks for it (and remembered), and the
+names misspellings are matched against are read in one query the first time a question has a capitalised
+word that no name matches. In memory every name is in a dict from the start, as the index already is.
+
 This file links; it does not decide what the question asks (``graph_retriever`` does).
 
 >>> linker = EntityLinker(kg)  # doctest: +SKIP
@@ -20,7 +25,8 @@ This file links; it does not decide what the question asks (``graph_retriever`` 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,28 +87,48 @@ class EntityLinker:
         self._order = {c: i for i, c in enumerate(classes or ())}
         self.fuzzy = fuzzy
         class_names = set(kg.index.class_names or ())
-        type_objects = set(kg.index.classes.values())
+        lazy = kg.on_disk and hasattr(kg.index.names, "key_classes")
+        # the classes entities have ("Film", "Country"): a resource with such a local name is a class
+        type_objects = set(kg.index.names.entity_classes if lazy else kg.index.classes.values())
         predicates = set(kg.index.relation_info or ())
 
-        def linkable(iri) -> bool:
+        def linkable(iri, cls: str | None) -> bool:
             if self.classes is None:  # "film" in a question is a word, not the class Film; nor is "director"
                 return _local(iri) not in type_objects and iri not in predicates
-            return kg.entity_class(iri) in self.classes
+            return cls in self.classes
 
-        self._names = {key: tuple(i for i in iris if linkable(i)) for key, iris in kg.index.names.items()}
-        self._names = {k: v for k, v in self._names.items() if v}
         fuzzy_classes = fuzzy_classes if fuzzy_classes is not None else profile.fuzzy_classes
         fuzzy_classes = frozenset(fuzzy_classes) if fuzzy_classes is not None else None
-        self._fuzzy_keys = sorted(k for k, iris in self._names.items() if len(k.replace(" ", "")) >= 4
-                                  and any(fuzzy_classes is None or kg.entity_class(i) in fuzzy_classes
-                                          for i in iris))
+
+        def fuzzy_key(key: str, iri, cls: str | None) -> bool:  # iri is linkable
+            return len(key.replace(" ", "")) >= 4 and (fuzzy_classes is None or cls in fuzzy_classes)
+
+        if lazy:
+            self._names = _StoreNames(kg, lambda i: linkable(i, kg.entity_class(i)))
+            self._fuzzy_keys_of: Callable[[], list[str]] = lambda: sorted(
+                {key for key, iri, cls in kg.index.names.key_classes() if linkable(iri, cls) and fuzzy_key(key, iri, cls)})
+            longest = kg.index.names.name_tokens or max_tokens  # unknown in a store from before it was kept
+        else:
+            names = {key: tuple(i for i in iris if linkable(i, kg.entity_class(i))) for key, iris in kg.index.names.items()}
+            self._names = {k: v for k, v in names.items() if v}
+            fuzzy = sorted(k for k, iris in self._names.items() if any(fuzzy_key(k, i, kg.entity_class(i)) for i in iris))
+            self._fuzzy_keys_of = lambda: fuzzy
+            # the longest name decides how long a span is worth trying ("Baker Island, Howland Island, ...")
+            longest = max((k.count(" ") + 1 for k in self._names), default=1)
+        self._fuzzy_list: list[str] | None = None
         words = set(profile.not_names) | {w for c in class_names for w in _TOKEN.findall(c.lower())}
         words |= {w for nouns in profile.class_nouns.values() for n in nouns for w in _TOKEN.findall(n.lower())}
         for info in (kg.index.relation_info or {}).values():
             words |= set(_TOKEN.findall(info.name.lower()))
         self.not_names = _NOT_NAMES | words
-        # the longest name decides how long a span is worth trying ("Baker Island, Howland Island, ...")
-        self.max_tokens = min(max_tokens, max((k.count(" ") + 1 for k in self._names), default=1))
+        self.max_tokens = min(max_tokens, longest)
+
+    @property
+    def _fuzzy_keys(self) -> list[str]:
+        """The name keys a misspelling may be meant as (sorted), read on first use."""
+        if self._fuzzy_list is None:
+            self._fuzzy_list = self._fuzzy_keys_of()
+        return self._fuzzy_list
 
     # ------------------------------------------------------------------ public
 
@@ -219,6 +245,33 @@ class EntityLinker:
             ordered = sorted(by_value.items(), key=lambda kv: str(kv[0]) != written)
             cands = tuple(Candidate(o, str(o), "Literal", tuple(fs)) for o, fs in ordered)
             found.append(Mention(match.group(0), match.start(), match.end(), cands, 1.0, "value"))
+        return found
+
+
+class _StoreNames:
+    """name key -> the linkable entities with that name, looked up in an on-disk graph's name index on demand;
+    the last ``size`` keys asked for are remembered (a question asks for dozens of spans, most of them not
+    names)."""
+
+    def __init__(self, kg: KnowledgeGraph, linkable: Callable[[Any], bool], size: int = 50_000):
+        self.kg, self.linkable, self.size = kg, linkable, size
+        self._seen: OrderedDict[str, tuple] = OrderedDict()
+
+    def get(self, key: str, default=None):
+        found = self._seen.get(key)
+        if found is None:
+            found = tuple(i for i in self.kg.index.names.get(key, ()) if self.linkable(i))
+            self._seen[key] = found
+            if len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+        else:
+            self._seen.move_to_end(key)
+        return found or default
+
+    def __getitem__(self, key: str) -> tuple:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
         return found
 
 

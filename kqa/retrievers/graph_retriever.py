@@ -731,7 +731,7 @@ def _class_terms(kg: KnowledgeGraph) -> list[Any]:
     """Class IRIs: the objects of rdf:type among the graph's entities."""
     seen: dict[str, Any] = {}
     wanted = set((kg.index.class_names or {}))
-    if kg.remote:
+    if kg.remote or kg.on_disk:  # the engine finds them; rdflib's triples() would read every type triple
         rows = kg.query("SELECT DISTINCT ?o WHERE { ?s a ?o }")
         terms = [r[0] for r in rows]
     else:

@@ -71,3 +71,56 @@ def test_a_failing_question_is_recorded_and_the_run_goes_on(pack_questions, tmp_
     assert metrics["errors"] == len(failed) and metrics["n"] == len(questions)
     for name in ("results.json", "answers.csv", "accuracy_by_type.png", "accuracy_by_popularity.png", "latency.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+class Echo:
+    name = "echo"
+
+    def answer(self, question, choices=None):
+        return Answer(question=question, text="Lima", backend=self.name, confidence=1.0, evidence=(), latency_ms=1.0)
+
+    def answer_many(self, questions):
+        return [self.answer(q.question) for q in questions]
+
+
+def test_a_run_resumes_only_with_the_same_pack_and_options(pack_questions, tmp_path):
+    import pytest
+
+    from kqa.kb.errors import KqaError
+
+    questions = pack_questions[:6]
+    config = {"questions": "test", "pack": {"graph.ttl": "aa", "corpus.jsonl": "bb"}, "options": {"k": 5, "mode": "direct"}}
+    run_eval({"echo": Echo()}, questions, tmp_path, config=config, plots=False)
+    run_eval({"echo": Echo()}, questions, tmp_path, config=json.loads(json.dumps(config)), plots=False)  # resumes
+    assert len((tmp_path / "answers.jsonl").read_text().splitlines()) == 6
+    rebuilt = {**config, "pack": {"graph.ttl": "cc", "corpus.jsonl": "bb"}}
+    with pytest.raises(KqaError, match=r"the pack's graph\.ttl \(was the pack rebuilt\?\).*another --out"):
+        run_eval({"echo": Echo()}, questions, tmp_path, config=rebuilt, plots=False)
+    with pytest.raises(KqaError, match=r"options\.k \(5 then, 3 now\)"):
+        run_eval({"echo": Echo()}, questions, tmp_path, config={**config, "options": {"k": 3, "mode": "direct"}},
+                 plots=False)
+    older = {k: v for k, v in config.items() if k != "pack"}  # a run folder from before config.json had it
+    run_eval({"echo": Echo()}, questions, tmp_path / "old", config=older, plots=False)
+    with pytest.raises(KqaError, match="before kqa recorded its pack"):
+        run_eval({"echo": Echo()}, questions, tmp_path / "old", config=config, plots=False)
+    assert len((tmp_path / "answers.jsonl").read_text().splitlines()) == 6  # nothing was mixed in
+
+
+def test_kqa_eval_refuses_to_resume_after_the_pack_changed(small_pack, tmp_path, fake_backends, capsys):
+    import shutil
+
+    from kqa.apps.cli import main
+
+    pack = tmp_path / "pack"
+    shutil.copytree(small_pack, pack)
+    run = ["eval", "--pack", str(pack), "--backends", "graph", "--questions", "test", "--limit", "5",
+           "--out", str(tmp_path / "run")]
+    assert main(run) == 0 and main(run) == 0  # the second resumes: nothing to do
+    assert len((tmp_path / "run" / "answers.jsonl").read_text().splitlines()) == 5
+    with (pack / "corpus.jsonl").open("a") as corpus:  # the pack rebuilt with one more passage
+        corpus.write(json.dumps({"id": "zz/extra/0", "title": "Extra", "section": "x", "text": "More."}) + "\n")
+    capsys.readouterr()
+    assert main(run) == 2
+    assert "the pack's corpus.jsonl (was the pack rebuilt?)" in capsys.readouterr().err
+    assert main([*run, "--k", "3"]) == 2  # and another option, with the pack as it was recorded or not
+    assert len((tmp_path / "run" / "answers.jsonl").read_text().splitlines()) == 5

