@@ -3,7 +3,7 @@
 #   bash bench/wordnet_measure.sh            # every step; the model steps take the shared lock in pieces
 # KQA_HOME must hold packs/wordnet (kqa build --pack wordnet). The model backends (bm25 and closed_book: about a
 # second a question each on two cores) answer a seeded stratified sample of the test split
-# (bench/wordnet_sample.py: 30 "is a X a kind of Y?" per hop count, 150 multiple choice, 15 of each other type);
+# (bench/wordnet_sample.py: 20 "is a X a kind of Y?" per hop count, 100 multiple choice, 10 of each other type);
 # each piece holds the lock for at most 11.5 minutes and `kqa eval` resumes where the last one stopped.
 set -e
 cd "$(dirname "$0")/.."
@@ -15,12 +15,11 @@ $PY -m bench.wordnet_sample --pack $H/packs/wordnet --out $SAMPLE
 # the graph on the whole test split (about a minute) and on the sample
 $PY -m kqa.apps.cli eval --pack wordnet --backends graph --questions test --out $H/runs/wn-test-graph
 $PY -m kqa.apps.cli eval --pack wordnet --backends graph --questions $SAMPLE --out $H/runs/wn-sample-graph
-for backend in closed_book bm25; do
-  until [ -f $H/runs/wn-sample-$backend/results.json ]; do
-    flock /tmp/kqa-heavy.lock timeout 690 $PY -m kqa.apps.cli eval --pack wordnet --backends $backend \
-      --questions $SAMPLE --out $H/runs/wn-sample-$backend || true
-  done
+# both model backends in one run: they share one copy of the model
+until [ -f $H/runs/wn-sample-models/results.json ]; do
+  flock /tmp/kqa-heavy.lock timeout 690 $PY -m kqa.apps.cli eval --pack wordnet --backends bm25,closed_book \
+    --questions $SAMPLE --out $H/runs/wn-sample-models || true
 done
 $PY -m bench.wordnet_results --pack $H/packs/wordnet $H/runs/wn-test-graph
-$PY -m bench.wordnet_results --pack $H/packs/wordnet $H/runs/wn-sample-{graph,bm25,closed_book} \
+$PY -m bench.wordnet_results --pack $H/packs/wordnet $H/runs/wn-sample-{graph,models} \
   --plot docs/wordnet_accuracy_by_hops.png

@@ -39,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--per-hop", type=int, default=30)
-    parser.add_argument("--mc", type=int, default=150)
-    parser.add_argument("--per-type", type=int, default=15)
+    parser.add_argument("--per-hop", type=int, default=20)
+    parser.add_argument("--mc", type=int, default=100)
+    parser.add_argument("--per-type", type=int, default=10)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
     with (args.pack / "questions.jsonl").open(encoding="utf-8") as handle:
