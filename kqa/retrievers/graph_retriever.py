@@ -617,14 +617,15 @@ class GraphRetriever:
             return None, None
         first, second = mentions[:2]
         subj = self.subject_classes or ()
+        about = self._subjects  # a mention's candidates of the subject classes (any, when the profile names none)
         if want and want not in subj:
-            if first.of_class(want) and second.of_class(*subj) and not (
-                    second.of_class(want) and first.of_class(*subj) and re.search(r"\bof\s*$", question[:first.start])):
+            if first.of_class(want) and about(second) and not (
+                    second.of_class(want) and about(first) and re.search(r"\bof\s*$", question[:first.start])):
                 return second, first
-            if second.of_class(want) and first.of_class(*subj):
+            if second.of_class(want) and about(first):
                 return first, second
             return None, None
-        if first.of_class(*subj) and second.of_class(*subj):
+        if about(first) and about(second):
             return first, second
         return None, None
 
@@ -756,8 +757,10 @@ class GraphRetriever:
             for j, b in enumerate(query.senses[1][:self.max_senses]):
                 if a == b:
                     continue
-                da, pa = walks.setdefault(a, self._ancestors(a, p))
-                db, pb = walks.setdefault(b, self._ancestors(b, p))
+                for term in (a, b):
+                    if term not in walks:
+                        walks[term] = self._ancestors(term, p)
+                da, db = walks[a][0], walks[b][0]
                 for c in set(da) & set(db) - {a, b}:
                     key = (da[c] + db[c], i + j, str(c))
                     if best is None or key < best[0]:
