@@ -43,9 +43,15 @@ def load(pack: Path, runs: list[Path]) -> tuple[list[dict], int]:
     return rows, tagged
 
 
+ORDER = ("graph", "dense", "bm25", "hybrid", "closed_book")  # structured, text, weights: the README's columns
+
+
+def _ordered(backends) -> list[str]:
+    return sorted(backends, key=lambda b: (ORDER.index(b) if b in ORDER else len(ORDER), b))
+
+
 def table(rows: list[dict], key, title: str) -> str:
-    backends = sorted({r["backend"] for r in rows}, key=["graph", "dense", "closed_book"].index
-                      if all(r["backend"] in ("graph", "dense", "closed_book") for r in rows) else str)
+    backends = _ordered({r["backend"] for r in rows})
     groups: dict = defaultdict(lambda: defaultdict(list))
     for r in rows:
         groups[key(r)][r["backend"]].append(r)
@@ -72,7 +78,7 @@ def plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for backend in sorted({r["backend"] for r in rows}):
+    for backend in _ordered({r["backend"] for r in rows}):
         by_hops = defaultdict(list)
         for r in rows:
             if r["backend"] == backend and r["type"] == "is_a":

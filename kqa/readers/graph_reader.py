@@ -95,6 +95,8 @@ class GraphReader:
             values = [self.kg.label(winner)]
         elif kind == "count":
             values = [str(int(rows[0][2].toPython())) if rows else "0"]
+        elif kind == "common":
+            values = [self.kg.label(rows[0][2])]
         elif kind == "boolean":
             values = ["yes" if rows and rows[0][0] else "no"]
         else:  # pragma: no cover - every kind the retriever makes is handled above

@@ -86,6 +86,7 @@ class EntityLinker:
         self.classes = frozenset(classes) if classes is not None else None  # None: every class
         self._order = {c: i for i, c in enumerate(classes or ())}
         self.fuzzy = fuzzy
+        self._popular: dict[Any, float] | None = None
         class_names = set(kg.index.class_names or ())
         lazy = kg.on_disk and hasattr(kg.index.names, "key_classes")
         # the classes entities have ("Film", "Country"): a resource with such a local name is a class
@@ -146,15 +147,46 @@ class EntityLinker:
             mentions += self._fuzzy(question, tokens, taken)
         return sorted(mentions, key=lambda m: m.start)
 
+    def link_question_words(self, question: str, start: int) -> list[Mention]:
+        """Exact names from ``start`` on, question words included: in "Is granite a kind of substance?" the
+        word after the relation's phrasing is the object asked about, though "substance" also names a
+        relation. The caller says where the phrasing ends."""
+        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(question)]
+        taken = [s < start for s, _ in tokens]
+        return sorted(self._exact(question, tokens, taken, skip=_NOT_NAMES), key=lambda m: m.start)
+
     # ------------------------------------------------------------------ passes
 
-    def _candidates(self, iris) -> tuple[Candidate, ...]:
+    def _candidates(self, iris, key: str | None = None) -> tuple[Candidate, ...]:
+        """Best first: by the order of the link classes, then those whose own label is the name (not an alias
+        of theirs), then by the profile's popularity property (the most tagged sense of a word, the most
+        populous of two cities), then as the index lists them."""
         cands = [Candidate(i, self.kg.label(i), self.kg.entity_class(i) or "Entity") for i in iris]
-        return tuple(sorted(cands, key=lambda c: self._order.get(c.cls, len(self._order))))
+        popularity = self._popularity()
+        return tuple(sorted(cands, key=lambda c: (self._order.get(c.cls, len(self._order)),
+                                                  key is not None and name_key(c.label) != key,
+                                                  -popularity.get(c.term, 0.0))))
 
-    def _exact(self, question: str, tokens, taken) -> list[Mention]:
+    def _popularity(self) -> dict[Any, float]:
+        """Each entity's value of the profile's ``popularity_property`` (read once); empty without one."""
+        if self._popular is None:
+            self._popular = {}
+            prop = self.kg.profile.popularity_property
+            if prop:
+                from rdflib import URIRef
+
+                from kqa.kb.graph import sortable
+
+                for s, _, o in self.kg.query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", {"p": URIRef(prop)}):
+                    value = sortable(o)
+                    if value is not None:
+                        self._popular[s] = max(value, self._popular.get(s, value))
+        return self._popular
+
+    def _exact(self, question: str, tokens, taken, skip: frozenset[str] | None = None) -> list[Mention]:
         """Longest spans first: every span of up to ``max_tokens`` untaken tokens, longest to shortest."""
         found = []
+        skip = self.not_names if skip is None else skip
         words = [name_key(question[s:e]) for s, e in tokens]  # a span's key is its words' keys joined
         lower_case = not any(ch.isupper() for ch in question)
         spans = [(i, j) for i in range(len(tokens)) for j in range(i + 1, min(i + self.max_tokens, len(tokens)) + 1)]
@@ -163,7 +195,7 @@ class EntityLinker:
                 continue
             key = " ".join(w for w in words[i:j] if w)
             iris = self._names.get(key)
-            if not iris or all(w in self.not_names for w in key.split()):
+            if not iris or all(w in skip for w in key.split()):
                 continue  # "kind", "part", "thing": words of the question, though WordNet names them too
             i, j = self._shortest_same(words, i, j, iris)  # "State of Kuwait" -> "Kuwait": "state" is a word
             text = question[tokens[i][0]:tokens[j - 1][1]]
@@ -172,7 +204,7 @@ class EntityLinker:
                 continue  # "us", "all": a short name links only as written (US, UAE, DRC, "the kip")
             for t in range(i, j):
                 taken[t] = True
-            found.append(Mention(text, tokens[i][0], tokens[j - 1][1], self._candidates(iris), 1.0, "exact"))
+            found.append(Mention(text, tokens[i][0], tokens[j - 1][1], self._candidates(iris, key), 1.0, "exact"))
         return found
 
     def _shortest_same(self, words: list[str], i: int, j: int, iris) -> tuple[int, int]:
@@ -227,7 +259,7 @@ class EntityLinker:
                 for t in range(i, i + n):
                     taken[t] = True
                 score = round(1.0 - distance / max(size, len(match)), 3)
-                found.append(Mention(text, tokens[i][0], tokens[i + n - 1][1], self._candidates(self._names[match]),
+                found.append(Mention(text, tokens[i][0], tokens[i + n - 1][1], self._candidates(self._names[match], match),
                                      score, "fuzzy"))
         return found
 

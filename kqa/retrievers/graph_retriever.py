@@ -141,7 +141,7 @@ def _plural(word: str) -> str:
 class GraphQuery:
     """A parsed question: what to ask the graph and how."""
 
-    kind: str  # single_hop | inverse | two_hop | comparison | count | boolean | list | superlative
+    kind: str  # single_hop | inverse | two_hop | comparison | count | boolean | list | superlative | common
     relation: str  # local name of the relation asked for
     template: str  # key in TEMPLATES
     bindings: tuple[tuple[str, Any], ...]  # (variable, rdflib term), every one taken from the graph
@@ -153,6 +153,9 @@ class GraphQuery:
     direction: str = "out"  # count and list: "in" when the linked entity is the relation's object
     transitive: bool = False  # boolean: follow the relation through any number of steps
     fallbacks: tuple[str, ...] = ()  # single hop: other relations the wording fits, tried when this has no fact
+    # per entity, every thing its name may mean, best first (a word's senses): a transitive yes/no accepts any
+    # of the proposed object's; a common ancestor is sought over every pair of the two subjects'
+    senses: tuple[tuple[Any, ...], ...] = ()
 
     @property
     def sparql(self) -> str:
@@ -204,6 +207,8 @@ class GraphRetriever:
     how it is used) and from the pack's profile (``kg.profile``: phrasings, classes, units), never from code."""
 
     name = "graph"
+    max_senses = 8  # of a name's candidates, how many a common ancestor or a yes/no's proposed object tries
+    subject_senses = 2  # a transitive yes/no: the subject's two most common senses (set on the dev questions)
 
     def __init__(self, kg: KnowledgeGraph, *, encode: Encode | None = None, linker: EntityLinker | None = None,
                  detector: RelationDetector | None = None, relation_threshold: float | None = None):
@@ -439,6 +444,8 @@ class GraphRetriever:
                           order=order)
 
     def _boolean(self, question: str, mentions: Sequence[Mention], subjects: Sequence[Mention]) -> GraphQuery | None:
+        if len(mentions) == 1 and self.profile.patterns():
+            mentions = self._with_question_word(question, mentions[0])
         if len(mentions) < 2:
             return None
         masked = self._masked(question, mentions)
@@ -453,11 +460,25 @@ class GraphRetriever:
         if subject_m is None or object_m is None:
             return None
         subject = self._subjects(subject_m)[0]
-        target = (object_m.of_class(want) or object_m.candidates)[0] if want else object_m.candidates[0]
+        targets = (object_m.of_class(want) or object_m.candidates) if want else object_m.candidates
+        target = targets[0]
         return GraphQuery("boolean", rel.relation, "ask",
                           (("s", subject.term), ("p", self.rel_iri[rel.relation]), ("o", target.term)),
                           (subject, target), relation_match=rel, target=target.term,
-                          transitive=rel.relation in self.transitive)
+                          transitive=rel.relation in self.transitive,
+                          senses=(tuple(c.term for c in self._subjects(subject_m)), tuple(c.term for c in targets)))
+
+    def _with_question_word(self, question: str, subject: Mention) -> list[Mention]:
+        """A yes/no question with one name linked: the object may be a word the profile keeps for its
+        wording ("Is granite a kind of substance?"), named after the phrasing that matched."""
+        rels = self._relations(self._masked(question, [subject]))
+        if not rels or rels[0].method != "pattern":
+            return [subject]
+        at = question.lower().find(rels[0].matched, subject.end)
+        if at < 0:
+            return [subject]
+        after = self.linker.link_question_words(question, at + len(rels[0].matched))
+        return [subject, after[0]] if after else [subject]
 
     def _boolean_from_graph(self, question: str, masked: str, mentions: Sequence[Mention]) -> GraphQuery:
         """A yes/no question over any schema: the relation is ranked among those the first entity has, in
@@ -537,6 +558,13 @@ class GraphRetriever:
             raise _NoParse("no relation of the graph fits the question")
         rel = rels[0]
         p = self.rel_iri[rel.relation]
+        if len(subjects) >= 2 and direction == "out" and rel.relation in self.transitive and \
+                re.search(r"\band\b", question[subjects[0].end:subjects[1].start], re.I):
+            # "what do X and Y have in common?": their nearest common ancestor along the relation
+            first, second = (tuple(c.term for c in self._subjects(m)) for m in subjects[:2])
+            return GraphQuery("common", rel.relation, "lookup", (("s", first[0]), ("p", p)),
+                              (self._subjects(subjects[0])[0], self._subjects(subjects[1])[0]), relation_match=rel,
+                              transitive=True, senses=(first, second))
         many = bool(_HOW_MANY.search(question)) and self._countable(rel.relation)
         if direction == "in":
             if many:
@@ -604,14 +632,15 @@ class GraphRetriever:
             return None, None
         first, second = mentions[:2]
         subj = self.subject_classes or ()
+        about = self._subjects  # a mention's candidates of the subject classes (any, when the profile names none)
         if want and want not in subj:
-            if first.of_class(want) and second.of_class(*subj) and not (
-                    second.of_class(want) and first.of_class(*subj) and re.search(r"\bof\s*$", question[:first.start])):
+            if first.of_class(want) and about(second) and not (
+                    second.of_class(want) and about(first) and re.search(r"\bof\s*$", question[:first.start])):
                 return second, first
-            if second.of_class(want) and first.of_class(*subj):
+            if second.of_class(want) and about(first):
                 return first, second
             return None, None
-        if first.of_class(*subj) and second.of_class(*subj):
+        if about(first) and about(second):
             return first, second
         return None, None
 
@@ -623,6 +652,8 @@ class GraphRetriever:
             return GraphResult(question, None, mentions=parsed.mentions, reason=parsed.reason)
         query = parsed.query
         score = _score(query, parsed.mentions)
+        if query.kind == "common":
+            return self._run_common(question, query, parsed.mentions, score)
         if query.transitive:
             return self._run_transitive(question, query, parsed.mentions, score)
         rows = tuple(self.kg.query(query.sparql, dict(query.bindings)))
@@ -685,32 +716,83 @@ class GraphRetriever:
 
     def _run_transitive(self, question: str, query: GraphQuery, mentions, score: float) -> GraphResult:
         """ASK through any number of steps: breadth-first over LOOKUP, one query per node reached (a
-        property path needs the predicate written into the query text, and bound values are the rule here)."""
+        property path needs the predicate written into the query text, and bound values are the rule here).
+        Any sense of the proposed object counts; the subject's most common senses are tried in order (a word
+        is a kind of Y when one of them is)."""
         b = dict(query.bindings)
-        parent: dict[Any, tuple[Any, Any, Any] | None] = {b["s"]: None}
-        frontier = [b["s"]]
-        found = b["s"] == b["o"]
-        while frontier and not found and len(parent) < 10_000:
-            nxt = []
-            for node in frontier:
-                for row in self.kg.query(LOOKUP, {"s": node, "p": b["p"]}):
-                    if row[2] not in parent:
-                        parent[row[2]] = (row[0], row[1], row[2])
-                        nxt.append(row[2])
-                        found = found or row[2] == b["o"]
-            frontier = nxt
+        goals = {b["o"], *(query.senses[1] if len(query.senses) > 1 else ())}
+        subjects = tuple(query.senses[0]) if query.senses else (b["s"],)
+        walks = []
+        reached = None
+        for subject in subjects[:self.subject_senses]:
+            distance, parent = self._ancestors(subject, b["p"])
+            walks.append((subject, parent))
+            hits = [g for g in goals if g in distance]
+            if hits:
+                reached = min(hits, key=lambda g: (distance[g], str(g)))
+                break
+        found = reached is not None
+        subject, parent = walks[-1] if found else walks[0]
         path: list[tuple[Any, Any, Any]] = []
-        node = b["o"] if found else None
-        while node is not None and parent.get(node) is not None:
+        node = reached
+        while node is not None and node != subject:
             path.append(parent[node])
             node = parent[node][0]
         path.reverse()
         if not found:  # a "no" rests on what the subject does reach
-            path = [t for t in parent.values() if t is not None][:20]
-        steps = GraphQuery("single_hop", query.relation, "lookup", (("s", b["s"]), ("p", b["p"])), query.entities)
+            path = list(parent.values())[:20]
+        steps = GraphQuery("single_hop", query.relation, "lookup", (("s", subject), ("p", b["p"])), query.entities)
         evidence = self._evidence(path, score, keep_order=True)
         return GraphResult(question, query, ((found,),), evidence, path=evidence, mentions=mentions,
                            extra_queries=(steps,))
+
+    def _ancestors(self, term, p) -> tuple[dict[Any, int], dict[Any, tuple[Any, Any, Any]]]:
+        """Everything ``term`` reaches along ``p`` (breadth-first, one LOOKUP per node): distances and the
+        triple each was reached by."""
+        distance, parent = {term: 0}, {}
+        frontier = [term]
+        while frontier and len(distance) < 10_000:
+            nxt = []
+            for node in frontier:
+                for row in self.kg.query(LOOKUP, {"s": node, "p": p}):
+                    if row[2] not in distance:
+                        distance[row[2]], parent[row[2]] = distance[node] + 1, (row[0], row[1], row[2])
+                        nxt.append(row[2])
+            frontier = nxt
+        return distance, parent
+
+    def _run_common(self, question: str, query: GraphQuery, mentions, score: float) -> GraphResult:
+        """The nearest common ancestor of two entities along a transitive relation (their lowest common
+        hypernym), above both: over every pair of their senses, the fewest steps in all, then the more
+        common senses (earlier candidates) first. Evidence: the two paths up."""
+        p = dict(query.bindings)["p"]
+        walks = {}
+        best = None
+        for i, a in enumerate(query.senses[0][:self.max_senses]):
+            for j, b in enumerate(query.senses[1][:self.max_senses]):
+                if a == b:
+                    continue
+                for term in (a, b):
+                    if term not in walks:
+                        walks[term] = self._ancestors(term, p)
+                da, db = walks[a][0], walks[b][0]
+                for c in set(da) & set(db) - {a, b}:
+                    key = (da[c] + db[c], i + j, str(c))
+                    if best is None or key < best[0]:
+                        best = (key, a, b, c)
+        if best is None:
+            return GraphResult(question, query, mentions=mentions,
+                               reason=f"{_names(query)} have no common {query.relation} in the graph")
+        _, a, b, c = best
+        path = []
+        for start, parents in ((a, walks[a][1]), (b, walks[b][1])):
+            steps, node = [], c
+            while node != start:
+                steps.append(parents[node])
+                node = parents[node][0]
+            path += steps[::-1]
+        evidence = self._evidence(path, score, keep_order=True)
+        return GraphResult(question, query, ((a, b, c),), evidence, path=evidence, mentions=mentions)
 
     def _evidence(self, triples: Sequence[tuple[Any, Any, Any]], score: float, *,
                   keep_order: bool = False) -> tuple[Evidence, ...]:

@@ -81,3 +81,44 @@ def test_the_profile_keeps_both_and_refuses_bad_ones():
         profile_from_json({"relations": {"P279": {"reverse_phrasings": ["(kind of x"]}}})
     with pytest.raises(BadFileError, match="choice_relatedness"):
         profile_from_json({"choice_relatedness": "yes"})
+
+
+def test_what_two_things_have_in_common_is_their_nearest_common_ancestor():
+    reader = _reader(relations={"P279": {**SUBCLASS, "phrasings": [*SUBCLASS["phrasings"], "\\bin common\\b"]}})
+    answer = reader.answer("What do a film and a video game have in common?")
+    assert (answer.text, answer.meta["query_type"]) == ("work", "common")
+    assert [e.text for e in answer.evidence] == ["film — subclass of — audiovisual work",
+                                                  "audiovisual work — subclass of — work",
+                                                  "video game — subclass of — work"]
+
+
+SENSES = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+ex:kindOf rdfs:label "kind of" .
+ex:bank_slope rdfs:label "bank" ; ex:kindOf ex:slope ; ex:uses 30 .
+ex:bank_firm rdfs:label "bank" ; skos:altLabel "depository" ; ex:kindOf ex:institution ; ex:uses 12 .
+ex:savings_bank rdfs:label "savings bank" ; ex:kindOf ex:bank_firm .
+ex:depository_warehouse rdfs:label "depository" ; ex:kindOf ex:building .
+ex:slope rdfs:label "slope" . ex:institution rdfs:label "institution" . ex:building rdfs:label "building" .
+"""
+
+
+def _senses_reader() -> GraphReader:
+    profile = {"transitive": ["http://example.org/kindOf"], "popularity_property": "http://example.org/uses",
+               "relations": {"kindOf": {"phrasings": ["\\bkind of\\b"]}}}
+    kg = KnowledgeGraph.from_graph(Graph().parse(data=SENSES, format="turtle"), profile=profile_from_json(profile))
+    return GraphReader(kg, encode=lambda texts: HashingEncoder().encode(list(texts)))
+
+
+def test_a_name_means_its_most_popular_bearer_and_its_own_label_before_an_alias():
+    reader = _senses_reader()
+    assert reader.answer("What is a bank a kind of?").text == "slope"  # 30 uses against 12
+    assert reader.answer("What is a depository a kind of?").text == "building"  # its own label, not an alias
+
+
+def test_a_kind_of_question_accepts_any_sense_of_the_proposed_class():
+    answer = _senses_reader().answer("Is a savings bank a kind of bank?")  # the firm, not the more used slope
+    assert answer.text == "yes"
+    assert [e.text for e in answer.evidence] == ["savings bank — kind of — bank"]

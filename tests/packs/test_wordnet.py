@@ -234,3 +234,19 @@ def test_examples_follow_the_pack(tiny_pack, tmp_path, capsys):
     assert main(["info", "--pack", str(tiny_pack.path)]) == 0
     out = capsys.readouterr().out
     assert "questions to try" in out and "Name a kind" in out and "multiple_choice" in out
+
+
+def test_the_bench_sample_is_stratified_and_seeded(tiny_pack):
+    from collections import Counter
+
+    from bench.wordnet_sample import sample
+
+    rows = [json.loads(line) for line in (tiny_pack.path / "questions.jsonl").read_text().splitlines()]
+    chosen = sample(rows, per_hop=2, mc=3, per_type=1, seed=5)
+    assert chosen == sample(rows, per_hop=2, mc=3, per_type=1, seed=5)
+    assert all(r["split"] == "test" for r in chosen)
+    is_a = Counter((r["hops"], r["answers"][0]) for r in chosen if r["type"] == "is_a")
+    assert is_a and max(is_a.values()) == 1  # one yes and one no at each hop count, where there are some
+    kinds = Counter(r["type"] for r in chosen if r["type"] not in ("is_a", "multiple_choice"))
+    assert set(kinds.values()) == {1}
+    assert sum(r["type"] == "multiple_choice" for r in chosen) <= 3

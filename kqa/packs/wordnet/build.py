@@ -99,7 +99,10 @@ def profile() -> dict[str, Any]:
     phrasings = {
         "hypernym": (["\\bkinds? of\\b", "\\btypes? of\\b", "\\bsorts? of\\b", "\\bin common\\b"],
                      ["What kind of thing is a poodle?", "Name a kind of dog.", "Is a poodle a kind of animal?"]),
-        "instanceOf": (["\\binstances? of\\b", "\\bexamples? of\\b"], ["What is Paris an instance of?"]),
+        # "what kind of thing is Einstein?": a person is an instance of physicist, not a kind of anything;
+        # after hypernym, so it is tried when the word has no hypernym
+        "instanceOf": (["\\binstances? of\\b", "\\bexamples? of\\b", "\\b(?:kinds?|types?|sorts?) of\\b"],
+                       ["What is Paris an instance of?"]),
         "partOf": (["\\bparts? of\\b", "\\bpart of\\b", "\\bmade up of\\b"], ["What is a wheel a part of?",
                                                                              "Name a part of a car."]),
         "memberOf": (["\\bmembers? of\\b", "\\bbelongs? to\\b"], ["What is a wolf a member of?"]),
