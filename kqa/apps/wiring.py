@@ -171,18 +171,31 @@ def _graph(pool: BackendPool, options: Options) -> Backend:
     return ThresholdReader(backend, options.threshold("graph")) if options.threshold("graph") > 0 else backend
 
 
-def _rewrite(pool: BackendPool):
-    """Country names put as the graph writes them, a lead-in clause dropped: before a model retrieves or reads."""
+def _rewriter(pool: BackendPool):
     from kqa.retrievers.entity_linker import EntityLinker
     from kqa.retrievers.question_rewrite import QuestionRewriter
 
     def make():
         try:
-            return QuestionRewriter(EntityLinker(pool.graph())).rewrite
+            return QuestionRewriter(EntityLinker(pool.graph()))
         except KqaError:  # no pack built: the model still answers, the question as it was asked
             return None
 
-    return pool.shared(("rewrite", pool.options.pack), make)
+    return pool.shared(("rewriter", pool.options.pack), make)
+
+
+def _rewrite(pool: BackendPool):
+    """Country names put as the graph writes them, a lead-in clause dropped: before a model retrieves or reads."""
+    rewriter = _rewriter(pool)
+    return rewriter.rewrite if rewriter is not None else None
+
+
+def _named(pool: BackendPool, backend: Backend) -> Backend:
+    """A model backend whose answers are put as the graph names them ("reals" -> "Brazilian real")."""
+    from kqa.readers.combine import NamingReader
+
+    rewriter = _rewriter(pool)
+    return NamingReader(backend, rewriter.name_answer) if rewriter is not None else backend
 
 
 def load_lm(options: Options):
@@ -258,8 +271,9 @@ def _reader(pool: BackendPool, options: Options, retriever, name: str) -> Backen
 
     # one selector, so the line vectors it caches serve every corpus backend
     selector = pool.shared(("lines",), lambda: LineSelector(_embedder(pool))) if options.lines > 0 else None
-    return ContextReader(retriever, _lm(pool, options), selector=selector, k=options.k, lines=options.lines,
-                         name=name, abstain_below=options.threshold(name), rewrite=_rewrite(pool))
+    return _named(pool, ContextReader(retriever, _lm(pool, options), selector=selector, k=options.k,
+                                      lines=options.lines, name=name, abstain_below=options.threshold(name),
+                                      rewrite=_rewrite(pool)))
 
 
 @register("dense", uses=("pack", "k", "lines", "index_kind", "cache_dir", "thresholds", *LM_OPTIONS))
@@ -284,8 +298,8 @@ def _hybrid(pool: BackendPool, options: Options) -> Backend:
 def _closed_book(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.closed_book import ClosedBookReader
 
-    return ClosedBookReader(_lm(pool, options), mode=options.mode, n_samples=options.n_samples,
-                            abstain_below=options.threshold("closed_book"), rewrite=_rewrite(pool))
+    return _named(pool, ClosedBookReader(_lm(pool, options), mode=options.mode, n_samples=options.n_samples,
+                                         abstain_below=options.threshold("closed_book"), rewrite=_rewrite(pool)))
 
 
 @register("router", uses=tuple(Options.__dataclass_fields__))

@@ -12,7 +12,7 @@ from typing import Any
 from kqa.kb.text import normalize_answer
 from kqa.kb.types import Evidence
 from kqa.models.lm import Generation, LanguageModel
-from kqa.readers.prompts import choice_continuation, clean_answer
+from kqa.readers.prompts import choice_continuation, clean_answer, spell_out
 from kqa.readers.types import Answer, ClosedBookTrace, CorpusTrace, abstain
 
 UNKNOWN = {"unknown", "i don't know", "i do not know", "not stated", "none"}
@@ -47,6 +47,24 @@ def echoes(text: str, question: str) -> bool:
     return re.search(rf"(?:^| ){re.escape(answer)}(?: |$)", asked) is not None
 
 
+def names_a_field(text: str, facts: Sequence[str]) -> bool:
+    """True when the answer is a word of the facts' labels and of none of their values ("Aruba - Exchange
+    rates: Currency: Aruban guilders" -> "currency"): a small reader naming the field it was shown. A fact's
+    title (before " - ", as ``ContextReader`` lays facts out) is neither."""
+    answer = normalize_answer(text)
+    if not answer or not facts:
+        return False
+    labels, values = [], []
+    for fact in facts:
+        _, dash, line = fact.partition(" - ")  # "Aruba - Exchange rates: ...": the title is not a label
+        label, colon, value = (line if dash else fact).rpartition(":")
+        labels.append(normalize_answer(label) if colon else "")
+        values.append(normalize_answer(value if colon else fact))
+    def within(texts):
+        return any(re.search(rf"(?:^| ){re.escape(answer)}(?: |$)", t) for t in texts)
+    return within(labels) and not within(values)
+
+
 def greedy_answer(
     question: str,
     generation: Generation,
@@ -57,9 +75,13 @@ def greedy_answer(
     evidence: tuple[Evidence, ...] = (),
     meta: dict[str, Any],
     trace: CorpusTrace | ClosedBookTrace | None = None,
+    facts: Sequence[str] = (),
 ) -> Answer:
-    """A short greedy answer with the probability of its tokens as confidence, or an abstention that says why."""
+    """A short greedy answer with the probability of its tokens as confidence, or an abstention that says why.
+    An abbreviation that one of the ``facts`` read defines is given as the name it stands for."""
     text = clean_answer(generation.text, question)
+    if text is not None:
+        text = spell_out(text, facts)
     confidence = generation.probability
     meta = {**meta, "raw": generation.text, "finish_reason": generation.finish_reason}
     if text is None:
@@ -67,6 +89,9 @@ def greedy_answer(
     if text.lower() in UNKNOWN:
         return abstain(question, backend, "the model answered that it does not know", latency_ms=latency_ms,
                        trace=trace, **meta)
+    if names_a_field(text, facts):
+        return abstain(question, backend, "the model copied the name of a field, not its value",
+                       latency_ms=latency_ms, candidate=text, trace=trace, **meta)
     if echoes(text, question):
         return abstain(question, backend, "the model repeated a name from the question", latency_ms=latency_ms,
                        candidate=text, trace=trace, **meta)

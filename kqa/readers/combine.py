@@ -9,6 +9,8 @@
   them, a lead-in clause dropped: ``retrievers.question_rewrite``).
 - ``ThresholdReader``: another backend that abstains below a confidence threshold (for backends without
   their own, such as the graph).
+- ``NamingReader``: another backend whose answers are put as the knowledge names them ("reals" -> "Brazilian
+  real": ``retrievers.question_rewrite.QuestionRewriter.name_answer``).
 - ``VoteReader``: each backend's answer votes with its confidence (an answer below its backend's threshold
   does not vote); the answer with the most weight wins, ties go to the earlier backend in the list, and the
   confidence is that weight over the number of backends.
@@ -189,3 +191,31 @@ class ThresholdReader:
 
     def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
         return [self._keep(a) for a in self.backend.answer_many(questions)]
+
+
+class NamingReader:
+    """``backend``, its answers given as ``name(question, answer)`` puts them; the answer as the model wrote it
+    is kept in ``meta["named_from"]``."""
+
+    def __init__(self, backend: Backend, name: Callable[[str, str], str]):
+        self.backend, self.name_answer, self.name = backend, name, backend.name
+
+    def __getattr__(self, attr: str):  # what the wrapped backend shows (``retriever``, ``lm``)
+        if attr == "backend":  # not set yet (a copy being made): no recursion
+            raise AttributeError(attr)
+        return getattr(self.backend, attr)
+
+    def _named(self, answer: Answer) -> Answer:
+        if answer.text is None:
+            return answer
+        named = self.name_answer(answer.question, answer.text)
+        if named == answer.text:
+            return answer
+        return replace(answer, text=named, meta={**answer.meta, "named_from": answer.text})
+
+    def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
+        answer = self.backend.answer(question, choices)
+        return answer if choices else self._named(answer)
+
+    def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
+        return [a if q.choices else self._named(a) for a, q in zip(self.backend.answer_many(questions), questions)]

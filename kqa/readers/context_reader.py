@@ -111,6 +111,6 @@ class ContextReader:
                         "facts": facts[i], "prompt": prompts[i], "batch": len(to_generate)}
                 answer = greedy_answer(question, generation, backend=self.name, abstain_below=self.abstain_below,
                                        latency_ms=retrieve_ms + read_ms, evidence=tuple(passages), meta=meta,
-                                       trace=self._trace(passages, facts[i]))
+                                       trace=self._trace(passages, facts[i]), facts=facts[i])
                 out[i] = answer
         return out  # type: ignore[return-value]  # every slot is filled above

@@ -162,6 +162,29 @@ def clean_answer(text: str, question: str | None = None) -> str | None:
     return text or None
 
 
+_CODE = re.compile(r"[A-Z]{2,5}")
+
+
+def spell_out(answer: str, facts: Sequence[str]) -> str:
+    """An abbreviation the reader copied from a fact that defines it, as the words it stands for: "CUP" from
+    "Currency: Cuban pesos (CUP) per US dollar" is "Cuban pesos". People ask for and write the name; a small
+    reader copies the code after it as readily as the name. Anything else comes back unchanged.
+
+    >>> spell_out("CUP", ["Cuba - Exchange rates: Currency: Cuban pesos (CUP) per US dollar -"])
+    'Cuban pesos'
+    """
+    if not _CODE.fullmatch(answer):
+        return answer
+    for fact in facts:
+        match = re.search(rf"([^:;,()]+?)\s*\({re.escape(answer)}\)", fact)
+        if match:
+            words = match.group(1).split()[-4:]  # the name just before the code, not the clause it ends
+            name = " ".join(words).strip(" -")
+            if re.search(r"[^\W\d]", name):
+                return name
+    return answer
+
+
 def extract_answer(rationale: str) -> str | None:
     """The answer at the end of a chain-of-thought rationale ("... So the answer is X."), else None."""
     for line in reversed([line.strip() for line in rationale.strip().splitlines() if line.strip()]):

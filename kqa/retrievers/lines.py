@@ -66,6 +66,16 @@ def passage_units(evidence: Evidence) -> list[str]:
     return lines
 
 
+def sub_field_key(title: str | None, unit: str) -> str | None:
+    """For a line under a nested label ("Exchange rates: Currency: ..."), its innermost label alone after the
+    title ("Jamaica: Currency"); None for a line with one label, or prose."""
+    label, colon, _ = unit.rpartition(":")
+    if not colon or not label or len(label.split()) > LABEL_WORDS or ":" not in label:
+        return None
+    inner = label.rpartition(":")[2].strip()
+    return (f"{title}: {inner}" if title else inner) if inner else None
+
+
 def unit_key(title: str | None, unit: str) -> str:
     """What is embedded for a unit: "title: label" for a label: value line, else "title: first words"."""
     label, colon, _ = unit.rpartition(":")
@@ -113,12 +123,19 @@ class LineSelector:
             if not units or m <= 0:
                 out.append([])
                 continue
-            about = self._vectors([unit_key(e.title, unit) for e, unit in units])
+            keys = [unit_key(e.title, unit) for e, unit in units]
+            about = self._vectors(keys) @ question_vector
+            # a line is about its field and about its sub-field: "money" asks for "Exchange rates: Currency"
+            # through "Currency" more than through "Exchange rates"
+            inner = [(i, key) for i, (e, unit) in enumerate(units) if (key := sub_field_key(e.title, unit))]
+            if inner:
+                about[[i for i, _ in inner]] = np.maximum(about[[i for i, _ in inner]],
+                                                          self._vectors([k for _, k in inner]) @ question_vector)
             whole = self._vectors([f"{e.title}: {unit}" if e.title else unit for e, unit in units])
             # retrieval scores on the retriever's own scale (cosine, BM25, RRF), as a share of the best
             prior = np.array([max(e.score or 0.0, 0.0) for e, _ in units], dtype=np.float32)
             prior = prior / prior.max() if prior.max() > 0 else prior
-            scores = ((1 - self.value_weight) * (about @ question_vector) + self.value_weight * (whole @ question_vector)
+            scores = ((1 - self.value_weight) * about + self.value_weight * (whole @ question_vector)
                       + self.passage_weight * prior)
             best = np.argsort(-scores, kind="stable")[:m]
             out.append([Line(units[i][0].id, units[i][0].title, units[i][1], float(scores[i])) for i in best])

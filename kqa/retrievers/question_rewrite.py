@@ -1,7 +1,8 @@
 """Put a question the way the knowledge is written before it is retrieved for and read: a country's name
 misspelled ("Argentinia"), lower-cased or given by another name ("Holland", "Burma") becomes the graph's label
 for it, and a clause in front that asks nothing ("While reading about jazz last night, I wondered: what ...")
-is dropped.
+is dropped. ``name_answer`` does the same for a model's answer: "reals" is the graph's "Brazilian real", and
+"Jewish", asked as a religion, its "Judaism" (a name the graph has as an entity's own label stays as it is).
 
 The names come from the pack's graph, through ``EntityLinker`` (exact names and aliases, then close
 misspellings): this file only rewrites what the linker found. It reads no answer and ranks nothing; a reader
@@ -16,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from kqa.kb.graph import name_key
 from kqa.kb.text import clean_question
 from kqa.retrievers.entity_linker import EntityLinker
 
@@ -90,6 +92,34 @@ class QuestionRewriter:
                     if name.isupper() and name.isalpha() and 2 <= len(name) <= 5:
                         acronyms[name.lower()].add(kg.label(iri))
         self._acronyms = {k: v.pop() for k, v in acronyms.items() if len(v) == 1 and k not in _SHORT_WORDS}
+        # class -> the words that name it in a question ("religion", "religions"), from the graph's class labels
+        self._class_words: dict[str, set[str]] = {}
+        for cls, label in (kg.index.class_names or {}).items():
+            word = label.lower()
+            self._class_words[cls] = {word, word + "s", word[:-1] + "ies" if word.endswith("y") else word + "es"}
+
+    def name_answer(self, question: str, answer: str) -> str:
+        """``answer`` as the graph names it, when the whole answer is a name or alias of its entities: the one
+        label they share ("reals", "real" -> "Brazilian real"), or the label of the one of them in a class the
+        question names ("what religion ..." "Jewish" -> "Judaism", not the ethnic group). An answer that is
+        already the label of one of them, or names several things, comes back unchanged.
+
+        >>> QuestionRewriter(EntityLinker(kg)).name_answer("What money is used in Brazil?", "reals")  # doctest: +SKIP
+        'Brazilian real'
+        """
+        kg = self.linker.kg
+        iris = kg.lookup_name(answer)
+        for suffix in ("s", "es"):  # "reals", "pesos": the graph names one
+            if not iris and answer.endswith(suffix) and len(answer) > len(suffix) + 2:
+                iris = kg.lookup_name(answer[:-len(suffix)])
+        if not iris:
+            return answer
+        words = set(re.findall(r"[a-z]+", question.lower()))
+        asked = [i for i in iris if self._class_words.get(kg.entity_class(i) or "", set()) & words]
+        labels = list(dict.fromkeys(kg.label(i) for i in (asked or iris)))
+        if name_key(answer) in {name_key(label) for label in labels} or len(labels) != 1:
+            return answer
+        return labels[0]
 
     def rewrite(self, question: str) -> str:
         question = clean_question(question)  # escape codes and zero-width marks split names: fold them first

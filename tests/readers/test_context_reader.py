@@ -75,3 +75,19 @@ def test_with_a_selector_the_model_reads_only_the_best_lines_after_their_titles(
     assert answer.text == "Lima" and answer.meta["facts"] == ["Peru - Capital: name: Lima"]
     assert "Fact: Peru - Capital: name: Lima\nQuestion: capital name of Peru" in answer.meta["prompt"]
     assert "Currency: sol" not in answer.meta["prompt"] and answer.evidence[0].id == "passage:pe/0"
+
+
+CURRENCY = {"cu/economy/2": "Cuba - Exchange rates: Currency: Cuban pesos (CUP) per US dollar -"}
+
+
+def test_a_code_the_fact_defines_is_answered_as_the_name_it_stands_for():
+    lm = ScriptedLM({"currency is used in Cuba": " CUP\n"})
+    answer = ContextReader(KeywordRetriever(CURRENCY), lm, k=1).answer("Which currency is used in Cuba?")
+    assert answer.text == "Cuban pesos" and answer.meta["raw"].strip() == "CUP"
+
+
+def test_a_field_name_copied_as_the_answer_is_an_abstention():
+    lm = ScriptedLM({"money do they use in Cuba": " Currency\n"})
+    answer = ContextReader(KeywordRetriever(CURRENCY), lm, k=1).answer("What money do they use in Cuba?")
+    assert answer.text is None and "name of a field" in answer.meta["reason"]
+    assert answer.meta["candidate"] == "Currency"

@@ -100,3 +100,13 @@ def test_reading_examples_are_about_a_made_up_country():
     for fact, question, answer in prompts.READING_EXAMPLES:
         assert fact.startswith("Ruritania - ") and "Ruritania" in question
         assert answer.lower().split()[0] in fact.lower()  # the answer is copied from the fact
+
+
+def test_spell_out_only_codes_a_fact_defines():
+    from kqa.readers.prompts import spell_out
+
+    facts = ["Egypt - Exchange rates: Egyptian pounds (EGP) per US dollar -"]
+    assert spell_out("EGP", facts) == "Egyptian pounds"
+    assert spell_out("USD", facts) == "USD"  # not defined there
+    assert spell_out("Egyptian pound", facts) == "Egyptian pound"
+    assert spell_out("EGP", []) == "EGP"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from kqa.kb.types import Evidence, Passage
 from kqa.retrievers.base import passage_evidence
-from kqa.retrievers.lines import LineSelector, passage_units, unit_key
+from kqa.retrievers.lines import LineSelector, passage_units, sub_field_key, unit_key
 
 PERU = Passage("pe/government/0", "Peru", "Government",
                "Country name: conventional long form: Republic of Peru\nCapital: name: Lima\n"
@@ -52,14 +53,15 @@ def test_vectors_are_cached_and_the_cache_is_bounded(hashing_encoder):
     selector.select("capital of Peru", evidence)
     selector.select("president of Peru", evidence)
     unit_calls = [c for c in calls if c[0].startswith("Peru:")]
-    assert len(unit_calls) == 2  # the labels, then the whole lines, once: the second question finds them cached
-    assert sorted(len(c) for c in unit_calls) == [4, 4]
+    # the labels, the innermost labels, then the whole lines, once: the second question finds them cached
+    assert len(unit_calls) == 3
+    assert sorted(len(c) for c in unit_calls) == [4, 4, 4]
     calls.clear()
     selector = LineSelector(Counting(), cache_size=3)
     selector.select("capital of Peru", evidence)
     selector.select("president of Peru", evidence)
-    # eight keys, a cache of three: the second question re-embeds what was evicted
-    assert len([c for c in calls if c[0].startswith("Peru:")]) == 4
+    # twelve keys, a cache of three: the second question re-embeds what was evicted
+    assert len([c for c in calls if c[0].startswith("Peru:")]) == 6
     assert len(selector._cache) == 3
 
 
@@ -80,3 +82,27 @@ def test_minilm_picks_the_line_a_question_asks_about(minilm):
              "What is the capital of Chile?": "Capital: name: Santiago"}
     chosen = selector.select_many(list(cases), [evidence] * len(cases), m=1)
     assert [lines[0].text for lines in chosen] == list(cases.values())
+
+
+def test_a_nested_line_is_also_about_its_innermost_label(hashing_encoder):
+    assert sub_field_key("Jamaica", "Exchange rates: Currency: Jamaican dollars (JMD) per US dollar -") == \
+        "Jamaica: Currency"
+    assert sub_field_key("Peru", "Population: 34,352,720 (2024 est.)") is None  # one label: nothing more
+    assert sub_field_key("Peru", "Lima is the capital. It lies on the coast.") is None
+
+    class Keyed:  # "money" is "currency"; "budget" is mostly money too; "exchange" is something else
+        model_id, dim = "keyed", 4
+
+        def encode(self, texts, **kwargs):
+            def row(t):
+                t = t.lower()
+                money = 1.0 if "currency" in t or "money" in t else 0.85 if "budget" in t else 0.0
+                return [money, float("exchange" in t), 0.5 if "budget" in t else 0.0, 0.1]
+            rows = np.array([row(t) for t in texts])
+            return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    money = Passage("jm/economy/2", "Jamaica", "Economy",
+                    "Budget: revenues: $4.041 billion\nExchange rates: Currency: Jamaican dollars (JMD) per US dollar -")
+    (line,) = LineSelector(Keyed(), passage_weight=0.0).select("what money do they use in Jamaica?",
+                                                               [passage_evidence(money, 1.0)], m=1)
+    assert line.text.startswith("Exchange rates: Currency")

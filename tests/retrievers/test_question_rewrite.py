@@ -75,3 +75,52 @@ def test_initials_typed_in_lower_case_are_read_unless_they_are_a_word(rewrite):
     assert rewrite("what currency does the usa use?") == "what currency does the United States use?"
     assert rewrite("what is the capital of nl?") == "what is the capital of Netherlands?"
     assert rewrite("tell us the capital of Burma") == "tell us the capital of Burma"
+
+
+NAMES_TTL = """
+@prefix kqa: <http://kqa.dev/ontology#> . @prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+kqa:Religion a rdfs:Class ; rdfs:label "religion" .
+kqa:EthnicGroup a rdfs:Class ; rdfs:label "ethnic group" .
+kqa:Currency a rdfs:Class ; rdfs:label "currency" .
+<http://kqa.dev/entity/religion/judaism> a kqa:Religion ; rdfs:label "Judaism" ; skos:altLabel "Jewish" .
+<http://kqa.dev/entity/ethnicgroup/jewish> a kqa:EthnicGroup ; rdfs:label "Jewish" .
+<http://kqa.dev/entity/currency/brl> a kqa:Currency ; rdfs:label "Brazilian real" ; skos:altLabel "real" .
+<http://kqa.dev/entity/currency/usd> a kqa:Currency ; rdfs:label "US dollar" ; skos:altLabel "dollar" .
+<http://kqa.dev/entity/currency/cad> a kqa:Currency ; rdfs:label "Canadian dollar" ; skos:altLabel "dollar" .
+"""
+
+
+def test_an_answer_is_named_as_the_graph_names_it():
+    from rdflib import Graph
+
+    kg = KnowledgeGraph.from_graph(Graph().parse(data=NAMES_TTL, format="turtle"))
+    name = QuestionRewriter(EntityLinker(kg)).name_answer
+    assert name("What money do they use in Brazil?", "reals") == "Brazilian real"
+    assert name("What is the main religion of Israel?", "Jewish") == "Judaism"  # the class the question names
+    assert name("Which people live in Israel?", "Jewish") == "Jewish"  # a label already: it stays
+    assert name("What money do they use in Canada?", "dollar") == "dollar"  # names two things: unchanged
+    assert name("What is the capital of Peru?", "Lima") == "Lima"  # nothing of the graph
+
+
+def test_a_naming_reader_renames_answers_and_keeps_what_the_model_wrote():
+    from kqa.kb.types import Question
+    from kqa.readers.combine import NamingReader
+    from kqa.readers.types import Answer
+
+    class Fixed:
+        name = "dense"
+
+        def answer(self, question, choices=None):
+            return Answer(question=question, text="reals", backend="dense", confidence=0.4, evidence=(),
+                          latency_ms=1.0, rationale=None, meta={})
+
+        def answer_many(self, questions):
+            return [self.answer(q.question) for q in questions]
+
+    reader = NamingReader(Fixed(), lambda question, answer: "Brazilian real" if answer == "reals" else answer)
+    answer = reader.answer("What money do they use in Brazil?")
+    assert (answer.text, answer.meta["named_from"], answer.confidence) == ("Brazilian real", "reals", 0.4)
+    (many,) = reader.answer_many([Question(id="q", question="What money?", answers=("x",))])
+    assert many.text == "Brazilian real" and reader.name == "dense"
+    assert reader.answer("Which?", choices=("reals", "pesos")).text == "reals"  # a choice stays as offered
