@@ -6,9 +6,10 @@ Three index kinds, all inner product over L2-normalised vectors (so cosine simil
 - ``hnsw``: a graph index (Malkov & Yashunin 2016), approximate, for millions of passages in memory.
 - ``ivfpq``: inverted lists over product-quantised codes (Jegou et al. 2011), approximate and compressed,
   for tens of millions of passages on disk. PQ codes of 48 bytes order close neighbours badly (recall@10
-  0.33 against exact search on a clustered 1M-vector corpus, docs/scale.md), so by default the float vectors
-  are kept beside the index, memory-mapped, and the top ``rerank`` candidates (100) are re-scored exactly
-  (``rerank_exact``): recall@10 0.88 for 2 ms more a question there. ``rerank=0`` keeps only the codes.
+  0.33 against exact search on a clustered 1M-vector corpus at nprobe 16, docs/scale.md), so by default the
+  float vectors are kept beside the index, memory-mapped, and the top ``rerank`` candidates (100) are
+  re-scored exactly (``rerank_exact``); with more lists probed (``nprobe``) the re-rank takes recall@10
+  there to about 0.9 within a 20 ms p50 (the curve: docs/scale.md). ``rerank=0`` keeps only the codes.
 
 Passages longer than the embedder's window (MiniLM reads 256 word pieces; most Factbook passages are
 longer) are embedded as overlapping windows of ``window_words`` words, each with the title in front, and a
