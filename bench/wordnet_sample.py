@@ -5,7 +5,8 @@ hop count (half yes, half no), ``--mc`` multiple-choice questions and ``--per-ty
     python -m bench.wordnet_sample --pack $KQA_HOME/packs/wordnet --out $KQA_HOME/wn-sample.jsonl
 
 It writes the questions' own lines (kqa JSONL), so `kqa eval --questions FILE` scores them with their types
-and hops. The same seed gives the same file.
+and hops; multiple choice first, then "is a X a kind of Y?" with the hop counts interleaved, so a run cut
+short still covers them. The same seed gives the same file.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ def sample(rows: list[dict], *, per_hop: int, mc: int, per_type: int, seed: int)
         else:
             groups[(row["type"],)].append(row)
     rng = random.Random(seed)
-    out = []
+    ranked = []
     for key in sorted(groups, key=str):
         want = per_hop // 2 if key[0] == "is_a" else mc if key[0] == "multiple_choice" else per_type
         group = sorted(groups[key], key=lambda r: r["id"])
-        out += rng.sample(group, min(want, len(group)))
-    return out
+        ranked += [(i, str(key), row) for i, row in enumerate(rng.sample(group, min(want, len(group))))]
+    # multiple choice first, then "is a X a kind of Y?" with the hop counts interleaved, then the rest: a run
+    # cut short still has the figures the README needs most, at every hop count
+    first = {"multiple_choice": 0, "is_a": 1}
+    ranked.sort(key=lambda x: (first.get(x[2]["type"], 2), x[0], x[1]))
+    return [row for _, _, row in ranked]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,16 +116,20 @@ class GraphReader:
                 confidence *= 0.9  # one of several, as asked ("an official language", "a national symbol")
         meta["answer_list"] = tuple(values)
         trace = replace(trace, answer_set=tuple(values))
+        named = None  # the answer the chosen choice names
         if choices and {c.strip().lower() for c in choices} != {"yes", "no"}:
-            picked, score = self._pick(result, choices)
+            picked, score, named = self._pick(result, choices)
             if picked is None:
                 return abstain(result.question, self.name, "none of the choices names the graph's answer "
                                f"({text})", trace=trace, **meta)
             meta["graph_answer"] = text
             trace = replace(trace, graph_answer=text)
             text, confidence = picked, confidence * score / 100.0
+        evidence = result.evidence
+        if named is not None:  # the triple that names the chosen answer first
+            evidence = tuple(sorted(evidence, key=lambda e: f"<{named}>" not in e.id))
         return Answer(question=result.question, text=text, backend=self.name, confidence=round(confidence, 4),
-                      evidence=result.evidence, latency_ms=0.0, rationale=query.sparql_text(), meta=meta,
+                      evidence=evidence, latency_ms=0.0, rationale=query.sparql_text(), meta=meta,
                       trace=trace)
 
     def _value_ranks(self, rows: Sequence[tuple[Any, ...]]) -> dict[Any, float]:
@@ -176,8 +180,9 @@ class GraphReader:
             return None
         return (a if va > vb else b) if order == "max" else (a if va < vb else b)
 
-    def _pick(self, result: GraphResult, choices: Sequence[str]) -> tuple[str | None, float]:
-        """The choice that names one of the graph's answers (by any of its names), with a 0-100 score."""
+    def _pick(self, result: GraphResult, choices: Sequence[str]) -> tuple[str | None, float, Any]:
+        """The choice that names one of the graph's answers (by any of its names), with a 0-100 score and the
+        answer it names."""
         from rapidfuzz import fuzz
 
         query = result.query
@@ -186,19 +191,21 @@ class GraphReader:
             terms = [self._compare(result.rows[0], query.order or "max")]
         else:
             terms = [r[column] for r in result.rows]
-        names: list[str] = []
+        named: dict[str, Any] = {}  # a name's key -> the answer it names
         for term in terms:
-            names += list(self.kg.index.aliases.get(term, ())) or [format_value(self.kg, term, query.relation)]
-        keys = {name_key(n) for n in names if name_key(n)}
+            for name in list(self.kg.index.aliases.get(term, ())) or [format_value(self.kg, term, query.relation)]:
+                if name_key(name):
+                    named.setdefault(name_key(name), term)
         for choice in choices:
-            if name_key(choice) in keys:
-                return choice, 100.0
-        best, best_score = None, 0.0
+            if name_key(choice) in named:
+                return choice, 100.0, named[name_key(choice)]
+        best, best_score, best_term = None, 0.0, None
         for choice in choices:
-            score = max((fuzz.WRatio(name_key(choice), k) for k in keys), default=0.0)
-            if score > best_score:
-                best, best_score = choice, score
-        return (best, best_score) if best_score >= self.choice_cutoff else (None, best_score)
+            for key, term in named.items():
+                score = fuzz.WRatio(name_key(choice), key)
+                if score > best_score:
+                    best, best_score, best_term = choice, score, term
+        return (best, best_score, best_term) if best_score >= self.choice_cutoff else (None, best_score, None)
 
     def _meta(self, result: GraphResult) -> dict[str, Any]:
         meta: dict[str, Any] = {

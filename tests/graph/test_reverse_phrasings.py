@@ -122,3 +122,10 @@ def test_a_kind_of_question_accepts_any_sense_of_the_proposed_class():
     answer = _senses_reader().answer("Is a savings bank a kind of bank?")  # the firm, not the more used slope
     assert answer.text == "yes"
     assert [e.text for e in answer.evidence] == ["savings bank — kind of — bank"]
+
+
+def test_the_triple_naming_the_chosen_answer_comes_first(taxonomy):
+    answer = taxonomy.answer("Which of these is a kind of work?", ["Jaws", "video game"])
+    assert answer.text == "video game"
+    assert answer.evidence[0].text == "video game — subclass of — work"  # not audiovisual work, first by name
+    assert taxonomy.answer("Is a film a subclass of work?", ["yes", "no"]).text == "yes"

@@ -138,7 +138,7 @@ def profile() -> dict[str, Any]:
         "class_nouns": {"Noun": ["thing", "noun"], "Verb": ["verb", "action"], "Adjective": ["adjective"]},
         # words of the questions' wording that WordNet also names ("kind", "part", "must"): never an entity
         "not_names": "kind kinds type types sort sorts thing things part parts member members instance instances "
-                     "example examples opposite antonym synonym common name list wordnet must else".split(),
+                     "example examples opposite antonym synonym common name list wordnet must else made".split(),
         "popularity_property": f"{KQA_NS}{TAG_COUNT}",
         "ranking_property": f"{KQA_NS}{TAG_COUNT}",
         "transitive": [f"{KQA_NS}{r.name}" for r in RELATIONS if r.transitive],
