@@ -57,6 +57,11 @@ def render_markdown(r: dict[str, Any]) -> str:
              "A time is the median of several runs; a latency is the p50 / p95 over questions, each question's "
              "time being its median over passes. Peers ran in the same process, on the same pack, model, "
              "passages and questions.", ""]
+    runs = r.get("runs") or {}
+    if len({v.get("generated_at") for v in runs.values()}) > 1:  # measured in pieces (``--merge``)
+        lines += ["Measured in pieces, one section at a time: " + "; ".join(
+            f"`{name}` {v.get('generated_at')}, commit `{v.get('commit')}`, load {v.get('load_average_start')} -> "
+            f"{v.get('load_average_end')}" for name, v in runs.items()) + ".", ""]
     if r.get("quick"):
         lines += ["> **Smoke run (`--quick`)**: a handful of items per section; the figures say that the "
                   "benchmark works, not how fast kqa is.", ""]

@@ -854,7 +854,7 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {"build": bench_build, "retrieval"
 def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_dir: Path | None = None,
               pack: Path | None = None, model_cache: Path | None = None, cache: Path | None = None,
               quick: bool = False, say: Callable[[str], None] | None = None,
-              keep_scratch: bool = False) -> dict[str, Any]:
+              keep_scratch: bool = False, merge: bool = False) -> dict[str, Any]:
     """Run the chosen sections and write ``benchmarks.json`` and ``benchmarks.md`` into ``out_dir``. ``cache``:
     the graph and index cache folder (default ``$KQA_HOME/cache``, where the corpus vectors may already be)."""
     from bench.report import render_markdown
@@ -886,12 +886,33 @@ def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_di
     b.results["section_seconds"] = seconds_per_section
     b.results["duration_s"] = round(time.perf_counter() - started, 1)
     b.results["goals"] = goals(b.results)
+    b.results["runs"] = {name: {"generated_at": b.results["generated_at"], "commit": b.results["machine"]["commit"],
+                                "load_average_start": b.results["machine"]["load_average_start"],
+                                "load_average_end": b.results["machine"]["load_average_end"],
+                                "seconds": seconds_per_section[name]} for name in seconds_per_section}
+    if merge and out_dir is not None and (out_dir / "benchmarks.json").exists():
+        b.results = merged(json.loads((out_dir / "benchmarks.json").read_text(encoding="utf-8")), b.results)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "benchmarks.json").write_text(json.dumps(b.results, indent=2) + "\n", encoding="utf-8")
         (out_dir / "benchmarks.md").write_text(render_markdown(b.results), encoding="utf-8")
         say(f"wrote {out_dir / 'benchmarks.json'} and {out_dir / 'benchmarks.md'} in {b.results['duration_s']} s")
     return b.results
+
+
+def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` results with the sections ``new`` measured replaced by its figures (``--merge``): a full run split
+    into pieces that each fit a quiet window of a shared machine. ``runs`` says when each section was measured."""
+    out = {**old, "generated_at": new["generated_at"], "machine": new["machine"], "quick": new["quick"]}
+    for name in new["sections"]:
+        if name in new:
+            out[name] = new[name]
+    out["sections"] = [s for s in SECTIONS if s in out]
+    out["runs"] = {**old.get("runs", {}), **new["runs"]}
+    out["section_seconds"] = {**old.get("section_seconds", {}), **new["section_seconds"]}
+    out["duration_s"] = round(sum(out["section_seconds"].values()), 1)
+    out["goals"] = goals(out)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -905,10 +926,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pack", type=Path, default=None,
                         help="measure on this pack (default: the pack the build section builds)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (server logs, built packs)")
+    parser.add_argument("--merge", action="store_true",
+                        help="replace only the measured sections in an existing benchmarks.json (a run in pieces)")
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     run_bench(sections=sections, sizes=QUICK if args.quick else FULL, out_dir=args.out, pack=args.pack,
-              quick=args.quick, keep_scratch=args.keep)
+              quick=args.quick, keep_scratch=args.keep, merge=args.merge)
     return 0
 
 
