@@ -278,6 +278,26 @@ def _serve(r) -> list[str]:
             + (f" Error: {allb['error']}." if allb.get("error") else ""), ""]
     if s.get("not_wired"):
         out += [f"Not wired when this ran, so not in the server: {', '.join(s['not_wired'])}.", ""]
+    fresh = s.get("fresh_start")
+    if fresh:
+        build = fresh.get("pack_build_s")
+        total = None if build is None or fresh.get("all_answers_s") is None else build + fresh["all_answers_s"]
+        out += [f"**A first `make demo`** (`kqa serve` with an empty KQA_HOME beside the built pack: the GGUF file "
+                f"de-quantized and the corpus embedded before the page opens): page after "
+                f"{_num(fresh.get('page_s'), 1, ' s')}, the first question's columns all answered after "
+                f"{_num(fresh.get('all_answers_s'), 1, ' s')} (per column: "
+                + ", ".join(f"{k} {_num(v, 1, ' s')}" for k, v in (fresh.get("column_s") or {}).items())
+                + f"); with the pack build ({_num(build, 1, ' s')}), about {_num(total, 0, ' s')} from `make demo` "
+                "(installed) to the first three-column answer."
+                + (f" Error: {fresh['error']}." if fresh.get("error") else ""), ""]
+    room = s.get("classroom")
+    if room:
+        rows = [[name, _num(v.get("p50_ms"), 0), _num(v.get("p95_ms"), 0), str(v.get("n")), str(v.get("errors"))]
+                for name, v in (room.get("per_backend") or {}).items()]
+        out += [f"**A classroom:** {room.get('clients')} clients asking {room.get('questions_each')} questions each at "
+                f"once through the app's /ask API ({_num(room.get('seconds'), 0, ' s')} in all); per column, from "
+                "sending a question to its card:", ""]
+        out += _table(["column", "p50 ms", "p95 ms", "answers", "errors"], rows)
     return out
 
 
