@@ -58,6 +58,7 @@ class Sizes:
     lm_prompts: int = 8
     lm_new_tokens: int = 32
     runtime_questions: int = 50  # dev questions each runtime answers (closed_book and dense) to compare answers
+    runtime_llamacpp: bool = False  # llama.cpp among them (minutes on a busy machine: see _runtimes)
     long_prompts: int = 3  # reader-sized prompts (four passages) for prompt-processing speed
     serve_starts: int = 3
 
@@ -664,9 +665,12 @@ def _prefix_store(b: Bench, lm) -> None:
 
 def _runtimes(b: Bench, short: Sequence[str]) -> None:
     """The default runtime's choice (issue #17), side by side in one run: transformers with float32 weights (the
-    reference: what kqa ran before), with bfloat16 weights, and llama.cpp on the GGUF file. For each: tokens/s
-    one prompt at a time (greedy, no stop), and on dev questions the closed_book and dense answers one question
-    at a time as the app asks them: their latency, accuracy, and how often the answer text is the float32 one."""
+    reference: what kqa ran before), with bfloat16 weights, and (``Sizes.runtime_llamacpp``) llama.cpp on the GGUF
+    file. For each: tokens/s one prompt at a time (greedy, no stop, one pass), and on dev questions the closed_book
+    and dense answers one question at a time as the app asks them: their latency, accuracy, and how often the
+    answer text is the float32 one. llama.cpp re-reads the whole prompt on every call (kqa's prefix cache is
+    transformers-only) and spins its threads, so on a busy machine it takes minutes here: the full run leaves it
+    to the tokens/s rows below, and ``python -m bench.runtimes`` (the decision run, README "Benchmarks") has it."""
     from kqa.apps.wiring import RUNTIMES
     from kqa.eval.metrics import score_answer
     from kqa.kb.questions import load_questions
@@ -680,7 +684,7 @@ def _runtimes(b: Bench, short: Sequence[str]) -> None:
     candidates = [("transformers", "float32")]
     if native_bf16():
         candidates.append(("transformers", "bfloat16"))
-    if "llamacpp" in RUNTIMES and llama_cpp_available():
+    if s.runtime_llamacpp and "llamacpp" in RUNTIMES and llama_cpp_available():
         candidates.append(("llamacpp", "q4_k_m"))
     b.dense()  # the index cache is in place: every candidate's dense backend loads it
     reference: dict[str, list] = {}
@@ -697,7 +701,7 @@ def _runtimes(b: Bench, short: Sequence[str]) -> None:
                 gens = [g for p in short for g in lm.generate([p], max_new_tokens=s.lm_new_tokens, stop=())]
                 return sum(len(g.token_logprobs or ()) for g in gens), [g.text for g in gens]
 
-            rate, _ = _rate(one, s.repeats)
+            rate, _ = _rate(one, 1)
             row: dict[str, Any] = {"runtime": runtime, "dtype": dtype, "load_s": round(load_s, 2),
                                    "one_at_a_time": rate}
             for name in ("closed_book", "dense"):
