@@ -358,7 +358,6 @@ class TransformersLM:
         self._special_ids = frozenset(self.tokenizer.all_special_ids)
         # one greedy prompt runs in a plain decoding loop (``_greedy_one``); False: through model.generate
         self.greedy_loop = True
-        self.decode_threads = int(os.environ.get("KQA_DECODE_THREADS", "0")) or None  # experiment
         self.prefixes = PrefixStore(self._run_prefix, lambda: DynamicCache(config=self.model.config))
         # one call at a time: the prefix store is shared, and two forward passes at once on a few cores only
         # slow each other down
@@ -446,34 +445,23 @@ class TransformersLM:
             shared, cache = self.prefixes.get(row[:shared])
         else:
             shared, cache = 0, DynamicCache(config=self.model.config)
-        threads = torch.get_num_threads()
-        with torch.inference_mode():
-            logits = self.model(input_ids=torch.tensor([row[shared:]]), cache=cache, use_cache=True,
-                                logits_to_keep=1).logits[0, -1].float()
-            if self.decode_threads:
-                torch.set_num_threads(self.decode_threads)
-            try:
-                ids, logprobs = self._decode(logits, cache, max_new_tokens, stop)
-            finally:
-                torch.set_num_threads(threads)
-        return self._to_generation(ids, logprobs, stop, max_new_tokens)
-
-    def _decode(self, logits, cache, max_new_tokens: int, stop: Sequence[str]) -> tuple[list[int], list[float]]:
-        import torch
-
         ids: list[int] = []
         logprobs: list[float] = []
         stops = [s for s in stop if s]
-        while True:
-            token = int(torch.argmax(logits))
-            ids.append(token)
-            logprobs.append(float(torch.log_softmax(logits, dim=-1)[token]))
-            if len(ids) >= max_new_tokens or token in self._special_ids:
-                break
-            if stops and any(s in self.tokenizer.decode(ids, skip_special_tokens=True) for s in stops):
-                break
-            logits = self.model(input_ids=torch.tensor([[token]]), cache=cache, use_cache=True).logits[0, -1].float()
-        return ids, logprobs
+        with torch.inference_mode():
+            logits = self.model(input_ids=torch.tensor([row[shared:]]), cache=cache, use_cache=True,
+                                logits_to_keep=1).logits[0, -1].float()
+            while True:
+                token = int(torch.argmax(logits))
+                ids.append(token)
+                logprobs.append(float(torch.log_softmax(logits, dim=-1)[token]))
+                if len(ids) >= max_new_tokens or token in self._special_ids:
+                    break
+                if stops and any(s in self.tokenizer.decode(ids, skip_special_tokens=True) for s in stops):
+                    break
+                logits = self.model(input_ids=torch.tensor([[token]]), cache=cache,
+                                    use_cache=True).logits[0, -1].float()
+        return self._to_generation(ids, logprobs, stop, max_new_tokens)
 
     def _generate_batch(self, prompts, max_new_tokens, stop, temperature, num_samples) -> list[Generation]:
         import torch
