@@ -278,7 +278,7 @@ def _serve(r) -> list[str]:
             + (f" Error: {allb['error']}." if allb.get("error") else ""), ""]
     if s.get("not_wired"):
         out += [f"Not wired when this ran, so not in the server: {', '.join(s['not_wired'])}.", ""]
-    fresh = s.get("fresh_start")
+    fresh = (r.get("demo") or {}).get("fresh_start")
     if fresh:
         build = fresh.get("pack_build_s")
         total = None if build is None or fresh.get("all_answers_s") is None else build + fresh["all_answers_s"]

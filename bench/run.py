@@ -12,7 +12,10 @@ process on the same corpus, model and questions. Sections, in order:
 - ``graph``: the graph backend's latency (parse vs query), its SPARQL in rdflib against pyoxigraph;
 - ``backends``: every backend the pool wires, warm, one question at a time;
 - ``lm``: tokens/s of the default model with transformers against llama.cpp, one prompt at a time and batched;
-- ``serve``: ``kqa serve`` from process start to the first answer, and peak memory with every backend loaded.
+- ``serve``: ``kqa serve`` from process start to the first answer, peak memory with every backend loaded, and a
+  classroom (30 clients x 10 questions at once through the app's API);
+- ``demo``: a first ``make demo``: ``kqa serve`` on an empty KQA_HOME beside the pack (model conversion and index
+  build before the page opens), to the first question's three columns.
 
 This module measures; it answers nothing itself: answers come from the backends ``wiring`` makes, rankings
 from the retrievers, and the peers live in ``bench_peers``. ``--quick`` is a smoke run.
@@ -38,7 +41,7 @@ import numpy as np
 from bench import measure
 from bench.measure import latency, per_item_median, repeat, seconds, summary
 
-SECTIONS = ("build", "retrieval", "graph", "backends", "lm", "serve")
+SECTIONS = ("build", "retrieval", "graph", "backends", "lm", "serve", "demo")
 LM_BACKENDS = ("dense", "bm25", "hybrid", "closed_book")
 K = 5  # passages retrieved when recall is scored (recall@5)
 SERVE_QUESTION = "What is the capital of Peru?"
@@ -783,13 +786,21 @@ def bench_serve(b: Bench) -> None:
         values = [getattr(r, key) for r in runs if getattr(r, key) is not None]
         if values:
             b.put("serve", key, summary(values, digits=2))
-    if b.sizes is FULL:
-        _fresh_start(b, default, env, ask_args)
     b.say(f"kqa serve with every backend ({', '.join(everything)}): peak memory")
     run = serve.serve_and_ask(b.pack().path, everything, SERVE_QUESTION, ask_args=ask_args, env=env,
                               log_path=b.scratch / "serve-all.log")
     b.put("serve", "all_backends", run.to_json())
     _classroom(b, default, env, ask_args)
+
+
+def bench_demo(b: Bench) -> None:
+    from kqa.apps.wiring import FACTORIES, Options
+
+    defaults = Options(pack=b.pack().path, model_cache=b.model_cache)
+    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    _fresh_start(b, [n for n in ("graph", "dense", "closed_book") if n in FACTORIES], env,
+                 ["", defaults.k, defaults.mode, defaults.model])
 
 
 def _fresh_start(b: Bench, backends: Sequence[str], env: dict[str, str], ask_args: list) -> None:
@@ -804,7 +815,7 @@ def _fresh_start(b: Bench, backends: Sequence[str], env: dict[str, str], ask_arg
     run = serve.serve_and_ask(b.pack().path, backends, SERVE_QUESTION, ask_args=ask_args,
                               env={**env, "KQA_HOME": str(home)}, log_path=b.scratch / "serve-fresh.log",
                               timeout_s=900)
-    b.put("serve", "fresh_start", {**run.to_json(), "pack_build_s": _get_median(b.results, "build", "pack_build_s")})
+    b.put("demo", "fresh_start", {**run.to_json(), "pack_build_s": _get_median(b.results, "build", "pack_build_s")})
     shutil.rmtree(home, ignore_errors=True)
 
 
@@ -877,7 +888,7 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 RUNNERS: dict[str, Callable[[Bench], None]] = {"build": bench_build, "retrieval": bench_retrieval,
                                                "graph": bench_graph, "backends": bench_backends, "lm": bench_lm,
-                                               "serve": bench_serve}
+                                               "serve": bench_serve, "demo": bench_demo}
 
 
 def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_dir: Path | None = None,
