@@ -280,7 +280,7 @@ def _serve(r) -> list[str]:
         out += [f"Not wired when this ran, so not in the server: {', '.join(s['not_wired'])}.", ""]
     fresh = (r.get("demo") or {}).get("fresh_start")
     if fresh:
-        build = fresh.get("pack_build_s")
+        build = fresh.get("pack_build_s") or _get(r, "build", "pack_build_s", "median")
         total = None if build is None or fresh.get("all_answers_s") is None else build + fresh["all_answers_s"]
         out += [f"**A first `make demo`** (`kqa serve` with an empty KQA_HOME beside the built pack: the GGUF file "
                 f"de-quantized and the corpus embedded before the page opens): page after "
