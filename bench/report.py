@@ -57,6 +57,11 @@ def render_markdown(r: dict[str, Any]) -> str:
              "A time is the median of several runs; a latency is the p50 / p95 over questions, each question's "
              "time being its median over passes. Peers ran in the same process, on the same pack, model, "
              "passages and questions.", ""]
+    runs = r.get("runs") or {}
+    if len({v.get("generated_at") for v in runs.values()}) > 1:  # measured in pieces (``--merge``)
+        lines += ["Measured in pieces, one section at a time: " + "; ".join(
+            f"`{name}` {v.get('generated_at')}, commit `{v.get('commit')}`, load {v.get('load_average_start')} -> "
+            f"{v.get('load_average_end')}" for name, v in runs.items()) + ".", ""]
     if r.get("quick"):
         lines += ["> **Smoke run (`--quick`)**: a handful of items per section; the figures say that the "
                   "benchmark works, not how fast kqa is.", ""]
@@ -273,6 +278,26 @@ def _serve(r) -> list[str]:
             + (f" Error: {allb['error']}." if allb.get("error") else ""), ""]
     if s.get("not_wired"):
         out += [f"Not wired when this ran, so not in the server: {', '.join(s['not_wired'])}.", ""]
+    fresh = (r.get("demo") or {}).get("fresh_start")
+    if fresh:
+        build = fresh.get("pack_build_s") or _get(r, "build", "pack_build_s", "median")
+        total = None if build is None or fresh.get("all_answers_s") is None else build + fresh["all_answers_s"]
+        out += [f"**A first `make demo`** (`kqa serve` with an empty KQA_HOME beside the built pack: the GGUF file "
+                f"de-quantized and the corpus embedded before the page opens): page after "
+                f"{_num(fresh.get('page_s'), 1, ' s')}, the first question's columns all answered after "
+                f"{_num(fresh.get('all_answers_s'), 1, ' s')} (per column: "
+                + ", ".join(f"{k} {_num(v, 1, ' s')}" for k, v in (fresh.get("column_s") or {}).items())
+                + f"); with the pack build ({_num(build, 1, ' s')}), about {_num(total, 0, ' s')} from `make demo` "
+                "(installed) to the first three-column answer."
+                + (f" Error: {fresh['error']}." if fresh.get("error") else ""), ""]
+    room = s.get("classroom")
+    if room:
+        rows = [[name, _num(v.get("p50_ms"), 0), _num(v.get("p95_ms"), 0), str(v.get("n")), str(v.get("errors"))]
+                for name, v in (room.get("per_backend") or {}).items()]
+        out += [f"**A classroom:** {room.get('clients')} clients asking {room.get('questions_each')} questions each at "
+                f"once through the app's /ask API ({_num(room.get('seconds'), 0, ' s')} in all); per column, from "
+                "sending a question to its card:", ""]
+        out += _table(["column", "p50 ms", "p95 ms", "answers", "errors"], rows)
     return out
 
 

@@ -12,7 +12,10 @@ process on the same corpus, model and questions. Sections, in order:
 - ``graph``: the graph backend's latency (parse vs query), its SPARQL in rdflib against pyoxigraph;
 - ``backends``: every backend the pool wires, warm, one question at a time;
 - ``lm``: tokens/s of the default model with transformers against llama.cpp, one prompt at a time and batched;
-- ``serve``: ``kqa serve`` from process start to the first answer, and peak memory with every backend loaded.
+- ``serve``: ``kqa serve`` from process start to the first answer, peak memory with every backend loaded, and a
+  classroom (30 clients x 10 questions at once through the app's API);
+- ``demo``: a first ``make demo``: ``kqa serve`` on an empty KQA_HOME beside the pack (model conversion and index
+  build before the page opens), to the first question's three columns.
 
 This module measures; it answers nothing itself: answers come from the backends ``wiring`` makes, rankings
 from the retrievers, and the peers live in ``bench_peers``. ``--quick`` is a smoke run.
@@ -38,7 +41,7 @@ import numpy as np
 from bench import measure
 from bench.measure import latency, per_item_median, repeat, seconds, summary
 
-SECTIONS = ("build", "retrieval", "graph", "backends", "lm", "serve")
+SECTIONS = ("build", "retrieval", "graph", "backends", "lm", "serve", "demo")
 LM_BACKENDS = ("dense", "bm25", "hybrid", "closed_book")
 K = 5  # passages retrieved when recall is scored (recall@5)
 SERVE_QUESTION = "What is the capital of Peru?"
@@ -58,6 +61,7 @@ class Sizes:
     lm_prompts: int = 8
     lm_new_tokens: int = 32
     runtime_questions: int = 50  # dev questions each runtime answers (closed_book and dense) to compare answers
+    runtime_llamacpp: bool = False  # llama.cpp among them (minutes on a busy machine: see _runtimes)
     long_prompts: int = 3  # reader-sized prompts (four passages) for prompt-processing speed
     serve_starts: int = 3
 
@@ -664,9 +668,12 @@ def _prefix_store(b: Bench, lm) -> None:
 
 def _runtimes(b: Bench, short: Sequence[str]) -> None:
     """The default runtime's choice (issue #17), side by side in one run: transformers with float32 weights (the
-    reference: what kqa ran before), with bfloat16 weights, and llama.cpp on the GGUF file. For each: tokens/s
-    one prompt at a time (greedy, no stop), and on dev questions the closed_book and dense answers one question
-    at a time as the app asks them: their latency, accuracy, and how often the answer text is the float32 one."""
+    reference: what kqa ran before), with bfloat16 weights, and (``Sizes.runtime_llamacpp``) llama.cpp on the GGUF
+    file. For each: tokens/s one prompt at a time (greedy, no stop, one pass), and on dev questions the closed_book
+    and dense answers one question at a time as the app asks them: their latency, accuracy, and how often the
+    answer text is the float32 one. llama.cpp re-reads the whole prompt on every call (kqa's prefix cache is
+    transformers-only) and spins its threads, so on a busy machine it takes minutes here: the full run leaves it
+    to the tokens/s rows below, and ``python -m bench.runtimes`` (the decision run, README "Benchmarks") has it."""
     from kqa.apps.wiring import RUNTIMES
     from kqa.eval.metrics import score_answer
     from kqa.kb.questions import load_questions
@@ -680,7 +687,7 @@ def _runtimes(b: Bench, short: Sequence[str]) -> None:
     candidates = [("transformers", "float32")]
     if native_bf16():
         candidates.append(("transformers", "bfloat16"))
-    if "llamacpp" in RUNTIMES and llama_cpp_available():
+    if s.runtime_llamacpp and "llamacpp" in RUNTIMES and llama_cpp_available():
         candidates.append(("llamacpp", "q4_k_m"))
     b.dense()  # the index cache is in place: every candidate's dense backend loads it
     reference: dict[str, list] = {}
@@ -697,7 +704,7 @@ def _runtimes(b: Bench, short: Sequence[str]) -> None:
                 gens = [g for p in short for g in lm.generate([p], max_new_tokens=s.lm_new_tokens, stop=())]
                 return sum(len(g.token_logprobs or ()) for g in gens), [g.text for g in gens]
 
-            rate, _ = _rate(one, s.repeats)
+            rate, _ = _rate(one, 1)
             row: dict[str, Any] = {"runtime": runtime, "dtype": dtype, "load_s": round(load_s, 2),
                                    "one_at_a_time": rate}
             for name in ("closed_book", "dense"):
@@ -786,6 +793,39 @@ def bench_serve(b: Bench) -> None:
     _classroom(b, default, env, ask_args)
 
 
+def bench_demo(b: Bench) -> None:
+    from kqa.apps.wiring import FACTORIES, Options
+
+    defaults = Options(pack=b.pack().path, model_cache=b.model_cache)
+    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    _fresh_start(b, [n for n in ("graph", "dense", "closed_book") if n in FACTORIES], env,
+                 ["", defaults.k, defaults.mode, defaults.model])
+
+
+def _fresh_start(b: Bench, backends: Sequence[str], env: dict[str, str], ask_args: list) -> None:
+    """What a first `make demo` waits for after the pack is built: `kqa serve` with an empty KQA_HOME beside the
+    pack (no converted model, no index, no graph cache), so it de-quantizes the GGUF file and embeds the corpus
+    before the page opens, then the first question's columns. The GGUF file itself comes from the model
+    package (assembled into the fresh cache too)."""
+    from bench import serve
+
+    home = Path(tempfile.mkdtemp(dir=b.scratch, prefix="fresh-home-"))
+    b.say(f"kqa serve on a fresh KQA_HOME ({', '.join(backends)}): conversion, index, then the first answer")
+    run = serve.serve_and_ask(b.pack().path, backends, SERVE_QUESTION, ask_args=ask_args,
+                              env={**env, "KQA_HOME": str(home)}, log_path=b.scratch / "serve-fresh.log",
+                              timeout_s=900)
+    b.put("demo", "fresh_start", {**run.to_json(), "pack_build_s": _get_median(b.results, "build", "pack_build_s")})
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def _get_median(results: dict[str, Any], *keys: str) -> float | None:
+    node: Any = results
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node.get("median") if isinstance(node, dict) else node
+
+
 def _classroom(b: Bench, backends: Sequence[str], env: dict[str, str], ask_args: list) -> None:
     """30 people asking 10 questions each at once (issue #17): per-column p50/p95 from question to card."""
     from bench import serve
@@ -851,13 +891,13 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 RUNNERS: dict[str, Callable[[Bench], None]] = {"build": bench_build, "retrieval": bench_retrieval,
                                                "graph": bench_graph, "backends": bench_backends, "lm": bench_lm,
-                                               "serve": bench_serve}
+                                               "serve": bench_serve, "demo": bench_demo}
 
 
 def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_dir: Path | None = None,
               pack: Path | None = None, model_cache: Path | None = None, cache: Path | None = None,
               quick: bool = False, say: Callable[[str], None] | None = None,
-              keep_scratch: bool = False) -> dict[str, Any]:
+              keep_scratch: bool = False, merge: bool = False) -> dict[str, Any]:
     """Run the chosen sections and write ``benchmarks.json`` and ``benchmarks.md`` into ``out_dir``. ``cache``:
     the graph and index cache folder (default ``$KQA_HOME/cache``, where the corpus vectors may already be)."""
     from bench.report import render_markdown
@@ -889,12 +929,33 @@ def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_di
     b.results["section_seconds"] = seconds_per_section
     b.results["duration_s"] = round(time.perf_counter() - started, 1)
     b.results["goals"] = goals(b.results)
+    b.results["runs"] = {name: {"generated_at": b.results["generated_at"], "commit": b.results["machine"]["commit"],
+                                "load_average_start": b.results["machine"]["load_average_start"],
+                                "load_average_end": b.results["machine"]["load_average_end"],
+                                "seconds": seconds_per_section[name]} for name in seconds_per_section}
+    if merge and out_dir is not None and (out_dir / "benchmarks.json").exists():
+        b.results = merged(json.loads((out_dir / "benchmarks.json").read_text(encoding="utf-8")), b.results)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "benchmarks.json").write_text(json.dumps(b.results, indent=2) + "\n", encoding="utf-8")
         (out_dir / "benchmarks.md").write_text(render_markdown(b.results), encoding="utf-8")
         say(f"wrote {out_dir / 'benchmarks.json'} and {out_dir / 'benchmarks.md'} in {b.results['duration_s']} s")
     return b.results
+
+
+def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` results with the sections ``new`` measured replaced by its figures (``--merge``): a full run split
+    into pieces that each fit a quiet window of a shared machine. ``runs`` says when each section was measured."""
+    out = {**old, "generated_at": new["generated_at"], "machine": new["machine"], "quick": new["quick"]}
+    for name in new["sections"]:
+        if name in new:
+            out[name] = new[name]
+    out["sections"] = [s for s in SECTIONS if s in out]
+    out["runs"] = {**old.get("runs", {}), **new["runs"]}
+    out["section_seconds"] = {**old.get("section_seconds", {}), **new["section_seconds"]}
+    out["duration_s"] = round(sum(out["section_seconds"].values()), 1)
+    out["goals"] = goals(out)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -908,10 +969,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pack", type=Path, default=None,
                         help="measure on this pack (default: the pack the build section builds)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (server logs, built packs)")
+    parser.add_argument("--merge", action="store_true",
+                        help="replace only the measured sections in an existing benchmarks.json (a run in pieces)")
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     run_bench(sections=sections, sizes=QUICK if args.quick else FULL, out_dir=args.out, pack=args.pack,
-              quick=args.quick, keep_scratch=args.keep)
+              quick=args.quick, keep_scratch=args.keep, merge=args.merge)
     return 0
 
 

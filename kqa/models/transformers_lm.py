@@ -459,7 +459,8 @@ class TransformersLM:
                     break
                 if stops and any(s in self.tokenizer.decode(ids, skip_special_tokens=True) for s in stops):
                     break
-                logits = self.model(input_ids=torch.tensor([[token]]), cache=cache, use_cache=True).logits[0, -1].float()
+                logits = self.model(input_ids=torch.tensor([[token]]), cache=cache,
+                                    use_cache=True).logits[0, -1].float()
         return self._to_generation(ids, logprobs, stop, max_new_tokens)
 
     def _generate_batch(self, prompts, max_new_tokens, stop, temperature, num_samples) -> list[Generation]:

@@ -131,15 +131,36 @@ class LineSelector:
             if inner:
                 about[[i for i, _ in inner]] = np.maximum(about[[i for i, _ in inner]],
                                                           self._vectors([k for _, k in inner]) @ question_vector)
-            whole = self._vectors([f"{e.title}: {unit}" if e.title else unit for e, unit in units])
             # retrieval scores on the retriever's own scale (cosine, BM25, RRF), as a share of the best
             prior = np.array([max(e.score or 0.0, 0.0) for e, _ in units], dtype=np.float32)
             prior = prior / prior.max() if prior.max() > 0 else prior
-            scores = ((1 - self.value_weight) * about + self.value_weight * (whole @ question_vector)
-                      + self.passage_weight * prior)
+            scores = self._scores(question_vector, units, (1 - self.value_weight) * about,
+                                  self.passage_weight * prior, m)
             best = np.argsort(-scores, kind="stable")[:m]
             out.append([Line(units[i][0].id, units[i][0].title, units[i][1], float(scores[i])) for i in best])
         return out
+
+    def _scores(self, question_vector: np.ndarray, units: Sequence[tuple[Evidence, str]], about: np.ndarray,
+                prior: np.ndarray, m: int) -> np.ndarray:
+        """Each unit's score, ``about + value_weight * cos(whole line, question) + prior``, for the units that can
+        still be among the best ``m``; ``-inf`` for the rest. The whole lines are embedded best bound first (a
+        cosine is at most 1) until the m-th best score beats every bound left, so the best ``m`` are exactly
+        those of scoring every unit, and a cold question embeds a few of its 50-odd lines, not all of them
+        (embedding them was most of a dense answer's time)."""
+        scores = np.full(len(units), -np.inf, dtype=np.float32)
+        # float32 cosines overshoot 1 by rounding; the margin keeps the bound above every score
+        bound = about.astype(np.float64) + prior + self.value_weight * (1.0 + 1e-4)
+        order = np.argsort(-bound, kind="stable")
+        done, chunk = 0, max(m, 8)
+        while done < len(order):
+            todo = order[done:done + chunk]
+            whole = self._vectors([f"{units[i][0].title}: {units[i][1]}" if units[i][0].title else units[i][1]
+                                   for i in todo])
+            scores[todo] = about[todo] + self.value_weight * (whole @ question_vector) + prior[todo]
+            done += len(todo)
+            if done >= m and done < len(order) and np.sort(scores)[-m] > bound[order[done]]:
+                break
+        return scores
 
     def select(self, question: str, passages: Sequence[Evidence], *, m: int = 3) -> list[Line]:
         return self.select_many([question], [passages], m=m)[0]

@@ -86,3 +86,19 @@ def test_the_smallest_bench_writes_json_and_markdown_with_positive_figures(small
     assert [g["goal"] for g in results["goals"]][:2] == [
         "dense retrieval >= 1.5x faster than Haystack at equal recall@5", "graph backend p50 <= 10 ms"]
     assert markdown.startswith("# kqa benchmarks") and "## Retrieval" in markdown and "## Graph backend" in markdown
+
+
+def test_a_run_in_pieces_replaces_only_the_sections_it_measured():
+    from bench.run import merged
+
+    old = {"generated_at": "then", "machine": {"commit": "a"}, "quick": False, "sections": ["build", "graph"],
+           "build": {"x": 1}, "graph": {"latency": {"p50_ms": 0.4}}, "section_seconds": {"build": 10.0, "graph": 5.0},
+           "runs": {"build": {"commit": "a"}, "graph": {"commit": "a"}}}
+    new = {"generated_at": "now", "machine": {"commit": "b"}, "quick": False, "sections": ["graph", "lm"],
+           "graph": {"latency": {"p50_ms": 0.3}}, "lm": {"y": 2}, "section_seconds": {"graph": 4.0, "lm": 7.0},
+           "runs": {"graph": {"commit": "b"}, "lm": {"commit": "b"}}}
+    out = merged(old, new)
+    assert out["build"] == {"x": 1} and out["graph"]["latency"]["p50_ms"] == 0.3 and out["lm"] == {"y": 2}
+    assert out["sections"] == ["build", "graph", "lm"] and out["duration_s"] == 21.0
+    assert {k: v["commit"] for k, v in out["runs"].items()} == {"build": "a", "graph": "b", "lm": "b"}
+    assert next(g for g in out["goals"] if g["goal"].startswith("graph backend"))["measured"] == 0.3

@@ -65,6 +65,51 @@ def test_vectors_are_cached_and_the_cache_is_bounded(hashing_encoder):
     assert len(selector._cache) == 3
 
 
+def test_bounded_scoring_picks_exactly_the_lines_that_scoring_every_line_picks(hashing_encoder):
+    """Oracle: the selector embeds whole lines best bound first and stops early; the lines it picks, their order
+    and their scores are those of embedding and scoring every line, and it embeds fewer than all of them."""
+    import random
+
+    import numpy as np
+
+    from kqa.retrievers.lines import passage_units, unit_key
+
+    rng = random.Random(5)
+    words = "capital name lima currency sol language spanish border chile area total land water people city".split()
+    countries = ["Peru", "Chile", "Bolivia", "Ecuador", "Brazil", "Colombia"]
+    passages = [Passage(f"{c.lower()[:2]}/p/{i}", c, "Section", "\n".join(
+        f"{' '.join(rng.sample(words, 2)).title()}: {' '.join(rng.sample(words, rng.randint(1, 6)))}"
+        for _ in range(rng.randint(4, 14)))) for i, c in enumerate(countries)]
+    whole_embedded = []
+
+    class Counting:
+        model_id, dim = "counting", hashing_encoder.dim
+
+        def encode(self, texts, **kwargs):
+            whole_embedded.extend(t for t in texts if t.count(":") >= 2)
+            return hashing_encoder.encode(texts)
+
+    selector = LineSelector(Counting(), cache_size=0)  # nothing cached: every question embeds what it needs
+    total = 0
+    for trial in range(40):
+        evidence = [passage_evidence(p, rng.random()) for p in rng.sample(passages, 4)]
+        question = " ".join(rng.sample(words + countries, 4))
+        m = rng.choice([1, 2, 3])
+        units = [(e, u) for e in evidence for u in passage_units(e)]
+        q = hashing_encoder.encode([question])[0]
+        about = hashing_encoder.encode([unit_key(e.title, u) for e, u in units])
+        whole = hashing_encoder.encode([f"{e.title}: {u}" for e, u in units])
+        prior = np.array([e.score for e, _ in units], dtype=np.float32)
+        prior = prior / prior.max()
+        expected = 0.75 * (about @ q) + 0.25 * (whole @ q) + 0.25 * prior
+        best = np.argsort(-expected, kind="stable")[:m]
+        got = selector.select(question, evidence, m=m)
+        assert [(line.passage_id, line.text) for line in got] == [(units[i][0].id, units[i][1]) for i in best]
+        assert [line.score for line in got] == [float(expected[i]) for i in best]
+        total += len(units)
+    assert len(whole_embedded) < 0.8 * total
+
+
 def test_no_passages_or_no_lines_wanted_select_nothing(hashing_encoder):
     selector = LineSelector(hashing_encoder)
     assert selector.select_many(["q1", "q2"], [[], [passage_evidence(PERU, 1.0)]], m=0) == [[], []]
