@@ -137,6 +137,7 @@ def test_ivfpq_round_trips_through_the_cache(tmp_path):
     assert not other.cache_hit and other.cache_path != first.cache_path  # build parameters are in the key
 
 
+@pytest.mark.slow  # four small IVF-PQ trainings: about 12 s on two busy cores
 def test_ivfpq_keeps_its_vectors_memory_mapped_and_reranks(tmp_path):
     rng = np.random.default_rng(4)
     passages = [Passage(id=f"p/{i}", title="", section="", text=" ".join(rng.choice(list("abcdefghijklmnop"), 8)))
