@@ -17,7 +17,9 @@ What is generated (deterministic, seeded):
   a second, docs/benchmarks.md); the index does not care where its vectors came from, so the corpus is
   384-d vectors drawn around 1,000 random centres (a clustered cloud, closer to real embeddings than uniform
   noise, which is IVF's worst case), L2-normalised, and each query is a passage's vector with noise added.
-  Recall@10 is against exact inner-product search over the same vectors.
+  Recall@10 is against exact inner-product search over the same vectors. The float vectors are also written
+  as ``vectors.npy`` (1.5 GB at 1M), as ``FaissRetriever`` keeps them for its re-rank, and the search step
+  measures recall and latency over nprobe x rerank (the top candidates re-scored exactly), cold and warm.
 
 The graph workload is what the graph retriever asks per question, through ``KnowledgeGraph``: link a name
 (``lookup_name``), then the retriever's own ``LOOKUP`` template with the subject and relation bound; or

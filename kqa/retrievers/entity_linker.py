@@ -25,7 +25,6 @@ This file links; it does not decide what the question asks (``graph_retriever`` 
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -281,23 +280,21 @@ class EntityLinker:
 
 
 class _StoreNames:
-    """name key -> the linkable entities with that name, looked up in an on-disk graph's name index on demand;
-    the last ``size`` keys asked for are remembered (a question asks for dozens of spans, most of them not
-    names)."""
+    """name key -> the linkable entities with that name, looked up in an on-disk graph's name index on demand
+    and remembered (a question asks for dozens of spans, most of them not names); past ``size`` keys the
+    memory starts afresh. Plain dict reads and writes only, so the app's threads may share it."""
 
     def __init__(self, kg: KnowledgeGraph, linkable: Callable[[Any], bool], size: int = 50_000):
         self.kg, self.linkable, self.size = kg, linkable, size
-        self._seen: OrderedDict[str, tuple] = OrderedDict()
+        self._seen: dict[str, tuple] = {}
 
     def get(self, key: str, default=None):
         found = self._seen.get(key)
         if found is None:
             found = tuple(i for i in self.kg.index.names.get(key, ()) if self.linkable(i))
+            if len(self._seen) >= self.size:
+                self._seen = {}
             self._seen[key] = found
-            if len(self._seen) > self.size:
-                self._seen.popitem(last=False)
-        else:
-            self._seen.move_to_end(key)
         return found or default
 
     def __getitem__(self, key: str) -> tuple:

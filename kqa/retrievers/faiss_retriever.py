@@ -304,13 +304,13 @@ class FaissRetriever:
         folder = private_dir(cache_dir) / f"faiss-{_cache.slug(encoder.model_id)}-{kind}{params_tag}-{corpus_hash[:12]}"
 
         if _cache.check_entry(folder, expect=expect, verify_checksums=verify_checksums) is not None:
+            rerank = build_params.get("rerank", 0)
             try:
                 index = faiss.read_index(str(folder / INDEX_FILE), faiss.IO_FLAG_MMAP if mmap else 0)
-            except RuntimeError as err:  # passed the size check but FAISS cannot parse it: rebuild
+                vectors = open_vectors(folder / VECTORS_FILE, mmap=mmap) if rerank else None
+            except (RuntimeError, ValueError, OSError) as err:  # passed the size check but cannot be parsed
                 log.warning("cached index %s is unreadable (%s); rebuilding", folder, str(err).splitlines()[0])
             else:
-                rerank = build_params.get("rerank", 0)
-                vectors = open_vectors(folder / VECTORS_FILE, mmap=mmap) if rerank else None
                 if index.ntotal == len(texts) and index.d == encoder.dim and (
                         vectors is None or vectors.shape == (len(texts), encoder.dim)):
                     set_search_params(index, **search_params)

@@ -137,6 +137,7 @@ def test_ivfpq_round_trips_through_the_cache(tmp_path):
     assert not other.cache_hit and other.cache_path != first.cache_path  # build parameters are in the key
 
 
+@pytest.mark.slow  # four small IVF-PQ trainings: about 12 s on two busy cores
 def test_ivfpq_keeps_its_vectors_memory_mapped_and_reranks(tmp_path):
     rng = np.random.default_rng(4)
     passages = [Passage(id=f"p/{i}", title="", section="", text=" ".join(rng.choice(list("abcdefghijklmnop"), 8)))
@@ -156,6 +157,10 @@ def test_ivfpq_keeps_its_vectors_memory_mapped_and_reranks(tmp_path):
     codes_only = FaissRetriever.build_or_load(passages, encoder, tmp_path, kind="ivfpq", pq_m=8, rerank=0)
     assert codes_only.rerank == 0 and not (codes_only.cache_path / VECTORS_FILE).exists()
     assert codes_only.cache_path != first.cache_path
+    (first.cache_path / VECTORS_FILE).write_bytes(b"\0" * (first.cache_path / VECTORS_FILE).stat().st_size)
+    again = FaissRetriever.build_or_load(passages, encoder, tmp_path, kind="ivfpq", pq_m=8, nprobe=4,
+                                         verify_checksums=False)  # a broken vectors file that passes the size check
+    assert not again.cache_hit and again.retrieve_many(questions, k=5) == first.retrieve_many(questions, k=5)
     with pytest.raises(KqaError, match="ivfpq"):
         FaissRetriever.build_or_load(passages, encoder, tmp_path, kind="flat", rerank=50)
 
