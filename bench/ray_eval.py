@@ -26,7 +26,8 @@ from pathlib import Path
 
 # Float noise, not answers: a model's confidence and the log-probabilities in its trace are sums whose order
 # depends on how many threads split them (a local run uses every core; a Ray actor that asks for no CPUs gets
-# OMP_NUM_THREADS=1), so they may differ in the 7th digit. Compared apart; --threads makes both runs alike.
+# OMP_NUM_THREADS=1), so they may differ in the 7th digit. Compared apart; --threads gives both runs one
+# thread count (docs/scale.md: less noise, still not bit-identical).
 FLOAT_NOISE = ("confidence", "trace")
 
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--store", default="auto")
     parser.add_argument("--threads", type=int, default=None,
-                        help="OMP_NUM_THREADS for both runs (the Ray workers inherit it): bit-identical floats")
+                        help="OMP_NUM_THREADS for both runs (the Ray workers inherit it): less float noise")
     args = parser.parse_args(argv)
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before torch is imported, here and in the workers
