@@ -6,7 +6,7 @@ answers are the same. Prints one JSON object: wall seconds and questions per sec
                              [--threads N]
 
 "Same answers" compares every field of every answers.jsonl record but latency, confidence and the trace
-(whose retrieval scores are floats too); those are compared apart, as float noise: see FLOAT_NOISE.
+(whose per-choice log-probabilities are floats too); those are compared apart, as float noise: see FLOAT_NOISE.
 
 On one two-core machine Ray cannot be faster than a local run (the workers share the same cores, and each
 loads its own models); what it shows is the overhead, and that the answers do not change. The speed-up comes
@@ -24,9 +24,10 @@ import time
 from pathlib import Path
 
 
-# Float noise, not answers: a model's confidence and the retrieval scores in its trace are sums whose order
+# Float noise, not answers: a model's confidence and the log-probabilities in its trace are sums whose order
 # depends on how many threads split them (a local run uses every core; a Ray actor that asks for no CPUs gets
-# OMP_NUM_THREADS=1), so they may differ in the 7th digit. Compared apart; --threads makes both runs alike.
+# OMP_NUM_THREADS=1), so they may differ in the 7th digit. Compared apart; --threads gives both runs one
+# thread count (docs/scale.md: less noise, still not bit-identical).
 FLOAT_NOISE = ("confidence", "trace")
 
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--store", default="auto")
     parser.add_argument("--threads", type=int, default=None,
-                        help="OMP_NUM_THREADS for both runs (the Ray workers inherit it): bit-identical floats")
+                        help="OMP_NUM_THREADS for both runs (the Ray workers inherit it): less float noise")
     args = parser.parse_args(argv)
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before torch is imported, here and in the workers
