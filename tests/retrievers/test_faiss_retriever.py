@@ -144,7 +144,7 @@ def test_ivfpq_keeps_its_vectors_memory_mapped_and_reranks(tmp_path):
                 for i in range(400)]
     encoder = HashingEncoder(dim=64)
     first = FaissRetriever.build_or_load(passages, encoder, tmp_path, kind="ivfpq", pq_m=8, nprobe=4)
-    assert first.rerank == 100 and (first.cache_path / VECTORS_FILE).is_file()
+    assert first.rerank == 400 and (first.cache_path / VECTORS_FILE).is_file()
     second = FaissRetriever.build_or_load(passages, encoder, tmp_path, kind="ivfpq", pq_m=8, nprobe=4)
     assert second.cache_hit and isinstance(second.vectors, np.memmap)
     questions = ["a b c", "d e f g"]
