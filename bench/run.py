@@ -834,10 +834,16 @@ def _classroom(b: Bench, backends: Sequence[str], env: dict[str, str], ask_args:
     clients, each = (30, 10) if s is FULL else (3, 2)
     questions = [q.question for q in b.sample(60, seed=7) if not q.choices]
     b.say(f"kqa serve under load: {clients} clients x {each} questions ({', '.join(backends)})")
-    proc, url = serve.start_server(b.pack().path, backends, log_path=b.scratch / "serve-load.log", env=env)
+    try:
+        proc, url = serve.start_server(b.pack().path, backends, log_path=b.scratch / "serve-load.log", env=env)
+    except Exception as err:  # noqa: BLE001 - reported; the figures measured so far are kept
+        b.put("serve", "classroom", {"status": "error", "error": f"{type(err).__name__}: {str(err)[:300]}"})
+        return
     try:
         b.put("serve", "classroom", serve.classroom(url, backends, questions, ask_args=ask_args, clients=clients,
                                                     per_client=each))
+    except Exception as err:  # noqa: BLE001
+        b.put("serve", "classroom", {"status": "error", "error": f"{type(err).__name__}: {str(err)[:300]}"})
     finally:
         proc.terminate()
         try:
