@@ -290,7 +290,7 @@ def _serve(r) -> list[str]:
                 + f"); with the pack build ({_num(build, 1, ' s')}), about {_num(total, 0, ' s')} from `make demo` "
                 "(installed) to the first three-column answer."
                 + (f" Error: {fresh['error']}." if fresh.get("error") else ""), ""]
-    room = s.get("classroom")
+    room = (r.get("classroom") or {}).get("classroom")
     if room:
         rows = [[name, _num(v.get("p50_ms"), 0), _num(v.get("p95_ms"), 0), str(v.get("n")), str(v.get("errors"))]
                 for name, v in (room.get("per_backend") or {}).items()]

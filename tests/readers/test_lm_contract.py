@@ -10,6 +10,7 @@ import math
 import pytest
 
 from kqa.models.lm import Generation, LanguageModel
+from tests.readers.conftest import logprob_abs
 
 PROMPTS = [
     "Question: What is the chemical symbol for gold?\nAnswer: Au\n\nQuestion: Who wrote Hamlet?\nAnswer:",
@@ -52,7 +53,7 @@ def test_batched_greedy_equals_one_at_a_time(lm):
     single = [lm.generate([p], max_new_tokens=6, stop=["\n"])[0] for p in PROMPTS]
     assert [g.text for g in batched] == [g.text for g in single]
     for b, s in zip(batched, single):
-        assert b.logprob_sum == pytest.approx(s.logprob_sum, abs=2e-3)
+        assert b.logprob_sum == pytest.approx(s.logprob_sum, abs=logprob_abs(2e-3))
 
 
 def test_max_new_tokens_bounds_the_output(lm):
@@ -82,5 +83,5 @@ def test_loglikelihood_batched_equals_single(lm):
     batched = lm.loglikelihood(context, continuations)
     single = [lm.loglikelihood(context, [c])[0] for c in continuations]
     assert len(batched) == 3 and all(s <= 0 and math.isfinite(s) for s in batched)
-    assert batched == pytest.approx(single, abs=2e-3)
+    assert batched == pytest.approx(single, abs=logprob_abs(2e-3))
     assert lm.loglikelihood(context, []) == []

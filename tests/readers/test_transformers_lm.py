@@ -12,6 +12,7 @@ import pytest
 from kqa.kb.errors import KqaError
 from kqa.models import transformers_lm
 from kqa.readers.prompts import cot_prompt, direct_prompt, reading_prompt
+from tests.readers.conftest import logprob_abs
 from kqa.models.transformers_lm import (
     PrefixStore,
     TransformersLM,
@@ -225,7 +226,7 @@ def test_prefix_cached_batch_equals_no_cache_and_one_at_a_time(gemma_lm, monkeyp
         assert any(g.text.strip() for g in cached)
         for c, p in zip(cached, plain):
             assert len(c.token_logprobs) == len(p.token_logprobs)
-            assert c.token_logprobs == pytest.approx(p.token_logprobs, abs=1e-3)
+            assert c.token_logprobs == pytest.approx(p.token_logprobs, abs=logprob_abs(1e-3))
 
 
 @pytest.mark.real_model
@@ -250,7 +251,7 @@ def test_one_prompt_at_a_time_reuses_the_fixed_prefix_and_generates_what_it_did_
     assert [g.text for g in cached] == [g.text for g in plain] and again.text == plain[0].text
     assert cached[0].text.strip() == "Lima"
     for c, p in zip(cached, plain):
-        assert c.token_logprobs == pytest.approx(p.token_logprobs, abs=1e-3)
+        assert c.token_logprobs == pytest.approx(p.token_logprobs, abs=logprob_abs(1e-3))
 
 
 @pytest.mark.real_model
@@ -276,7 +277,7 @@ def test_one_greedy_prompt_in_the_plain_loop_writes_what_model_generate_writes(g
     assert [g.finish_reason for g in loop] == [g.finish_reason for g in plain]
     assert loop[-1].finish_reason == "length" and loop[0].finish_reason == "stop"
     for a, b in zip(loop, plain):
-        assert a.token_logprobs == pytest.approx(b.token_logprobs, abs=1e-3)
+        assert a.token_logprobs == pytest.approx(b.token_logprobs, abs=logprob_abs(1e-3))
 
 
 @pytest.mark.real_model
@@ -294,7 +295,7 @@ def test_choices_scored_from_their_shared_context_equal_scoring_each_whole(gemma
     monkeypatch.setattr(gemma_lm, "_max_prefix_tokens", 0)
     whole = [gemma_lm.loglikelihood(context, choices) for context, choices in cases]
     for c, w in zip(cached, whole):
-        assert c == pytest.approx(w, abs=2e-3)
+        assert c == pytest.approx(w, abs=logprob_abs(2e-3))
     assert cached[0][0] > cached[0][2]  # "blue" after the primary colours beats a long detour
 
 
