@@ -975,7 +975,11 @@ def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if name in new:
             out[name] = new[name]
     out["sections"] = [s for s in SECTIONS if s in out]
-    out["runs"] = {**old.get("runs", {}), **new["runs"]}
+    before = {name: {"generated_at": old.get("generated_at"), "commit": (old.get("machine") or {}).get("commit"),
+                     "load_average_start": (old.get("machine") or {}).get("load_average_start"),
+                     "load_average_end": (old.get("machine") or {}).get("load_average_end")}
+              for name in old.get("sections", []) if name in old}  # a run from before --merge existed
+    out["runs"] = {**before, **old.get("runs", {}), **new["runs"]}
     out["section_seconds"] = {**old.get("section_seconds", {}), **new["section_seconds"]}
     out["duration_s"] = round(sum(out["section_seconds"].values()), 1)
     out["goals"] = goals(out)

@@ -138,8 +138,8 @@ def _free_port() -> int:
 def logprob_abs(base: float) -> float:
     """The log-probability tolerance of an oracle that computes the same tokens two ways (cached prefix or not,
     batched or not): ``base`` in float32; the default model runs in bfloat16 where the CPU has it natively, which
-    rounds every product to 8 bits of mantissa and moves a token's log-probability by up to about 0.01 (the
+    rounds every product to 8 bits of mantissa and moves a token's log-probability by up to about 0.04 (the
     generated text stays the same: the oracles compare it exactly)."""
     from kqa.models.transformers_lm import resolve_dtype
 
-    return base * 20 if resolve_dtype("auto") == "bfloat16" else base
+    return base * 50 if resolve_dtype("auto") == "bfloat16" else base
