@@ -792,24 +792,24 @@ def bench_serve(b: Bench) -> None:
     b.put("serve", "all_backends", run.to_json())
 
 
-def bench_classroom(b: Bench) -> None:
+def _three_columns(b: Bench) -> tuple[list[str], dict[str, str], list]:
+    """What the classroom and the fresh start run: the app's three columns, the offline environment of the
+    server, and the ask arguments of the app's API with the default options."""
     from kqa.apps.wiring import FACTORIES, Options
 
     defaults = Options(pack=b.pack().path, model_cache=b.model_cache)
     env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
            "GRADIO_ANALYTICS_ENABLED": "False"}
-    _classroom(b, [n for n in ("graph", "dense", "closed_book") if n in FACTORIES], env,
-               ["", defaults.k, defaults.mode, defaults.model])
+    return ([n for n in ("graph", "dense", "closed_book") if n in FACTORIES], env,
+            ["", defaults.k, defaults.mode, defaults.model])
+
+
+def bench_classroom(b: Bench) -> None:
+    _classroom(b, *_three_columns(b))
 
 
 def bench_demo(b: Bench) -> None:
-    from kqa.apps.wiring import FACTORIES, Options
-
-    defaults = Options(pack=b.pack().path, model_cache=b.model_cache)
-    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "GRADIO_ANALYTICS_ENABLED": "False"}
-    _fresh_start(b, [n for n in ("graph", "dense", "closed_book") if n in FACTORIES], env,
-                 ["", defaults.k, defaults.mode, defaults.model])
+    _fresh_start(b, *_three_columns(b))
 
 
 def _fresh_start(b: Bench, backends: Sequence[str], env: dict[str, str], ask_args: list) -> None:

@@ -124,11 +124,16 @@ def test_second_build_or_load_reads_the_cache(small_passages, tmp_path, kind):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folders left behind
 
 
-def test_ivfpq_round_trips_through_the_cache(tmp_path):
+@pytest.fixture
+def ivfpq_passages() -> list[Passage]:
+    """400 short passages of random letters: enough to train a small IVF-PQ index."""
     rng = np.random.default_rng(4)
-    passages = [Passage(id=f"p/{i}", title="", section="", text=" ".join(rng.choice(list("abcdefghijklmnop"), 8)))
-                for i in range(400)]
-    encoder = HashingEncoder(dim=64)
+    return [Passage(id=f"p/{i}", title="", section="", text=" ".join(rng.choice(list("abcdefghijklmnop"), 8)))
+            for i in range(400)]
+
+
+def test_ivfpq_round_trips_through_the_cache(tmp_path, ivfpq_passages):
+    passages, encoder = ivfpq_passages, HashingEncoder(dim=64)
     first = FaissRetriever.build_or_load(passages, encoder, tmp_path, kind="ivfpq", pq_m=8, nprobe=4)
     second = FaissRetriever.build_or_load(passages, encoder, tmp_path, kind="ivfpq", pq_m=8, nprobe=4)
     assert not first.cache_hit and second.cache_hit
@@ -138,11 +143,8 @@ def test_ivfpq_round_trips_through_the_cache(tmp_path):
 
 
 @pytest.mark.slow  # four small IVF-PQ trainings: about 12 s on two busy cores
-def test_ivfpq_keeps_its_vectors_memory_mapped_and_reranks(tmp_path):
-    rng = np.random.default_rng(4)
-    passages = [Passage(id=f"p/{i}", title="", section="", text=" ".join(rng.choice(list("abcdefghijklmnop"), 8)))
-                for i in range(400)]
-    encoder = HashingEncoder(dim=64)
+def test_ivfpq_keeps_its_vectors_memory_mapped_and_reranks(tmp_path, ivfpq_passages):
+    passages, encoder = ivfpq_passages, HashingEncoder(dim=64)
     first = FaissRetriever.build_or_load(passages, encoder, tmp_path, kind="ivfpq", pq_m=8, nprobe=4)
     assert first.rerank == 400 and (first.cache_path / VECTORS_FILE).is_file()
     second = FaissRetriever.build_or_load(passages, encoder, tmp_path, kind="ivfpq", pq_m=8, nprobe=4)
