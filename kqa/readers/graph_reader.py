@@ -12,7 +12,7 @@ triples and, for two hops, the path (``meta`` holds the same under its older key
 ``subgraph`` gives the app the neighbourhood to draw (``apps/web_render.draw_subgraph`` draws it).
 
 >>> reader = load_graph_reader("~/.cache/kqa/packs/factbook")  # doctest: +SKIP
->>> reader.answer("What money do they use in Argentinia?").text  # doctest: +SKIP
+>>> reader.answer("What do people pay with in Argentinia?").text  # doctest: +SKIP
 'Argentine peso'
 """
 

@@ -18,7 +18,7 @@ word that no name matches. In memory every name is in a dict from the start, as 
 This file links; it does not decide what the question asks (``graph_retriever`` does).
 
 >>> linker = EntityLinker(kg)  # doctest: +SKIP
->>> [(m.text, m.candidates[0].label) for m in linker.link("What money do they use in Argentinia?")]  # doctest: +SKIP
+>>> [(m.text, m.candidates[0].label) for m in linker.link("What do people pay with in Argentinia?")]  # doctest: +SKIP
 [('Argentinia', 'Argentina')]
 """
 

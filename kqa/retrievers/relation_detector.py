@@ -1,7 +1,7 @@
 """Which relation a question asks about: a pack's phrasings first, then a score that mixes embedding
 similarity, word overlap and the kind of answer the question wants, for any graph.
 
-The question reaches ``detect`` with its entity mentions replaced by "X" ("What money do they use in X?"),
+The question reaches ``detect`` with its entity mentions replaced by "X" ("What do people pay with in X?"),
 so an entity's name cannot vote for a relation. A pack's phrasings (regular expressions in its
 ``profile.json``) are tried in their order, most specific first; its reverse phrasings ("name a kind of x":
 the entity is the relation's object) before them all, and a match says which way it reads (``direction``). When none fits, each relation is scored:

@@ -148,6 +148,6 @@ def test_a_nested_line_is_also_about_its_innermost_label(hashing_encoder):
 
     money = Passage("jm/economy/2", "Jamaica", "Economy",
                     "Budget: revenues: $4.041 billion\nExchange rates: Currency: Jamaican dollars (JMD) per US dollar -")
-    (line,) = LineSelector(Keyed(), passage_weight=0.0).select("what money do they use in Jamaica?",
+    (line,) = LineSelector(Keyed(), passage_weight=0.0).select("which money circulates in Jamaica?",
                                                                [passage_evidence(money, 1.0)], m=1)
     assert line.text.startswith("Exchange rates: Currency")

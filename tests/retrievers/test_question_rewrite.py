@@ -96,10 +96,10 @@ def test_an_answer_is_named_as_the_graph_names_it():
 
     kg = KnowledgeGraph.from_graph(Graph().parse(data=NAMES_TTL, format="turtle"))
     name = QuestionRewriter(EntityLinker(kg)).name_answer
-    assert name("What money do they use in Brazil?", "reals") == "Brazilian real"
+    assert name("What do shoppers pay with in Brazil?", "reals") == "Brazilian real"
     assert name("What is the main religion of Israel?", "Jewish") == "Judaism"  # the class the question names
     assert name("Which people live in Israel?", "Jewish") == "Jewish"  # a label already: it stays
-    assert name("What money do they use in Canada?", "dollar") == "dollar"  # names two things: unchanged
+    assert name("What do shoppers pay with in Canada?", "dollar") == "dollar"  # names two things: unchanged
     assert name("What is the capital of Peru?", "Lima") == "Lima"  # nothing of the graph
 
 
@@ -119,7 +119,7 @@ def test_a_naming_reader_renames_answers_and_keeps_what_the_model_wrote():
             return [self.answer(q.question) for q in questions]
 
     reader = NamingReader(Fixed(), lambda question, answer: "Brazilian real" if answer == "reals" else answer)
-    answer = reader.answer("What money do they use in Brazil?")
+    answer = reader.answer("What do shoppers pay with in Brazil?")
     assert (answer.text, answer.meta["named_from"], answer.confidence) == ("Brazilian real", "reals", 0.4)
     (many,) = reader.answer_many([Question(id="q", question="What money?", answers=("x",))])
     assert many.text == "Brazilian real" and reader.name == "dense"

@@ -70,9 +70,9 @@ PATTERNS: tuple[tuple[str, str], ...] = (
 # Short example questions per relation, added to each description as embedding prototypes.
 EXAMPLES: Mapping[str, tuple[str, ...]] = {
     "capital": ("What is the capital of X?", "Which city is the seat of government of X?"),
-    "currency": ("What money do they use in X?", "What do people pay with in X?"),
+    "currency": ("Which coins and banknotes circulate in X?", "What do people pay with in X?"),
     "official_language": ("What language is official in X?",),
-    "language": ("What languages do people speak in X?",),
+    "language": ("Which languages are spoken in X?",),
     "borders": ("Which countries are next to X?",),
     "map_region": ("In which region of the world is X?",),
     "continent": ("On which continent is X?", "X lies on which continent?"),
