@@ -127,6 +127,14 @@ class KnowledgeGraph:
     def entity_class(self, iri) -> str | None:
         return self.index.classes.get(iri)
 
+    def entities_in(self, classes: Iterable[str]) -> list[Any]:
+        """Every entity whose class is one of ``classes`` (local names), sorted by IRI. On a store it is one
+        query for those classes, not a read of every entity."""
+        wanted = frozenset(classes)
+        with_class = getattr(self.index.classes, "with_class", None)
+        found = with_class(wanted) if with_class else (i for i, c in self.index.classes.items() if c in wanted)
+        return sorted(found, key=str)
+
     def is_a(self, iri, cls: str) -> bool:
         """Whether the entity's class is ``cls`` or below it (rdfs:subClassOf)."""
         own = self.index.classes.get(iri)

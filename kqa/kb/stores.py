@@ -527,6 +527,18 @@ class _Classes(_LazyMapping):
     def __iter__(self):
         return self.view.each_subject(_CLASS)
 
+    def with_class(self, classes: frozenset[str]) -> Iterator[Any]:
+        """The entities whose class has one of these local names: one query over the class triples."""
+        from kqa.kb.graph import _local_name
+
+        if not classes:
+            return
+        ends = " || ".join(f"STRENDS(?c, {json.dumps(c)})" for c in sorted(classes))
+        for s, c in self.view.store.query(f"SELECT ?s ?c WHERE {{ GRAPH <{_INDEX_GRAPH}> {{ ?s <{_CLASS}> ?c }} "
+                                          f"FILTER({ends}) }}"):
+            if _local_name(c.value) in classes:  # "SubCountry" ends in "Country" too
+                yield self.view.from_ox(s)
+
 
 class _Degree(_LazyMapping):
     """entity IRI -> the fact triples it is in (labelled entities in at least one)."""

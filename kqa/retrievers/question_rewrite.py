@@ -71,26 +71,28 @@ class QuestionRewriter:
     def __init__(self, linker: EntityLinker, *, classes: frozenset[str] = frozenset({"Country"})):
         self.linker, self.classes = linker, classes
         kg = linker.kg
+        # only the entities of these classes are read (one query on a store), not every name in the graph
+        names: dict[str, set[str]] = defaultdict(set)  # name key -> the labels of the entities it names
+        acronyms: dict[str, set[str]] = defaultdict(set)
+        for iri in kg.entities_in(classes):
+            label = kg.label(iri)
+            for name in kg.index.aliases.get(iri) or (label,):
+                names[name_key(name)].add(label)
+                # names written in capitals ("USA", "UK", "UAE") -> the label, for a question typed in lower
+                # case; the linker links a short name only as written, since "us" and "it" are words
+                if name.isupper() and name.isalpha() and 2 <= len(name) <= 5:
+                    acronyms[name.lower()].add(label)
         # the words a misspelt name may be meant as: one-word names of the classes -> their label ("burma" ->
         # "Burma"), and the longer words of their labels ("barbuda" -> "Barbuda" in "Antigua and Barbuda")
         self._words: dict[str, str] = {}
-        for key, iris in kg.index.names.items():
-            labels = {kg.label(i) for i in iris if kg.entity_class(i) in classes}
+        for key, labels in sorted(names.items()):
             if len(labels) == 1 and " " not in key and len(key) >= 4:
                 self._words[key] = next(iter(labels))
-            for label in labels:
+        for key, labels in sorted(names.items()):
+            for label in sorted(labels):
                 for word in _WORD.findall(label):
                     if len(word) >= 5 and " " in label:
                         self._words.setdefault(word.lower(), word)
-        self._all_names = set(kg.index.names)
-        # names written in capitals ("USA", "UK", "UAE") -> the label, for a question typed in lower case; the
-        # linker links a short name only as written, since "us" and "it" are words
-        acronyms: dict[str, set[str]] = defaultdict(set)
-        for iri, names in kg.index.aliases.items():
-            if kg.entity_class(iri) in classes:
-                for name in names:
-                    if name.isupper() and name.isalpha() and 2 <= len(name) <= 5:
-                        acronyms[name.lower()].add(kg.label(iri))
         self._acronyms = {k: v.pop() for k, v in acronyms.items() if len(v) == 1 and k not in _SHORT_WORDS}
         # class -> the words that name it in a question ("religion", "religions"), from the graph's class labels
         self._class_words: dict[str, set[str]] = {}
@@ -163,7 +165,7 @@ class QuestionRewriter:
             if not (odd_case or (word[0].isupper() and not sentence_start)):
                 continue  # a capital a sentence starts with says nothing ("While ..." is not "Chile")
             key = word.lower()
-            if key in self._all_names or key in self._words:
+            if key in self._words or key in self.linker.kg.index.names:
                 continue
             allowed = 1 if len(key) < 9 else 2
             hits = process.extract(key, list(self._words), scorer=OSA.distance, score_cutoff=allowed, limit=5)

@@ -251,6 +251,33 @@ def test_linker_on_the_store_reads_no_names_at_start_up(tiny, tmp_path, monkeypa
     assert reader.answer("What is the capital of Peru?").text == "Lima"
 
 
+def test_question_rewriter_on_the_store_reads_only_its_classes(tiny, tmp_path, monkeypatch):
+    """The rewriter reads the entities of its classes (one query), not every name; it rewrites as in memory."""
+    from kqa.kb import stores
+    from kqa.retrievers.entity_linker import EntityLinker
+    from kqa.retrievers.question_rewrite import QuestionRewriter
+
+    memory = load_graph(tiny, store="memory")
+    disk = open_oxigraph(tiny, tmp_path / "stores")
+    assert disk.entities_in({"Country"}) == memory.entities_in({"Country"}) == sorted(
+        memory.lookup_name("peru") + memory.lookup_name("ivory coast"), key=str)
+    assert disk.entities_in({"City"}) == list(memory.lookup_name("lima")) and disk.entities_in(set()) == []
+
+    def no(self):
+        raise AssertionError("read every entry at start-up")
+
+    for mapping in (stores._Names, stores._Labels, stores._Classes, stores._Degree, stores._Values):
+        monkeypatch.setattr(mapping, "__iter__", no)
+    lazy = QuestionRewriter(EntityLinker(disk))
+    monkeypatch.undo()
+    eager = QuestionRewriter(EntityLinker(memory))
+    assert lazy._words == eager._words and "peru" in lazy._words
+    for question in ("what is the capital of the republic of peru?", "Is Lima in pErU?", "What is the motto of Ivroy Coast?",
+                     "Thinking of travel, what is the capital of Peru?"):
+        assert lazy.rewrite(question) == eager.rewrite(question), question
+    assert lazy.rewrite("Is Lima in pErU?") == "Is Lima in Peru?"
+
+
 def test_a_store_from_before_the_linker_fields_still_links(tiny, tmp_path):
     """kqa-index.json without entity_classes and name_tokens (a store built before them): found by query."""
     from kqa.kb.stores import INDEX_FILE
