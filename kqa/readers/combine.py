@@ -12,7 +12,7 @@
 - ``ThresholdReader``: another backend that abstains below a confidence threshold (for backends without
   their own, such as the graph).
 - ``NamingReader``: another backend whose answers are put as the knowledge names them ("reals" -> "Brazilian
-  real": ``retrievers.question_rewrite.QuestionRewriter.name_answer``).
+  real": ``retrievers.question_rewrite.QuestionRewriter.name_answer``), each name of a list on its own.
 - ``VoteReader``: each backend's answer votes with its confidence (an answer below its backend's threshold
   does not vote); the answer with the most weight wins, ties go to the earlier backend in the list, and the
   confidence is that weight over the number of backends.
@@ -230,6 +230,9 @@ class NamingReader:
         if answer.text is None:
             return answer
         named = self.name_answer(answer.question, answer.text)
+        if named == answer.text and ", " in answer.text:  # a list: each of its names ("Jewish, Muslim")
+            named = ", ".join(dict.fromkeys(self.name_answer(answer.question, item)
+                                            for item in answer.text.split(", ")))
         if named == answer.text:
             return answer
         return replace(answer, text=named, meta={**answer.meta, "named_from": answer.text})
