@@ -150,11 +150,10 @@ class LineSelector:
                                                           self._vectors([k for _, k in inner]) @ question_vector)
             # retrieval scores on the retriever's own scale (cosine, BM25, RRF), as a share of the best
             prior = np.array([max(e.score or 0.0, 0.0) for e, _ in units], dtype=np.float32)
-            prior = prior / prior.max() if prior.max() > 0 else prior
+            prior = self.passage_weight * (prior / prior.max() if prior.max() > 0 else prior)
             if self.figure_penalty and not wants_a_figure(question):  # a name is asked: a figure cannot answer
-                prior = prior - self.figure_penalty * np.array([is_figure(unit) for _, unit in units], np.float32)
-            scores = self._scores(question_vector, units, (1 - self.value_weight) * about,
-                                  self.passage_weight * prior, m)
+                prior -= self.figure_penalty * np.array([is_figure(unit) for _, unit in units], np.float32)
+            scores = self._scores(question_vector, units, (1 - self.value_weight) * about, prior, m)
             best = np.argsort(-scores, kind="stable")[:m]
             out.append([Line(units[i][0].id, units[i][0].title, units[i][1], float(scores[i])) for i in best])
         return out
