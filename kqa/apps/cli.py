@@ -295,7 +295,8 @@ def cmd_calibrate(args) -> int:
     records = read_records(Path(args.run_dir) / ANSWERS)
     if not records:
         raise KqaError(f"no answers in {args.run_dir}; run `kqa eval --questions dev --out DIR` first")
-    thresholds = calibrate(records, dev_half=args.dev_half)
+    thresholds = calibrate(records, dev_half=args.dev_half, by_relation=args.by_relation,
+                           min_answers=args.min_answers)
     used = {r["question_id"] for r in records if "~" not in r["question_id"]
             and (not args.dev_half or in_dev_half(r["question_id"]))}
     out = args.out or Path(args.run_dir) / "calibration.json"
@@ -420,6 +421,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a `kqa eval` folder over dev questions (the pack's dev split or a question file)")
     p.add_argument("--dev-half", action="store_true",
                    help="use only the dev half of its questions (a hash of the id), so the other half stays unseen")
+    p.add_argument("--by-relation", action="store_true",
+                   help="also a threshold per backend and relation the graph read the questions as (used by the "
+                        "router and the vote)")
+    p.add_argument("--min-answers", type=int, default=10,
+                   help="with --by-relation: answers a relation needs for its own threshold (default 10)")
     p.add_argument("--out", type=Path, default=None, help="where to write the thresholds (default RUN_DIR/calibration.json)")
     p.set_defaults(func=cmd_calibrate)
 

@@ -41,7 +41,8 @@ class Options:
     cache_dir: Path | None = None  # graph pickle, FAISS and BM25 caches (kb.cache); None: built in memory only
     store: str = "auto"  # the graph's store: memory | oxigraph | auto (by the graph file's size; kqa.kb.stores)
     # (backend, confidence threshold) pairs picked on dev questions (``kqa calibrate``): a model reader abstains
-    # below its own, the router and the vote skip an answer below its backend's
+    # below its own, the router and the vote skip an answer below its backend's, or below its backend's for the
+    # relation the graph read the question as (key "backend@relation")
     thresholds: tuple[tuple[str, float], ...] = ()
 
     def threshold(self, backend: str) -> float:
@@ -311,20 +312,21 @@ def _closed_book(pool: BackendPool, options: Options) -> Backend:
 def _router(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.combine import RouterReader
 
-    return RouterReader([pool.get(n, **_overrides(options)) for n in COMBINED],
-                        thresholds=dict(options.thresholds))
+    return RouterReader([pool.get(n, **_parts(options)) for n in COMBINED], thresholds=dict(options.thresholds))
 
 
 @register("vote", uses=tuple(Options.__dataclass_fields__))
 def _vote(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.combine import VoteReader
 
-    return VoteReader([pool.get(n, **_overrides(options)) for n in COMBINED],
-                      thresholds=dict(options.thresholds))
+    return VoteReader([pool.get(n, **_parts(options)) for n in COMBINED], thresholds=dict(options.thresholds))
 
 
-def _overrides(options: Options) -> dict[str, Any]:
-    return {f: getattr(options, f) for f in Options.__dataclass_fields__}
+def _parts(options: Options) -> dict[str, Any]:
+    """The options of a router's or a vote's parts: its own, but no thresholds, so that each part answers and
+    the router or the vote applies them (a part's threshold for the question's relation may be lower than its
+    own, and only the combiner knows the relation: ``readers.combine.confident``)."""
+    return {f: getattr(options, f) for f in Options.__dataclass_fields__} | {"thresholds": ()}
 
 
 COMBINED = ("graph", "dense", "closed_book")  # what the router tries, in order, and the vote polls
@@ -343,7 +345,7 @@ def replayed_backends(names: Sequence[str], run_dir: Path, options: Options) -> 
         raise KqaError(f"no recorded answers in {run_dir}; give --replay a folder `kqa eval` wrote")
     held = {r["backend"] for r in records}
 
-    def replay(name: str) -> Backend:
+    def replay(name: str, options: Options = options) -> Backend:
         if name not in held:
             raise KqaError(f"{run_dir} holds no answers of {name!r} (it holds {', '.join(sorted(held))})")
         return ReplayBackend(name, records, abstain_below=options.threshold(name))
@@ -351,7 +353,7 @@ def replayed_backends(names: Sequence[str], run_dir: Path, options: Options) -> 
     out: dict[str, Backend] = {}
     for name in names:
         if name in ("router", "vote"):
-            parts = [replay(n) for n in COMBINED]
+            parts = [replay(n, options.with_(**_parts(options))) for n in COMBINED]
             thresholds = dict(options.thresholds)
             out[name] = RouterReader(parts, thresholds=thresholds) if name == "router" else \
                 VoteReader(parts, thresholds=thresholds)

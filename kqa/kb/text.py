@@ -43,3 +43,18 @@ def normalize_name(name: str) -> str:
     name = strip_accents(name).lower().replace("’", "'")
     name = re.sub(r"^the\s+", "", name)
     return re.sub(r"[^a-z0-9']+", " ", name).strip()
+
+
+# Expected answer type, coarsely (as question classification in Li & Roth 2002): a question that asks how
+# much, how many, when or for a measure wants a figure; any other wants a name.
+_WANTS_FIGURE = re.compile(r"^(?:how|when)\b|\b(?:many|much|number|elevation|height|length|area|size|population|"
+                           r"age|rate|percent|gdp|product|date|year|expectancy|offset)\b", re.IGNORECASE)
+
+
+def wants_a_figure(question: str) -> bool:
+    """Whether ``question`` asks for a number, a measure or a date rather than a name ("Where ..." and
+    "Who ..." always want a name)."""
+    question = question.strip()
+    if re.match(r"(?:where|who|whom|whose)\b", question, re.IGNORECASE):
+        return False
+    return _WANTS_FIGURE.search(question) is not None

@@ -37,14 +37,81 @@ def choose(lm: LanguageModel, context: str, choices: Sequence[str]) -> Choice:
     return Choice(choices[best], weights[best] / sum(weights), dict(zip(choices, scores)))
 
 
-def echoes(text: str, question: str) -> bool:
+def _within(answer: str, text: str) -> bool:
+    """Whether the normalized ``answer`` is whole words of the normalized ``text``."""
+    return re.search(rf"(?:^| ){re.escape(answer)}(?: |$)", text) is not None
+
+
+def fact_value(fact: str) -> str:
+    """What a fact says, without its title and labels: "Peru - Capital: name: Lima" -> "Lima" (a fact as
+    ``ContextReader`` lays it out: the passage's title, " - ", the line)."""
+    _, dash, line = fact.partition(" - ")
+    label, colon, value = (line if dash else fact).rpartition(":")
+    return value.strip() if colon and label else (line if dash else fact).strip()
+
+
+def echoes(text: str, question: str, facts: Sequence[str] = ()) -> bool:
     """True when the answer only repeats words of the question ("which countries border Peru?" ->
     "Peru"): a small reader copying the subject it was asked about. A question that offers alternatives
-    ("A or B?") is answered by one of its own words, so it never counts."""
+    ("A or B?") is answered by one of its own words, so it never counts; nor does an answer that the
+    ``facts`` read say themselves, beyond their titles and labels ("what continent is South Africa in?"
+    "Africa", from "Location: Southern Africa, ... the continent of Africa")."""
     answer, asked = normalize_answer(text), normalize_answer(question)
-    if not answer or re.search(r"\bor\b", asked):
+    if not answer or re.search(r"\bor\b", asked) or not _within(answer, asked):
         return False
-    return re.search(rf"(?:^| ){re.escape(answer)}(?: |$)", asked) is not None
+    return not any(_within(answer, normalize_answer(fact_value(fact))) for fact in facts)
+
+
+# A question that asks for several things: a plural noun after "what"/"which" ("which countries border ...",
+# "what are the major religions in ..."), not a verb ("what does ...") or a singular ("what language ...").
+_SEVERAL = re.compile(r"\b(?:what|which)\s+(?:are\s+)?(?:(?:the|some|of|most|main|major|common|official|other|"
+                      r"different|two|three|four|five|\d+)\s+)*([a-z]+(?:ies|[^siu']s))\b", re.IGNORECASE)
+_NOT_PLURAL = {"does", "was", "has", "this", "its", "his", "hers", "yours", "ours", "theirs", "whereas", "always"}
+_ASIDE = re.compile(r"\s*\([^()]*\)?")  # "(official)", "(southeast)", a cut-off "(2022 est."
+_MEASURE = re.compile(r"(?:^|\s)[-~<>]?\s*[$€£]?\d[\d,.\-–]*\s*(?:%|km|sq km|m|nm|mi|percent)?(?=\s|$)")
+_NOT_AN_ITEM = re.compile(r"^(?:other|others|unspecified|none|note|n/a|no religion|unknown)\b", re.IGNORECASE)
+MAX_ITEMS = 12
+
+
+def asks_for_several(question: str) -> bool:
+    """Whether ``question`` asks for a set: "which countries ...", "what are the major religions ..."."""
+    match = _SEVERAL.search(question)
+    return match is not None and match.group(1).lower() not in _NOT_PLURAL
+
+
+def list_items(value: str) -> list[str]:
+    """The names a list-valued fact gives, without their figures and asides, in its order: "Punjabi 38.8%,
+    Pashto (alternate name, Pashtu) 18.2%, other 3%" -> ["Punjabi", "Pashto"]. Items are split on ";" when
+    the value has any, else on ","; "A 10 km and A (south) 4 km" is one item, A."""
+    value = _ASIDE.sub(" ", value)
+    parts = value.split(";") if ";" in value else value.split(",")
+    items: list[str] = []
+    for part in parts:
+        for piece in re.split(r"\s+and\s+", part):
+            item = " ".join(_MEASURE.sub(" ", piece).split()).strip(" .-–")
+            if item and re.search(r"[^\W\d]", item) and not _NOT_AN_ITEM.match(item) \
+                    and normalize_answer(item) not in {normalize_answer(i) for i in items}:
+                items.append(item)
+    return items[:MAX_ITEMS]
+
+
+def set_answer(text: str, question: str, facts: Sequence[str]) -> str | None:
+    """For a question that asks for several things, the whole list the fact read gives, when the model
+    copied part of it or echoed the question: a small reader stops after an item or two ("which countries
+    border Spain?" "Spain"). None when the question asks for one thing, the first fact is not a list of at
+    least two names, or the model answered from elsewhere."""
+    if not facts or not asks_for_several(question):
+        return None
+    value = fact_value(facts[0])
+    items = list_items(value)
+    if len(items) < 2:
+        return None
+    answer = normalize_answer(text)
+    said = normalize_answer(value)
+    first = normalize_answer(list_items(text)[0]) if list_items(text) else ""
+    if (answer and _within(answer, said)) or (first and _within(first, said)) or echoes(text, question):
+        return ", ".join(items)
+    return None
 
 
 def names_a_field(text: str, facts: Sequence[str]) -> bool:
@@ -78,10 +145,15 @@ def greedy_answer(
     facts: Sequence[str] = (),
 ) -> Answer:
     """A short greedy answer with the probability of its tokens as confidence, or an abstention that says why.
-    An abbreviation that one of the ``facts`` read defines is given as the name it stands for."""
+    An abbreviation that one of the ``facts`` read defines is given as the name it stands for; a question
+    that asks for several things gets the whole list the fact read gives (``set_answer``)."""
     text = clean_answer(generation.text, question)
     if text is not None:
         text = spell_out(text, facts)
+        listed = set_answer(text, question, facts)
+        if listed is not None:
+            meta = {**meta, "set_from_fact": True}
+            text = listed
     confidence = generation.probability
     meta = {**meta, "raw": generation.text, "finish_reason": generation.finish_reason}
     if text is None:
@@ -92,7 +164,7 @@ def greedy_answer(
     if names_a_field(text, facts):
         return abstain(question, backend, "the model copied the name of a field, not its value",
                        latency_ms=latency_ms, candidate=text, trace=trace, **meta)
-    if echoes(text, question):
+    if echoes(text, question, facts):
         return abstain(question, backend, "the model repeated a name from the question", latency_ms=latency_ms,
                        candidate=text, trace=trace, **meta)
     if confidence is not None and confidence < abstain_below:

@@ -4,13 +4,15 @@
   is confident, else the closed-book model when it is, else it abstains. Structured knowledge first because
   when it answers it is rarely wrong; the order is a list, so any backends can be routed. "Confident" is the
   backend's own confidence at or above its threshold, picked on dev questions (``kqa.eval.calibrate``);
-  without thresholds every answer counts and the last backend always answers.
+  without thresholds every answer counts and the last backend always answers. A threshold may be the
+  backend's for one relation (key ``"dense@capital"``): the relation is the one the first backend's answer
+  read the question as (the graph's ``meta["relation"]``), and the backend's own threshold serves the rest.
 - ``RewritingReader``: another backend, asked the question as a rewriter puts it (names as the graph writes
   them, a lead-in clause dropped: ``retrievers.question_rewrite``).
 - ``ThresholdReader``: another backend that abstains below a confidence threshold (for backends without
   their own, such as the graph).
 - ``NamingReader``: another backend whose answers are put as the knowledge names them ("reals" -> "Brazilian
-  real": ``retrievers.question_rewrite.QuestionRewriter.name_answer``).
+  real": ``retrievers.question_rewrite.QuestionRewriter.name_answer``), each name of a list on its own.
 - ``VoteReader``: each backend's answer votes with its confidence (an answer below its backend's threshold
   does not vote); the answer with the most weight wins, ties go to the earlier backend in the list, and the
   confidence is that weight over the number of backends.
@@ -46,9 +48,10 @@ class RouterReader:
 
     def _route(self, question: str, answers: Sequence[Answer], elapsed_ms: float) -> Answer:
         tried = []
+        relation = read_relation(answers)
         for answer in answers:
             tried.append(answer.backend)
-            if confident(answer, self.thresholds):
+            if confident(answer, self.thresholds, relation):
                 return Answer(question=question, text=answer.text, backend=self.name, confidence=answer.confidence,
                               evidence=answer.evidence, latency_ms=elapsed_ms, rationale=answer.rationale,
                               meta={**answer.meta, "routed_to": answer.backend, "tried": tried},
@@ -66,7 +69,7 @@ class RouterReader:
         for backend in self.order:  # lazily: later backends run only when needed
             answer = backend.answer(question, choices)
             answers.append(answer)
-            if confident(answer, self.thresholds):
+            if confident(answer, self.thresholds, read_relation(answers)):
                 break
         return self._route(question, answers, (time.perf_counter() - start) * 1000)
 
@@ -81,20 +84,37 @@ class RouterReader:
             still = []
             for j, answer in zip(pending, answers):
                 chosen[j].append(answer)
-                if not confident(answer, self.thresholds):
+                if not confident(answer, self.thresholds, read_relation(chosen[j])):
                     still.append(j)
             pending = still
         per_question_ms = (time.perf_counter() - start) * 1000 / max(1, len(questions))
         return [self._route(q.question, chosen[j], per_question_ms) for j, q in enumerate(questions)]
 
 
-def confident(answer: Answer, thresholds: Mapping[str, float]) -> bool:
-    """An answer that is given and whose confidence reaches its backend's threshold (an answer without a
-    confidence, or from a backend without a threshold, counts)."""
+RELATION_KEY = "{backend}@{relation}"  # a threshold for one backend on questions about one relation
+
+
+def confident(answer: Answer, thresholds: Mapping[str, float], relation: str | None = None) -> bool:
+    """An answer that is given and whose confidence reaches its backend's threshold for ``relation`` if there
+    is one, else its backend's (an answer without a confidence, or from a backend without a threshold,
+    counts)."""
     if answer.text is None:
         return False
-    threshold = thresholds.get(answer.backend)
+    threshold = thresholds.get(RELATION_KEY.format(backend=answer.backend, relation=relation)) \
+        if relation is not None else None
+    if threshold is None:
+        threshold = thresholds.get(answer.backend)
     return threshold is None or answer.confidence is None or answer.confidence >= threshold
+
+
+def read_relation(answers: Sequence[Answer]) -> str | None:
+    """The relation the question is about, as the first answer that names one read it (the graph's
+    ``meta["relation"]``, written whether it answered or not); None when no answer names one."""
+    for answer in answers:
+        relation = answer.meta.get("relation")
+        if isinstance(relation, str) and relation:
+            return relation
+    return None
 
 
 class VoteReader:
@@ -110,7 +130,8 @@ class VoteReader:
         self.thresholds = dict(thresholds or {})
 
     def _vote(self, question: str, answers: Sequence[Answer], elapsed_ms: float) -> Answer:
-        ballots = [(normalize_answer(a.text), a) for a in answers if confident(a, self.thresholds)]
+        relation = read_relation(answers)
+        ballots = [(normalize_answer(a.text), a) for a in answers if confident(a, self.thresholds, relation)]
         votes = {a.backend: a.text for a in answers}
         if not ballots:
             reason = "no backend was confident enough" if any(a.text for a in answers) else "every backend abstained"
@@ -209,6 +230,9 @@ class NamingReader:
         if answer.text is None:
             return answer
         named = self.name_answer(answer.question, answer.text)
+        if named == answer.text and ", " in answer.text:  # a list: each of its names ("Jewish, Muslim")
+            named = ", ".join(dict.fromkeys(self.name_answer(answer.question, item)
+                                            for item in answer.text.split(", ")))
         if named == answer.text:
             return answer
         return replace(answer, text=named, meta={**answer.meta, "named_from": answer.text})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from kqa.kb.text import wants_a_figure
 from kqa.kb.types import Evidence
 from kqa.models.lm import LanguageModel
 
@@ -127,20 +128,7 @@ def choice_continuation(lm: LanguageModel, choice: str) -> str:
     return choice if lm.is_chat else f" {choice}"
 
 
-# Expected answer type, coarsely (as question classification in Li & Roth 2002): a question that asks how
-# much, how many, when or for a measure wants a figure; any other wants a name.
-_WANTS_FIGURE = re.compile(r"^(?:how|when)\b|\b(?:many|much|number|elevation|height|length|area|size|population|"
-                           r"age|rate|percent|gdp|product|date|year|expectancy|offset)\b", re.IGNORECASE)
 _TRAILING_MEASURE = re.compile(r"\s+-?\d[\d,.]*(?:\s*(?:m|km|sq km|ft|mi))?$")  # the unit may be cut off
-
-
-def wants_a_figure(question: str) -> bool:
-    """Whether ``question`` asks for a number, a measure or a date rather than a name ("Where ..." and
-    "Who ..." always want a name)."""
-    question = question.strip()
-    if re.match(r"(?:where|who|whom|whose)\b", question, re.IGNORECASE):
-        return False
-    return _WANTS_FIGURE.search(question) is not None
 
 
 def clean_answer(text: str, question: str | None = None) -> str | None:

@@ -20,6 +20,11 @@ Vectors are cached (labels repeat across passages, lines across questions), so a
 On the Factbook dev split (600 single-hop questions, the top 5 passages) the best line holds the gold answer
 for 69.3% of questions with labels alone and a passage weight of 0.5, 72.7% with this mix.
 
+A question that wants a name (``kb.text.wants_a_figure`` says no: "what money do they use in Chile?") scores a
+line whose value is a figure ``figure_penalty`` lower: "Budget: revenues: $77 billion" is about money as much
+as "Exchange rates: Currency: Chilean pesos" is, but cannot answer it (the expected answer type of question
+classification, Li & Roth 2002, used to filter candidates as in Ravichandran and Hovy 2002).
+
 This file ranks text; it writes no answers (``readers/context_reader`` does).
 
 >>> selector = LineSelector(HashingEncoder())  # doctest: +SKIP
@@ -37,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kqa.kb.text import wants_a_figure
 from kqa.kb.types import Evidence
 from kqa.models.embedder import Encoder
 
@@ -76,6 +82,17 @@ def sub_field_key(title: str | None, unit: str) -> str | None:
     return (f"{title}: {inner}" if title else inner) if inner else None
 
 
+_FIGURE = re.compile(r"[-+~]?\s*[$€£¥]?\s*\d")  # "$77 billion", "45 25 N", "12 nm", "-3.5%"
+
+
+def is_figure(unit: str) -> bool:
+    """Whether a unit's value (after its label, for a ``label: value`` line) starts with a figure."""
+    label, colon, value = unit.rpartition(":")
+    if not (colon and label and len(label.split()) <= LABEL_WORDS):
+        value = unit
+    return _FIGURE.match(value.strip()) is not None
+
+
 def unit_key(title: str | None, unit: str) -> str:
     """What is embedded for a unit: "title: label" for a label: value line, else "title: first words"."""
     label, colon, _ = unit.rpartition(":")
@@ -90,9 +107,9 @@ class LineSelector:
     """Ranks the units of retrieved passages against a question; keeps up to ``cache_size`` unit vectors."""
 
     def __init__(self, encoder: Encoder, *, passage_weight: float = 0.25, value_weight: float = 0.25,
-                 cache_size: int = 200_000):
+                 figure_penalty: float = 0.15, cache_size: int = 200_000):
         self.encoder, self.cache_size = encoder, cache_size
-        self.passage_weight, self.value_weight = passage_weight, value_weight
+        self.passage_weight, self.value_weight, self.figure_penalty = passage_weight, value_weight, figure_penalty
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()  # the app's worker threads share one selector
 
@@ -118,7 +135,7 @@ class LineSelector:
             raise ValueError(f"{len(questions)} questions but {len(passages)} passage lists")
         question_vectors = self.encoder.encode(list(questions)) if questions else np.zeros((0, 0), np.float32)
         out: list[list[Line]] = []
-        for question_vector, evidence in zip(question_vectors, passages):
+        for question, question_vector, evidence in zip(questions, question_vectors, passages):
             units = [(e, unit) for e in evidence for unit in passage_units(e)]
             if not units or m <= 0:
                 out.append([])
@@ -133,9 +150,10 @@ class LineSelector:
                                                           self._vectors([k for _, k in inner]) @ question_vector)
             # retrieval scores on the retriever's own scale (cosine, BM25, RRF), as a share of the best
             prior = np.array([max(e.score or 0.0, 0.0) for e, _ in units], dtype=np.float32)
-            prior = prior / prior.max() if prior.max() > 0 else prior
-            scores = self._scores(question_vector, units, (1 - self.value_weight) * about,
-                                  self.passage_weight * prior, m)
+            prior = self.passage_weight * (prior / prior.max() if prior.max() > 0 else prior)
+            if self.figure_penalty and not wants_a_figure(question):  # a name is asked: a figure cannot answer
+                prior -= self.figure_penalty * np.array([is_figure(unit) for _, unit in units], np.float32)
+            scores = self._scores(question_vector, units, (1 - self.value_weight) * about, prior, m)
             best = np.argsort(-scores, kind="stable")[:m]
             out.append([Line(units[i][0].id, units[i][0].title, units[i][1], float(scores[i])) for i in best])
         return out

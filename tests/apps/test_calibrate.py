@@ -70,3 +70,22 @@ def test_replay_gives_recorded_answers_under_a_threshold_and_feeds_the_real_rout
     assert backends["vote"].answer("question b").text == "Quito"  # closed_book's Oslo is below its threshold
     with pytest.raises(KqaError, match="holds no answers of 'bm25'"):
         replayed_backends(["bm25"], tmp_path, options)
+
+
+def test_by_relation_thresholds_follow_the_graphs_relation_and_need_enough_answers():
+    # the graph is always sure; right on capitals, wrong on three government questions of four
+    records = []
+    for i in range(24):
+        relation = "capital" if i < 12 else "government" if i < 20 else "anthem"
+        records.append({"question_id": f"q{i}", "backend": "graph", "confidence": 1.0, "abstained": False,
+                        "correct": relation == "capital" or (relation == "government" and i % 4 == 0),
+                        "meta": {"relation": relation}})
+        records.append({"question_id": f"q{i}", "backend": "dense", "confidence": 0.5, "abstained": False,
+                        "correct": relation != "capital", "meta": {"relation": "not the graph's"}})
+    thresholds = calibrate(records, by_relation=True, min_answers=5)
+    assert thresholds["graph"] == 0.0  # 14 right, 10 wrong over all: answer everything
+    assert thresholds["graph@capital"] == 0.0 and thresholds["graph@government"] == 1.0001
+    assert thresholds["dense@capital"] == 0.5001 and thresholds["dense@government"] == 0.0
+    assert "graph@anthem" not in thresholds  # 4 answers: the backend's own threshold serves it
+    assert not any("not the graph's" in key for key in thresholds)  # only the graph's reading counts
+    assert calibrate(records) == {"dense": 0.0, "graph": 0.0}

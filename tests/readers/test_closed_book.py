@@ -162,3 +162,37 @@ def test_an_answer_that_only_repeats_the_question_is_an_abstention():
                            backend="dense", abstain_below=0.0, latency_ms=1.0, meta={})
     assert answer.text is None and answer.meta["candidate"] == "Russia"
     assert "repeated a name" in answer.meta["reason"]
+
+
+def test_an_answer_the_fact_itself_says_is_no_echo():
+    from kqa.readers._lm_answers import echoes
+
+    fact = "Ruritania South - Location: Southern Europe, on the continent of Europe"
+    assert not echoes("Europe", "what continent is ruritania south europe in?", [fact])
+    assert echoes("Ruritania South", "what continent is ruritania south in?", [fact])  # the title is not said
+    assert echoes("Europe", "what continent is ruritania south europe in?", ["Ruritania - Area: total: 5 sq km"])
+
+
+def test_a_set_question_gets_the_whole_list_the_fact_gives():
+    from kqa.models.lm import Generation
+    from kqa.readers._lm_answers import asks_for_several, greedy_answer, list_items, set_answer
+
+    assert asks_for_several("which countries does Ruritania border?")
+    assert asks_for_several("what are the major religions in Ruritania?")
+    assert asks_for_several("what 3 countries does Ruritania border?")
+    assert not asks_for_several("what language do they speak in Ruritania?")
+    assert not asks_for_several("what does Ruritania export?")
+    assert list_items("Borduria 338 km; Syldavia (north) 1,312 km and Syldavia (south) 46 km; other 3%") == \
+        ["Borduria", "Syldavia"]
+    assert list_items("Ruritanian 60.1% (official), German 30%, unspecified 9.9% (2020 est.)") == \
+        ["Ruritanian", "German"]
+    fact = "Ruritania - Land boundaries: border countries: Borduria 338 km; Syldavia 1,312 km; Zenda 12 km"
+    asked = "which countries does ruritania border?"
+    assert set_answer("Ruritania", asked, [fact]) == "Borduria, Syldavia, Zenda"  # an echo
+    assert set_answer("Syldavia", asked, [fact]) == "Borduria, Syldavia, Zenda"  # one item of the list
+    assert set_answer("Atlantis", asked, [fact]) is None  # not from this fact
+    assert set_answer("Syldavia", "which country borders ruritania to the north?", [fact]) is None  # one asked
+    assert set_answer("Strelsau", asked, ["Ruritania - Capital: name: Strelsau"]) is None  # not a list
+    answer = greedy_answer(asked, Generation(text=" Ruritania", token_logprobs=(-0.2,), finish_reason="stop"),
+                           backend="dense", abstain_below=0.0, latency_ms=1.0, meta={}, facts=[fact])
+    assert answer.text == "Borduria, Syldavia, Zenda" and answer.meta["set_from_fact"]

@@ -94,3 +94,23 @@ def test_threshold_reader_abstains_below_its_threshold_and_keeps_the_candidate()
     below = ThresholdReader(graph, 0.95).answer_many(qs("a", "b"))
     assert below[0].text is None and below[0].meta["candidate"] == "Lima" and below[0].backend == "graph"
     assert below[1].text is None and "candidate" not in below[1].meta  # abstained already: no confidence
+
+
+def test_router_and_vote_use_a_backends_threshold_for_the_relation_the_graph_read():
+    class Reading(Scripted):  # a graph that says which relation it read the question as
+        def answer(self, question, choices=None):
+            answer = super().answer(question, choices)
+            return Answer(question=question, text=answer.text, backend=self.name, confidence=answer.confidence,
+                          evidence=(), latency_ms=1.0, meta={**answer.meta, "relation": question.split()[0]})
+
+    graph = Reading("graph", {"government a": "republic", "capital a": "Lima"}, confidence=1.0)
+    dense = Scripted("dense", {"government a": "monarchy", "capital a": "Cusco", "anthem a": "Himno"},
+                     confidence=0.6)
+    thresholds = {"graph@government": 1.0001, "dense": 0.9, "dense@anthem": 0.5}
+    router = RouterReader([graph, dense], thresholds=thresholds)
+    answers = router.answer_many(qs("government a", "capital a", "anthem a"))
+    assert [a.text for a in answers] == [None, "Lima", "Himno"]  # dense below its 0.9 on government
+    assert answers[0].meta["candidate"] == "republic"
+    assert [router.answer(q).text for q in ("government a", "capital a", "anthem a")] == [None, "Lima", "Himno"]
+    vote = VoteReader([graph, dense], thresholds={"graph@government": 1.0001, "dense@capital": 0.9})
+    assert [vote.answer(q).text for q in ("government a", "capital a")] == ["monarchy", "Lima"]

@@ -151,3 +151,23 @@ def test_a_nested_line_is_also_about_its_innermost_label(hashing_encoder):
     (line,) = LineSelector(Keyed(), passage_weight=0.0).select("which money circulates in Jamaica?",
                                                                [passage_evidence(money, 1.0)], m=1)
     assert line.text.startswith("Exchange rates: Currency")
+
+
+def test_a_name_question_demotes_lines_whose_value_is_a_figure(hashing_encoder):
+    from kqa.retrievers.lines import is_figure
+
+    assert is_figure("Budget: revenues: $77.003 billion (2023 est.)") and is_figure("Maritime claims: 12 nm")
+    assert is_figure("Capital: geographic coordinates: 45 25 N, 75 42 W")
+    assert not is_figure("Exchange rates: Currency: Chilean pesos (CLP) per US dollar -")
+    assert not is_figure("Elevation: highest point: Mount Tarlenheim 2,310 m")
+    money = Passage("xx/economy/0", "Ruritania", "Economy",
+                    "Budget: money: $12 billion\nCurrency: money: crowns (RUC) per US dollar -")
+    evidence = [passage_evidence(money, 1.0)]
+    asked = "Ruritania money"
+    plain = LineSelector(hashing_encoder, figure_penalty=0.0).select(asked, evidence, m=2)
+    typed = LineSelector(hashing_encoder).select(asked, evidence, m=2)
+    assert plain[0].text.startswith("Budget")  # its label and whole line are nearer the question
+    assert typed[0].text.startswith("Currency")  # but a figure cannot name a currency
+    assert typed[1].score == pytest.approx(plain[0].score - 0.15, abs=1e-5)
+    how_much = LineSelector(hashing_encoder).select("How much money does Ruritania have", evidence, m=1)
+    assert how_much[0].text.startswith("Budget")  # a figure asked: no penalty

@@ -124,3 +124,20 @@ def test_a_naming_reader_renames_answers_and_keeps_what_the_model_wrote():
     (many,) = reader.answer_many([Question(id="q", question="What money?", answers=("x",))])
     assert many.text == "Brazilian real" and reader.name == "dense"
     assert reader.answer("Which?", choices=("reals", "pesos")).text == "reals"  # a choice stays as offered
+
+
+def test_naming_reader_names_each_item_of_a_list_answer():
+    from kqa.readers.combine import NamingReader
+    from kqa.readers.types import Answer
+
+    class Fixed:
+        name = "dense"
+
+        def answer(self, question, choices=None):
+            return Answer(question=question, text="Jewish, Muslim, Jewish faith", backend="dense", confidence=0.5,
+                          evidence=(), latency_ms=1.0)
+
+    names = {"Jewish": "Judaism", "Jewish faith": "Judaism", "Muslim": "Islam"}
+    reader = NamingReader(Fixed(), lambda question, answer: names.get(answer, answer))
+    answer = reader.answer("what religions are there?")
+    assert answer.text == "Judaism, Islam" and answer.meta["named_from"] == "Jewish, Muslim, Jewish faith"
