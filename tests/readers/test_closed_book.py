@@ -181,6 +181,8 @@ def test_a_part_of_a_longer_name_in_the_question_is_no_echo():
     assert not echoes("Zenda", "Which country has Zenda la Vieja as its capital?")
     assert echoes("Ruritania", "which countries does Ruritania border?")  # the whole name: an echo
     assert echoes("Ruritania border", "what countries do Ruritania border?")
+    assert not echoes("Parliament", "What is the national parliament of Ruritania called?")  # a common noun asked
+    assert echoes("Ruritania", "which countries does ruritania border?")  # all lower case: no telling
 
 
 def test_a_set_question_gets_the_whole_list_the_fact_gives():
