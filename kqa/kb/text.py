@@ -47,8 +47,9 @@ def normalize_name(name: str) -> str:
 
 # Expected answer type, coarsely (as question classification in Li & Roth 2002): a question that asks how
 # much, how many, when or for a measure wants a figure; any other wants a name.
-_WANTS_FIGURE = re.compile(r"^(?:how|when)\b|\b(?:many|much|number|elevation|height|length|area|size|population|"
-                           r"age|rate|percent|gdp|product|date|year|expectancy|offset)\b", re.IGNORECASE)
+_WANTS_FIGURE = re.compile(r"^(?:how|when)\b|\b(?:what|which) day\b|\b(?:many|much|number|elevation|height|length|"
+                           r"area|size|population|age|rate|percent|gdp|product|date|year|expectancy|offset)\b",
+                           re.IGNORECASE)
 
 
 def wants_a_figure(question: str) -> bool:

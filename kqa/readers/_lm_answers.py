@@ -50,16 +50,41 @@ def fact_value(fact: str) -> str:
     return value.strip() if colon and label else (line if dash else fact).strip()
 
 
+# A name in a question: capitalized words, joined by the small words names hold ("Andorra la Vella",
+# "Government of Spain"), or a quoted title.
+_NAME = re.compile(r"\"[^\"]+\"|[A-Z0-9][\w'.-]*(?:\s+(?:(?:of|the|la|le|de|del|da|do|al|el|bin)\s+)*[A-Z0-9][\w'.-]*)*")
+
+
+def _part_of_a_longer_name(answer: str, question: str) -> bool:
+    """Whether ``answer`` (normalized) is a proper part of a name the question writes: "Panama" of "Panama
+    City", "Africa" of "South Africa" (the question as the reader reads it: names put as the graph writes
+    them, so capitalized)."""
+    names = [normalize_answer(m.group(0)) for m in _NAME.finditer(question)]
+    return any(name != answer and _within(answer, name) for name in names)
+
+
 def echoes(text: str, question: str, facts: Sequence[str] = ()) -> bool:
     """True when the answer only repeats words of the question ("which countries border Peru?" ->
     "Peru"): a small reader copying the subject it was asked about. A question that offers alternatives
-    ("A or B?") is answered by one of its own words, so it never counts; nor does an answer that the
+    ("A or B?") is answered by one of its own words, so it never counts; nor does a proper part of a longer
+    name in the question ("Which country has Panama City as its capital?" "Panama"), a name the question
+    writes as a common noun ("What is the national parliament of Fiji called?" "Parliament"), or an answer that the
     ``facts`` read say themselves, beyond their titles and labels ("what continent is South Africa in?"
     "Africa", from "Location: Southern Africa, ... the continent of Africa")."""
     answer, asked = normalize_answer(text), normalize_answer(question)
     if not answer or re.search(r"\bor\b", asked) or not _within(answer, asked):
         return False
+    if _part_of_a_longer_name(answer, question) or _named_where_asked_in_lower_case(text, question):
+        return False
     return not any(_within(answer, normalize_answer(fact_value(fact))) for fact in facts)
+
+
+def _named_where_asked_in_lower_case(text: str, question: str) -> bool:
+    """Whether the answer is a name ("Parliament") that the question writes only as a common noun ("what
+    is the national parliament of Fiji called?"), in a question whose names are capitalized."""
+    if not text[:1].isupper() or not any(m.start() > 0 for m in _NAME.finditer(question)):
+        return False  # not a name, or a question in lower case throughout: no telling names from words
+    return re.search(rf"(?<!\w){re.escape(text.strip())}(?!\w)", question) is None
 
 
 # A question that asks for several things: a plural noun after "what"/"which" ("which countries border ...",

@@ -173,6 +173,18 @@ def test_an_answer_the_fact_itself_says_is_no_echo():
     assert echoes("Europe", "what continent is ruritania south europe in?", ["Ruritania - Area: total: 5 sq km"])
 
 
+def test_a_part_of_a_longer_name_in_the_question_is_no_echo():
+    from kqa.readers._lm_answers import echoes
+
+    assert not echoes("Strelsau", "Which country has Strelsau City as its capital?")
+    assert not echoes("Ruritania", "Which country's government is led by Government of Ruritania Rudolf V?")
+    assert not echoes("Zenda", "Which country has Zenda la Vieja as its capital?")
+    assert echoes("Ruritania", "which countries does Ruritania border?")  # the whole name: an echo
+    assert echoes("Ruritania border", "what countries do Ruritania border?")
+    assert not echoes("Parliament", "What is the national parliament of Ruritania called?")  # a common noun asked
+    assert echoes("Ruritania", "which countries does ruritania border?")  # all lower case: no telling
+
+
 def test_a_set_question_gets_the_whole_list_the_fact_gives():
     from kqa.models.lm import Generation
     from kqa.readers._lm_answers import asks_for_several, greedy_answer, list_items, set_answer

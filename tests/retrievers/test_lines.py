@@ -169,5 +169,9 @@ def test_a_name_question_demotes_lines_whose_value_is_a_figure(hashing_encoder):
     assert plain[0].text.startswith("Budget")  # its label and whole line are nearer the question
     assert typed[0].text.startswith("Currency")  # but a figure cannot name a currency
     assert typed[1].score == pytest.approx(plain[0].score - 0.15, abs=1e-5)
+    from kqa.kb.text import wants_a_figure
+
+    assert wants_a_figure("What day did Ruritania become a sovereign state?")  # a date: no penalty
+    assert not wants_a_figure("What money will I pay with in Ruritania?")
     how_much = LineSelector(hashing_encoder).select("How much money does Ruritania have", evidence, m=1)
     assert how_much[0].text.startswith("Budget")  # a figure asked: no penalty
