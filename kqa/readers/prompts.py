@@ -127,6 +127,28 @@ def choice_continuation(lm: LanguageModel, choice: str) -> str:
     return choice if lm.is_chat else f" {choice}"
 
 
+YES_NO = ("yes", "no")
+CONTENT_FREE = "N/A"  # the content-free input of contextual calibration (Zhao et al. 2021)
+_AUXILIARY = re.compile(r"^(?:is|are|was|were|am|do|does|did|can|could|will|would|shall|should|may|might|must|"
+                        r"has|have|had)\b", re.IGNORECASE)
+
+
+def yes_no_question(question: str) -> bool:
+    """Whether ``question`` is answered yes or no: it opens with an auxiliary verb ("Is a poodle a kind of
+    dog?", "Does Peru border Chile?") and offers no alternatives ("Is it A or B?" wants A or B).
+
+    >>> yes_no_question("Is Lima the capital of Peru?"), yes_no_question("Is the legislature unicameral or bicameral?")
+    (True, False)
+    """
+    question = question.strip()
+    return _AUXILIARY.match(question) is not None and re.search(r"\bor\b", question, re.IGNORECASE) is None
+
+
+def is_yes_no(choices: Sequence[str]) -> bool:
+    """Whether ``choices`` are the two words yes and no, in any order and case."""
+    return len(choices) == 2 and {c.strip().lower() for c in choices} == set(YES_NO)
+
+
 # Expected answer type, coarsely (as question classification in Li & Roth 2002): a question that asks how
 # much, how many, when or for a measure wants a figure; any other wants a name.
 _WANTS_FIGURE = re.compile(r"^(?:how|when)\b|\b(?:many|much|number|elevation|height|length|area|size|population|"

@@ -162,3 +162,31 @@ def test_an_answer_that_only_repeats_the_question_is_an_abstention():
                            backend="dense", abstain_below=0.0, latency_ms=1.0, meta={})
     assert answer.text is None and answer.meta["candidate"] == "Russia"
     assert "repeated a name" in answer.meta["reason"]
+
+
+def test_a_yes_no_question_is_scored_as_two_calibrated_choices():
+    from tests.readers.conftest import LeaningLM
+
+    lm = LeaningLM(true=["dog"], false=["cat"])
+    reader = ClosedBookReader(lm)
+    dog, cat = reader.answer_many([q("Is a poodle a kind of dog?"), q("Is a poodle a kind of cat?")])
+    # uncalibrated, "yes" wins both (-1 + 1 > -3 - 1 and -1 - 1 > -3 + 1); against the content-free prompt
+    # (-1, -3) the question moves the model to yes for the dog and to no for the cat
+    assert (dog.text, cat.text) == ("yes", "no") and lm.prompts == []
+    assert cat.meta["choice_logprobs"] == {"yes": -2.0, "no": -2.0}
+    assert cat.meta["choice_bias"] == {"yes": -1.0, "no": -3.0}
+    assert cat.confidence == pytest.approx(1 / (1 + math.exp(-2.0)))
+    assert sum("Question: N/A\nAnswer:" in c for c in lm.contexts) == 1  # the content-free prompt, scored once
+    # offered as choices, in any case, the same calibration applies
+    assert reader.answer("Is a poodle a kind of cat?", ["Yes", "No"]).text == "No"
+
+
+def test_a_question_with_alternatives_or_other_choices_is_not_calibrated():
+    from tests.readers.conftest import LeaningLM
+
+    lm = LeaningLM(false=["cat"])
+    reader = ClosedBookReader(lm)
+    assert "method" not in reader.answer("Is a poodle a dog or a cat?").meta  # generated, not scored
+    assert len(lm.prompts) == 1
+    other = reader.answer("Is a poodle a kind of cat?", ["yes", "no", "maybe"])
+    assert other.text == "yes" and "choice_bias" not in other.meta
