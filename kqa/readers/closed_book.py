@@ -35,7 +35,7 @@ from kqa.kb.text import clean_question, normalize_answer
 from kqa.kb.types import Question
 from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
 from kqa.models.lm import Generation, LanguageModel
-from kqa.readers.prompts import (ANSWER_TRIGGER, CONTENT_FREE, COT_STOP, DIRECT_STOP, YES_NO, cot_prompt,
+from kqa.readers.prompts import (ANSWER_TRIGGER, COT_STOP, DIRECT_STOP, YES_NO, content_free_question, cot_prompt,
                                  direct_prompt, extract_answer, yes_no_question)
 from kqa.readers.types import Answer, ClosedBookTrace, abstain
 
@@ -124,8 +124,8 @@ class ClosedBookReader:
             if choices:
                 prompt = direct_prompt(self.lm, clean_question(question))
                 t = time.perf_counter()
-                choice = choose(self.lm, prompt, choices, content_free=direct_prompt(self.lm, CONTENT_FREE),
-                                cache=self._calibration)
+                content_free = direct_prompt(self.lm, content_free_question(clean_question(question)))
+                choice = choose(self.lm, prompt, choices, content_free=content_free, cache=self._calibration)
                 out[i] = choice_answer(question, choice, backend=self.name, abstain_below=self.abstain_below,
                                        latency_ms=(time.perf_counter() - t) * 1000, meta=self._meta(prompt),
                                        trace=self._trace())

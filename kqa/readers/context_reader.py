@@ -26,7 +26,8 @@ from kqa.kb.text import clean_question
 from kqa.kb.types import Evidence, Question
 from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
 from kqa.models.lm import LanguageModel
-from kqa.readers.prompts import CONTENT_FREE, DIRECT_STOP, YES_NO, reading_prompt, yes_no_question
+from kqa.readers.prompts import (CONTENT_FREE, DIRECT_STOP, YES_NO, content_free_question, reading_prompt,
+                                 yes_no_question)
 from kqa.readers.types import Answer, CorpusTrace, Passage, abstain
 from kqa.retrievers.base import Retriever
 from kqa.retrievers.lines import LineSelector
@@ -96,7 +97,7 @@ class ContextReader:
             if choices:
                 t = time.perf_counter()
                 choice = choose(self.lm, prompts[i], choices, cache=self._calibration,
-                                content_free=reading_prompt(self.lm, CONTENT_FREE, [CONTENT_FREE]))
+                                content_free=reading_prompt(self.lm, content_free_question(question), [CONTENT_FREE]))
                 out[i] = choice_answer(question, choice, backend=self.name, abstain_below=self.abstain_below,
                                        latency_ms=retrieve_ms + (time.perf_counter() - t) * 1000,
                                        evidence=tuple(passages), meta={**meta, "prompt": prompts[i]},

@@ -176,7 +176,8 @@ def test_a_yes_no_question_is_scored_as_two_calibrated_choices():
     assert cat.meta["choice_logprobs"] == {"yes": -2.0, "no": -2.0}
     assert cat.meta["choice_bias"] == {"yes": -1.0, "no": -3.0}
     assert cat.confidence == pytest.approx(1 / (1 + math.exp(-2.0)))
-    assert sum("Question: N/A\nAnswer:" in c for c in lm.contexts) == 1  # the content-free prompt, scored once
+    # the content-free prompt, one for both questions (the same form)
+    assert sum(c.endswith("Question: Is a N/A a N/A of N/A?\nAnswer:") for c in lm.contexts) == 1
     # offered as choices, in any case, the same calibration applies
     assert reader.answer("Is a poodle a kind of cat?", ["Yes", "No"]).text == "No"
 

@@ -101,4 +101,4 @@ def test_a_yes_no_question_is_read_after_the_passages_and_calibrated():
     assert answer.text == "no" and answer.meta["method"] == "loglikelihood" and lm.prompts == []
     assert answer.evidence[0].id == "passage:jp/government/0" and "Fact: Japan" in answer.meta["prompt"]
     assert answer.meta["choice_bias"] == {"yes": -1.0, "no": -3.0}
-    assert any(c.endswith("Fact: N/A\nQuestion: N/A\nAnswer:") for c in lm.contexts)
+    assert any(c.endswith("Fact: N/A\nQuestion: Is N/A the N/A of N/A?\nAnswer:") for c in lm.contexts)
