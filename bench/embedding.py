@@ -2,7 +2,7 @@
 pack's test split for each limit, side by side in one process (issue #17: 2x the passages/s at hit@5 within
 0.005 of reading 256 word pieces, MiniLM's own limit).
 
-    python -m bench.embedding PACK_DIR [--tokens 256,128] [--sample 600] [--full]
+    python -m bench.embedding PACK_DIR [--tokens 256,128] [--precision auto,fp32] [--sample 600] [--full]
 
 For each limit: windows/s on a fixed sample of what the dense retriever embeds, and with ``--full`` the whole
 corpus embedded once (its time), a flat index over it and hit@5, recall@5 and MRR@5 on every test question
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pack", type=Path)
     parser.add_argument("--tokens", default="256,128", help="comma-separated limits in word pieces")
+    parser.add_argument("--precision", default="auto", help="comma-separated embedder precisions (auto, fp32, bf16)")
     parser.add_argument("--sample", type=int, default=600, help="texts in the fixed speed sample")
     parser.add_argument("--full", action="store_true", help="also embed the whole corpus and score the test split")
     args = parser.parse_args(argv)
@@ -54,12 +55,15 @@ def main(argv: list[str] | None = None) -> dict:
     sample = [texts[i] for i in picked]
     questions = [q for q in load_questions(args.pack / "questions.jsonl", split="test") if q.gold_passages]
     out: dict = {"passages": len(passages), "windows": len(texts), "sample": len(sample), "by_tokens": {}}
-    for limit in [int(t) for t in args.tokens.split(",")]:
-        encoder = load_embedder(max_tokens=limit)
+    for limit, precision in [(int(t), p) for t in args.tokens.split(",") for p in args.precision.split(",")]:
+        encoder = load_embedder(max_tokens=limit, precision=precision)
         encoder.encode(sample[:16])  # warm
         start = time.perf_counter()
         encoder.encode(sample)
-        row: dict = {"model_id": encoder.model_id, "sample_windows_per_s": round(len(sample) / (time.perf_counter() - start), 1),
+        took = time.perf_counter() - start
+        row: dict = {"model_id": encoder.model_id, "precision": encoder.precision,
+                     "sample_windows_per_s": round(len(sample) / took, 1),
+                     "full_corpus_min_estimate": round(len(texts) / len(sample) * took / 60, 1),
                      "load_average_1m": round(os.getloadavg()[0], 2)}
         if args.full:
             start = time.perf_counter()
@@ -69,8 +73,8 @@ def main(argv: list[str] | None = None) -> dict:
             row.update(corpus_s=round(took, 1), corpus_windows_per_s=round(len(texts) / took, 1),
                        hit_at_5=round(scores.hit_rate, 4), recall_at_5=round(scores.recall, 4),
                        mrr_at_5=round(scores.mrr, 4), questions=scores.questions)
-        out["by_tokens"][str(limit)] = row
-        print(json.dumps({str(limit): row}), flush=True)
+        out["by_tokens"][f"{limit}-{precision}"] = row
+        print(json.dumps({f"{limit}-{precision}": row}), flush=True)
     print(json.dumps(out, indent=2))
     return out
 

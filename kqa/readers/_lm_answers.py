@@ -6,13 +6,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kqa.kb.text import normalize_answer
 from kqa.kb.types import Evidence
 from kqa.models.lm import Generation, LanguageModel
-from kqa.readers.prompts import choice_continuation, clean_answer, spell_out
+from kqa.readers.prompts import choice_continuation, clean_answer, is_yes_no, spell_out
 from kqa.readers.types import Answer, ClosedBookTrace, CorpusTrace, abstain
 
 UNKNOWN = {"unknown", "i don't know", "i do not know", "not stated", "none"}
@@ -20,21 +20,42 @@ UNKNOWN = {"unknown", "i don't know", "i do not know", "not stated", "none"}
 
 @dataclass(frozen=True)
 class Choice:
-    """A multiple-choice pick: the choice, its softmax share over the choices, and every choice's score."""
+    """A multiple-choice pick: the choice, its softmax share over the choices, and every choice's score
+    (``bias``: what was subtracted from each score by calibration, empty when none was)."""
 
     text: str
     probability: float
     logprobs: dict[str, float]
+    bias: dict[str, float] = field(default_factory=dict)
 
 
-def choose(lm: LanguageModel, context: str, choices: Sequence[str]) -> Choice:
+def choose(lm: LanguageModel, context: str, choices: Sequence[str], *,
+           content_free: str | None = None, cache: dict[tuple[str, ...], list[float]] | None = None) -> Choice:
     """The choice the model finds most likely after ``context`` (sum of token log-probabilities, as
-    lm-evaluation-harness's ``acc``); its confidence is its share of the softmax over the choices."""
-    scores = lm.loglikelihood(context, [choice_continuation(lm, c) for c in choices])
-    top = max(scores)
-    weights = [math.exp(s - top) for s in scores]
-    best = scores.index(top)
-    return Choice(choices[best], weights[best] / sum(weights), dict(zip(choices, scores)))
+    lm-evaluation-harness's ``acc``); its confidence is its share of the softmax over the choices.
+
+    Yes or no is calibrated when ``content_free`` is given: the same prompt with a content-free input
+    (``prompts.CONTENT_FREE``, "N/A"). A small model prefers one of the two whatever it is asked (gemma-3-270m
+    said "Yes" to all 120 "is a X a kind of Y?" questions of the WordNet sample, half of them false), so each
+    score is taken relative to that prompt's (contextual calibration, Zhao et al. 2021): the answer is the
+    one the question moves the model towards. ``cache`` keeps the content-free scores, which are the same for
+    every question a reader asks."""
+    continuations = [choice_continuation(lm, c) for c in choices]
+    scores = lm.loglikelihood(context, continuations)
+    bias: list[float] | None = None
+    if content_free is not None and is_yes_no(choices):
+        key = (lm.model_id, content_free, *continuations)
+        bias = cache.get(key) if cache is not None else None
+        if bias is None:
+            bias = lm.loglikelihood(content_free, continuations)
+            if cache is not None:
+                cache[key] = bias
+    calibrated = [s - b for s, b in zip(scores, bias)] if bias else scores
+    top = max(calibrated)
+    weights = [math.exp(s - top) for s in calibrated]
+    best = calibrated.index(top)
+    return Choice(choices[best], weights[best] / sum(weights), dict(zip(choices, scores)),
+                  dict(zip(choices, bias or ())))
 
 
 def _within(answer: str, text: str) -> bool:
@@ -203,6 +224,8 @@ def choice_answer(question: str, choice: Choice, *, backend: str, abstain_below:
                   evidence: tuple[Evidence, ...] = (), meta: dict[str, Any],
                   trace: CorpusTrace | ClosedBookTrace | None = None) -> Answer:
     meta = {**meta, "method": "loglikelihood", "choice_logprobs": choice.logprobs}
+    if choice.bias:
+        meta["choice_bias"] = choice.bias  # the content-free scores subtracted (calibration)
     if trace is not None:
         trace = replace(trace, method="loglikelihood", choice_logprobs=dict(choice.logprobs))
     if choice.probability < abstain_below:

@@ -11,9 +11,10 @@ Modes:
   answer's ``trace`` (a ``ClosedBookTrace``, which also names the mode and the model).
 
 A question with choices is answered in every mode by the log-likelihood of each choice after the direct
-prompt, as lm-evaluation-harness scores multiple choice. Below ``abstain_below`` the reader abstains and says
-why in ``meta["reason"]``. ``answer_many`` sends every question's prompt to the model in one ``generate``
-call, which is where batching pays. No retrieval happens here: that is ``ContextReader``.
+prompt, as lm-evaluation-harness scores multiple choice; so is a question answered yes or no
+(``prompts.yes_no_question``), whose two choices are calibrated against a content-free prompt. Below
+``abstain_below`` the reader abstains and says why in ``meta["reason"]``. ``answer_many`` sends every
+question's prompt to the model in one ``generate`` call, which is where batching pays. No retrieval happens here: that is ``ContextReader``.
 
 Example::
 
@@ -34,7 +35,8 @@ from kqa.kb.text import clean_question, normalize_answer
 from kqa.kb.types import Question
 from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
 from kqa.models.lm import Generation, LanguageModel
-from kqa.readers.prompts import ANSWER_TRIGGER, COT_STOP, DIRECT_STOP, cot_prompt, direct_prompt, extract_answer
+from kqa.readers.prompts import (ANSWER_TRIGGER, COT_STOP, DIRECT_STOP, YES_NO, content_free_question, cot_prompt,
+                                 direct_prompt, extract_answer, yes_no_question)
 from kqa.readers.types import Answer, ClosedBookTrace, abstain
 
 MODES = ("direct", "cot", "self_consistency")
@@ -92,6 +94,7 @@ class ClosedBookReader:
         self.lm, self.mode, self.n_samples, self.temperature = lm, mode, n_samples, temperature
         self.abstain_below, self.max_new_tokens, self.cot_max_new_tokens = abstain_below, max_new_tokens, cot_max_new_tokens
         self.seed, self.name, self.rewrite = seed, name, rewrite
+        self._calibration: dict[tuple[str, ...], list[float]] = {}  # content-free yes/no scores
 
     def _asked(self, question: str) -> str:
         """The question as it is retrieved for and read: with ``rewrite`` (``retrievers.question_rewrite``),
@@ -114,12 +117,15 @@ class ClosedBookReader:
 
     def _answer(self, items: Sequence[tuple[str, tuple[str, ...] | None]]) -> list[Answer]:
         out: list[Answer | None] = [None] * len(items)
+        # a question answered yes or no is scored as those two choices, calibrated (``_lm_answers.choose``)
+        items = [(q, choices or (YES_NO if yes_no_question(q) else None)) for q, choices in items]
         open_ = [i for i, (_, choices) in enumerate(items) if not choices]
         for i, (question, choices) in enumerate(items):
             if choices:
                 prompt = direct_prompt(self.lm, clean_question(question))
                 t = time.perf_counter()
-                choice = choose(self.lm, prompt, choices)
+                content_free = direct_prompt(self.lm, content_free_question(clean_question(question)))
+                choice = choose(self.lm, prompt, choices, content_free=content_free, cache=self._calibration)
                 out[i] = choice_answer(question, choice, backend=self.name, abstain_below=self.abstain_below,
                                        latency_ms=(time.perf_counter() - t) * 1000, meta=self._meta(prompt),
                                        trace=self._trace())

@@ -1,6 +1,7 @@
 """``ContextReader``: retrieval-augmented answering. A retriever finds the top-k passages, a line selector
 keeps the few lines of them that bear on the question, and a language model reads those and writes a short
-span; a question with choices is answered by the log-likelihood of each choice after them. Without a
+span; a question with choices is answered by the log-likelihood of each choice after them, and so is a
+question answered yes or no, calibrated (``_lm_answers.choose``). Without a
 selector the model reads the passages whole (worth it only for a model far larger than the default: see
 ``retrievers/lines``).
 
@@ -25,7 +26,8 @@ from kqa.kb.text import clean_question
 from kqa.kb.types import Evidence, Question
 from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
 from kqa.models.lm import LanguageModel
-from kqa.readers.prompts import DIRECT_STOP, reading_prompt
+from kqa.readers.prompts import (CONTENT_FREE, DIRECT_STOP, YES_NO, content_free_question, reading_prompt,
+                                 yes_no_question)
 from kqa.readers.types import Answer, CorpusTrace, Passage, abstain
 from kqa.retrievers.base import Retriever
 from kqa.retrievers.lines import LineSelector
@@ -51,6 +53,7 @@ class ContextReader:
         self.retriever, self.lm, self.selector, self.name = retriever, lm, selector, name
         self.k, self.lines = k, lines
         self.abstain_below, self.max_new_tokens, self.rewrite = abstain_below, max_new_tokens, rewrite
+        self._calibration: dict[tuple[str, ...], list[float]] = {}  # content-free yes/no scores
 
     def _facts(self, questions: Sequence[str], retrieved: Sequence[list[Evidence]]) -> list[list[str]]:
         """What the model reads for each question: the selected lines, each after its passage's title."""
@@ -75,7 +78,8 @@ class ContextReader:
         return self._answer([(self._asked(q.question), q.choices or None) for q in questions])
 
     def _answer(self, items: Sequence[tuple[str, tuple[str, ...] | None]]) -> list[Answer]:
-        items = [(clean_question(q), choices) for q, choices in items]
+        # a question answered yes or no is scored as those two choices, calibrated (``_lm_answers.choose``)
+        items = [(clean_question(q), choices or (YES_NO if yes_no_question(q) else None)) for q, choices in items]
         t = time.perf_counter()
         retrieved = self.retriever.retrieve_many([q for q, _ in items], k=self.k)
         facts = self._facts([q for q, _ in items], retrieved)
@@ -92,7 +96,8 @@ class ContextReader:
             prompts[i] = reading_prompt(self.lm, question, facts[i])
             if choices:
                 t = time.perf_counter()
-                choice = choose(self.lm, prompts[i], choices)
+                choice = choose(self.lm, prompts[i], choices, cache=self._calibration,
+                                content_free=reading_prompt(self.lm, content_free_question(question), [CONTENT_FREE]))
                 out[i] = choice_answer(question, choice, backend=self.name, abstain_below=self.abstain_below,
                                        latency_ms=retrieve_ms + (time.perf_counter() - t) * 1000,
                                        evidence=tuple(passages), meta={**meta, "prompt": prompts[i]},

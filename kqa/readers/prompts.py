@@ -128,6 +128,51 @@ def choice_continuation(lm: LanguageModel, choice: str) -> str:
     return choice if lm.is_chat else f" {choice}"
 
 
+YES_NO = ("yes", "no")
+CONTENT_FREE = "N/A"  # the content-free input of contextual calibration (Zhao et al. 2021)
+# English function words: what a content-free question keeps of the question's wording
+_FUNCTION_WORDS = frozenset(
+    "is are was were am be been do does did can could will would shall should may might must has have had "
+    "a an the of in on at to for by with from as and or not no it its this that these those there than "
+    "what which who whom whose how when where why".split())
+_AUXILIARY = re.compile(r"^(?:is|are|was|were|am|do|does|did|can|could|will|would|shall|should|may|might|must|"
+                        r"has|have|had)\b", re.IGNORECASE)
+
+
+def yes_no_question(question: str) -> bool:
+    """Whether ``question`` is answered yes or no: it opens with an auxiliary verb ("Is a poodle a kind of
+    dog?", "Does Peru border Chile?") and offers no alternatives ("Is it A or B?" wants A or B).
+
+    >>> yes_no_question("Is Lima the capital of Peru?"), yes_no_question("Is the legislature unicameral or bicameral?")
+    (True, False)
+    """
+    question = question.strip()
+    return _AUXILIARY.match(question) is not None and re.search(r"\bor\b", question, re.IGNORECASE) is None
+
+
+def content_free_question(question: str) -> str:
+    """``question`` with every word but the function words put as "N/A" (a run of them as one): the
+    content-free input of contextual calibration (Zhao et al. 2021) shaped like the question, so a model's
+    lean towards yes on any question of that form is measured and can be taken off.
+
+    >>> content_free_question("Is a machine shop a kind of test bed?")
+    'Is a N/A a N/A of N/A?'
+    """
+    out: list[str] = []
+    for token in re.findall(r"[\w'-]+|[^\w\s]", question):
+        if re.match(r"\w", token) and token.lower() not in _FUNCTION_WORDS:
+            token = CONTENT_FREE
+            if out and out[-1] == CONTENT_FREE:
+                continue
+        out.append(token)
+    return re.sub(r" ([?.,!;:])", r"\1", " ".join(out))
+
+
+def is_yes_no(choices: Sequence[str]) -> bool:
+    """Whether ``choices`` are the two words yes and no, in any order and case."""
+    return len(choices) == 2 and {c.strip().lower() for c in choices} == set(YES_NO)
+
+
 _TRAILING_MEASURE = re.compile(r"\s+-?\d[\d,.]*(?:\s*(?:m|km|sq km|ft|mi))?$")  # the unit may be cut off
 
 

@@ -30,10 +30,13 @@ corrupt. This module does not read passages (``kb.corpus``) or write answers (``
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
+import json
 import math
+import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +44,8 @@ import numpy as np
 
 from kqa.kb.cache import private_dir
 from kqa.kb.errors import KqaError
+from kqa.kb.jsonl import atomic_write_bytes, atomic_write_text
+from kqa.kb.progress import progress_task
 from kqa.kb.types import Evidence, Passage
 from kqa.retrievers.base import passage_evidence
 from kqa.retrievers import _cache
@@ -175,6 +180,65 @@ def passage_windows(
             texts.append(format_passage(dataclasses.replace(passage, text=piece)))
             owner.append(row)
     return keys, texts, np.asarray(owner, dtype=np.int64)
+
+
+RESUME_CHUNK = 4096  # texts embedded between two checkpoints of a cached build (rounded to whole batches)
+
+
+def encode_resumable(
+    encoder: Encoder,
+    texts: Sequence[str],
+    partial: Path,
+    *,
+    key: Mapping[str, Any],
+    batch_size: int = 16,
+    chunk: int | None = None,
+    show_progress: bool = False,
+) -> np.ndarray:
+    """``encoder.encode(texts)``, embedded ``chunk`` texts at a time (default ``RESUME_CHUNK``) with each chunk
+    saved under ``partial`` (a folder only this user writes), so a build that is stopped (a time limit,
+    Ctrl-C) resumes at its last whole chunk instead of starting again: the WordNet pack's 114k passages take
+    tens of minutes on two cores.
+
+    Chunks follow the order ``SentenceEncoder`` batches in (longest text first, a whole number of batches
+    each), so every batch holds the same texts as in one ``encode`` call and the vectors are the same. Saved
+    chunks are reused only while ``key`` (what the index is built from: model, corpus hash ...), the batch
+    size, the chunk size and the encoder's precision all match; anything else starts over. A corpus of one
+    chunk is embedded in one call and nothing is saved. The caller removes ``partial`` once the index is
+    written. Returns (len(texts), dim) float32."""
+    chunk = max(1, (chunk or RESUME_CHUNK) // batch_size) * batch_size
+    if len(texts) <= chunk:
+        return np.ascontiguousarray(encoder.encode(texts, batch_size=batch_size, show_progress=show_progress),
+                                    dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # as SentenceEncoder.encode sorts; stable
+    spans = [order[start : start + chunk] for start in range(0, len(order), chunk)]
+    state = json.dumps({**key, "batch_size": batch_size, "chunk": chunk, "texts": len(texts),
+                        "precision": getattr(encoder, "precision", None)}, sort_keys=True, default=str)
+    state_file = partial / "state.json"
+    if partial.exists() and not (state_file.is_file() and state_file.read_text(encoding="utf-8") == state):
+        shutil.rmtree(partial)  # another corpus, model or setting: nothing in it can be reused
+    private_dir(partial)
+    atomic_write_text(state_file, state)
+    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    with progress_task("embedding passages", len(texts), show=show_progress) as task:
+        for number, rows in enumerate(spans):
+            path = partial / f"part-{number:05d}.npy"
+            vectors = None
+            if path.is_file():
+                try:
+                    vectors = np.load(path, allow_pickle=False)  # a folder only this user writes
+                except (OSError, ValueError):
+                    vectors = None
+                if vectors is not None and (vectors.shape != (len(rows), encoder.dim) or vectors.dtype != np.float32):
+                    vectors = None
+            if vectors is None:
+                vectors = np.asarray(encoder.encode([texts[i] for i in rows], batch_size=batch_size), dtype=np.float32)
+                buffer = io.BytesIO()
+                np.save(buffer, vectors, allow_pickle=False)
+                atomic_write_bytes(path, buffer.getvalue())
+            out[rows] = vectors
+            task.advance(len(rows))
+    return out
 
 
 def _rerank_param(kind: str, index_params: dict[str, Any]) -> int:
@@ -324,8 +388,9 @@ class FaissRetriever:
             log.warning("cached index %s is incomplete or corrupt; rebuilding", folder)
 
         start = time.perf_counter()
-        vectors = np.ascontiguousarray(encoder.encode(texts, batch_size=batch_size, show_progress=show_progress),
-                                       dtype=np.float32)
+        partial = folder.with_name(f".{folder.name}.partial")
+        vectors = encode_resumable(encoder, texts, partial, key=expect, batch_size=batch_size,
+                                   show_progress=show_progress)
         params = {key: value for key, value in build_params.items() if key != "rerank"}
         index = build_index(vectors, kind=kind, **params, **search_params)
         built = {**expect, "build_seconds": round(time.perf_counter() - start, 2),  # for the construction table
@@ -338,6 +403,7 @@ class FaissRetriever:
                 np.save(tmp / VECTORS_FILE, vectors)
 
         _cache.write_entry(folder, write, meta=built)
+        shutil.rmtree(partial, ignore_errors=True)
         return cls(passages, encoder, index, kind=kind, batch_size=batch_size, owner=owner,
                    cache_hit=False, cache_path=folder, vectors=vectors if rerank else None, rerank=rerank)
 

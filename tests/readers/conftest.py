@@ -140,3 +140,24 @@ def logprob_abs(base: float) -> float:
     batched or not): ``base``, for the default float32 weights. (In bfloat16 a token's log-probability moves by up
     to about 0.04 and batched greedy text differs from one at a time, which is why float32 is the default.)"""
     return base
+
+
+class LeaningLM(ScriptedLM):
+    """A model that leans towards "yes" whatever it reads (2 nats over "no", as gemma-3-270m leans), moved by
+    one nat towards "yes" when the question's last line names one of ``true`` and towards "no" when it names one
+    of ``false``. Records every loglikelihood context, so a test sees what calibration asked."""
+
+    def __init__(self, true: Sequence[str] = (), false: Sequence[str] = ()):
+        super().__init__()
+        self.true, self.false = tuple(true), tuple(false)
+        self.contexts: list[str] = []
+
+    def loglikelihood(self, context: str, continuations: Sequence[str]) -> list[float]:
+        self.contexts.append(context)
+        asked = context.rsplit("Question:", 1)[-1]
+        towards = 1.0 if any(w in asked for w in self.true) else -1.0 if any(w in asked for w in self.false) else 0.0
+        scores = []
+        for c in continuations:
+            word = c.strip().lower()
+            scores.append(-1.0 + towards if word == "yes" else -3.0 - towards if word == "no" else -5.0)
+        return scores

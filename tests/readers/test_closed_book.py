@@ -208,3 +208,32 @@ def test_a_set_question_gets_the_whole_list_the_fact_gives():
     answer = greedy_answer(asked, Generation(text=" Ruritania", token_logprobs=(-0.2,), finish_reason="stop"),
                            backend="dense", abstain_below=0.0, latency_ms=1.0, meta={}, facts=[fact])
     assert answer.text == "Borduria, Syldavia, Zenda" and answer.meta["set_from_fact"]
+
+
+def test_a_yes_no_question_is_scored_as_two_calibrated_choices():
+    from tests.readers.conftest import LeaningLM
+
+    lm = LeaningLM(true=["dog"], false=["cat"])
+    reader = ClosedBookReader(lm)
+    dog, cat = reader.answer_many([q("Is a poodle a kind of dog?"), q("Is a poodle a kind of cat?")])
+    # uncalibrated, "yes" wins both (-1 + 1 > -3 - 1 and -1 - 1 > -3 + 1); against the content-free prompt
+    # (-1, -3) the question moves the model to yes for the dog and to no for the cat
+    assert (dog.text, cat.text) == ("yes", "no") and lm.prompts == []
+    assert cat.meta["choice_logprobs"] == {"yes": -2.0, "no": -2.0}
+    assert cat.meta["choice_bias"] == {"yes": -1.0, "no": -3.0}
+    assert cat.confidence == pytest.approx(1 / (1 + math.exp(-2.0)))
+    # the content-free prompt, one for both questions (the same form)
+    assert sum(c.endswith("Question: Is a N/A a N/A of N/A?\nAnswer:") for c in lm.contexts) == 1
+    # offered as choices, in any case, the same calibration applies
+    assert reader.answer("Is a poodle a kind of cat?", ["Yes", "No"]).text == "No"
+
+
+def test_a_question_with_alternatives_or_other_choices_is_not_calibrated():
+    from tests.readers.conftest import LeaningLM
+
+    lm = LeaningLM(false=["cat"])
+    reader = ClosedBookReader(lm)
+    assert "method" not in reader.answer("Is a poodle a dog or a cat?").meta  # generated, not scored
+    assert len(lm.prompts) == 1
+    other = reader.answer("Is a poodle a kind of cat?", ["yes", "no", "maybe"])
+    assert other.text == "yes" and "choice_bias" not in other.meta

@@ -91,3 +91,14 @@ def test_a_field_name_copied_as_the_answer_is_an_abstention():
     answer = ContextReader(KeywordRetriever(CURRENCY), lm, k=1).answer("What do shoppers pay with in Cuba?")
     assert answer.text is None and "name of a field" in answer.meta["reason"]
     assert answer.meta["candidate"] == "Currency"
+
+
+def test_a_yes_no_question_is_read_after_the_passages_and_calibrated():
+    from tests.readers.conftest import LeaningLM
+
+    lm = LeaningLM(false=["Japan"])
+    answer = ContextReader(KeywordRetriever(PASSAGES), lm).answer("Is Lima the capital of Japan?")
+    assert answer.text == "no" and answer.meta["method"] == "loglikelihood" and lm.prompts == []
+    assert answer.evidence[0].id == "passage:jp/government/0" and "Fact: Japan" in answer.meta["prompt"]
+    assert answer.meta["choice_bias"] == {"yes": -1.0, "no": -3.0}
+    assert any(c.endswith("Fact: N/A\nQuestion: Is N/A the N/A of N/A?\nAnswer:") for c in lm.contexts)

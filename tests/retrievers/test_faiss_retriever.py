@@ -255,3 +255,90 @@ def test_a_passage_scores_its_best_window(hashing_encoder):
         np.testing.assert_allclose([e.score for e in got], np.sort(best)[::-1][:8], atol=1e-5)
         np.testing.assert_allclose([best[int(e.id.split("/")[1])] for e in got], [e.score for e in got], atol=1e-5)
     assert len(retriever.retrieve(questions[0], k=100)) == len(passages)
+
+
+class PaddingModel:
+    """A stand-in for a sentence-transformers model whose vectors depend on the batch, as padding makes real
+    ones differ in the last bits: each text's vector is shifted by the length of the longest text beside it."""
+
+    def __init__(self, dim: int = 32):
+        self.hashing = HashingEncoder(dim=dim)
+        self.dim = dim
+        self.calls = 0
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return self.dim
+
+    def encode(self, texts, **kwargs):
+        self.calls += 1
+        return self.hashing.encode(texts) + max(len(t) for t in texts) / 1000
+
+
+def _texts(n: int) -> list[str]:
+    rng = np.random.default_rng(7)
+    return [" ".join(rng.choice(list("abcdefgh"), int(rng.integers(1, 30)))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("chunk", [16, 40, 1000])
+def test_resumable_encoding_equals_one_encode_call(tmp_path, chunk):
+    from kqa.models.embedder import SentenceEncoder
+    from kqa.retrievers.faiss_retriever import encode_resumable
+
+    texts = _texts(300)
+    encoder = SentenceEncoder(PaddingModel(), model_id="padding", batch_size=8)
+    whole = encoder.encode(texts, batch_size=8)
+    chunked = encode_resumable(encoder, texts, tmp_path / ".partial", key={"k": 1}, batch_size=8, chunk=chunk)
+    assert np.array_equal(chunked, whole)  # the same batches, so the same bits
+    # 40 is rounded down to 40 (5 batches of 8): 8 chunks saved; 1000 holds every text: one call, nothing saved
+    parts = sorted(p.name for p in (tmp_path / ".partial").glob("part-*.npy")) if chunk < 300 else []
+    assert len(parts) == {16: 19, 40: 8, 1000: 0}[chunk]
+
+
+class StoppingEncoder(HashingEncoder):
+    """Embeds ``stop_after`` calls' worth of texts, then fails, as a build killed by a time limit would."""
+
+    def __init__(self, stop_after: int | None = None):
+        super().__init__(dim=64, model_id="stopping")
+        self.stop_after, self.calls, self.texts_encoded = stop_after, 0, 0
+
+    def encode(self, texts, *, batch_size=16, show_progress=False):
+        if self.stop_after is not None and self.calls >= self.stop_after:
+            raise KeyboardInterrupt
+        self.calls += 1
+        self.texts_encoded += len(texts)
+        return super().encode(texts)
+
+
+def test_a_stopped_build_resumes_where_it_left_off(tmp_path, monkeypatch):
+    from kqa.retrievers import faiss_retriever
+
+    monkeypatch.setattr(faiss_retriever, "RESUME_CHUNK", 64)
+    passages = [Passage(id=f"p/{i}", title="", section="", text=t) for i, t in enumerate(_texts(300))]
+    with pytest.raises(KeyboardInterrupt):
+        FaissRetriever.build_or_load(passages, StoppingEncoder(stop_after=3), tmp_path, batch_size=16)
+    (partial,) = [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    assert len(list(partial.glob("part-*.npy"))) == 3
+
+    resumed_encoder = StoppingEncoder()
+    resumed = FaissRetriever.build_or_load(passages, resumed_encoder, tmp_path, batch_size=16)
+    assert resumed_encoder.texts_encoded == 300 - 3 * 64  # only the chunks not saved
+    assert not partial.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+    fresh = FaissRetriever.build_or_load(passages, StoppingEncoder(), tmp_path / "fresh", batch_size=16)
+    vectors = lambda r: r.index.reconstruct_n(0, r.index.ntotal)  # noqa: E731
+    assert np.array_equal(vectors(resumed), vectors(fresh))
+
+
+def test_saved_chunks_of_another_corpus_are_not_reused(tmp_path):
+    from kqa.retrievers.faiss_retriever import encode_resumable
+
+    texts = _texts(100)
+    partial = tmp_path / ".partial"
+    encode_resumable(StoppingEncoder(), texts, partial, key={"corpus": "a"}, batch_size=10, chunk=20)
+    again = StoppingEncoder()
+    encode_resumable(again, texts, partial, key={"corpus": "a"}, batch_size=10, chunk=20)
+    assert again.texts_encoded == 0  # every chunk was read back
+    other = StoppingEncoder()
+    other_texts = [t + " z" for t in texts]
+    out = encode_resumable(other, other_texts, partial, key={"corpus": "b"}, batch_size=10, chunk=20)
+    assert other.texts_encoded == 100 and np.array_equal(out, HashingEncoder(dim=64).encode(other_texts))
