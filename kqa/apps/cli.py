@@ -181,9 +181,9 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
                         help="where the model runs: transformers (default, in process), llamacpp (in process, needs "
                              "pip install llama-cpp-python), openai (an OpenAI-compatible server at --base-url)")
     parser.add_argument("--dtype", choices=DTYPES, default=default["dtype"],
-                        help="--runtime transformers: the weights' type in memory (default float32; auto: bfloat16 "
-                             "where the CPU multiplies it natively, faster, but batched and one-at-a-time greedy "
-                             "answers can differ)")
+                        help="--runtime transformers: the weights' type in memory (default auto: bfloat16 where the CPU "
+                             "multiplies it natively, AVX512-BF16 or AMX, else float32; float32 batches "
+                             "`kqa eval` across question lengths)")
     parser.add_argument("--base-url", default=None, help="--runtime openai: the server's URL, e.g. http://127.0.0.1:8080/v1")
     parser.add_argument("--api-key-env", default=None, metavar="VAR",
                         help="--runtime openai: the environment variable holding the API key (never the key itself)")

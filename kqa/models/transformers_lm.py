@@ -15,15 +15,18 @@ once and their key/value cache shared by all rows, laid out so that each row see
 without it. Across calls, a ``PrefixStore`` keeps the key/value cache of each prompt family's fixed part, so a
 single question (the app sends one at a time) runs only its own tokens: the reading prompt's 450 tokens of
 worked examples run once per process. One greedy prompt (the app's question) then decodes in a plain loop
-(``_greedy_one``: the tokens ``model.generate`` picks, without its per-step machinery). Calls run one at a time
+(``_decode_rows``: the tokens ``model.generate`` picks, without its per-step machinery). Calls run one at a time
 (a lock), so threads may share a model.
 
-The weights sit in memory as ``dtype``: float32 by default; ``auto`` is bfloat16 on a CPU that multiplies it
-natively (AVX512-BF16 or AMX) and float32 elsewhere. On 50 dev questions bfloat16 kept closed_book's and dense's
-accuracy and 47/50 and 50/50 of float32's answers, 1.8x and 3.3x faster a question (README, "Benchmarks"), but
-in bfloat16 a batch and the same prompts one at a time no longer write the same greedy text (padding changes
-the rounding: the batched/one-at-a-time oracles in tests/readers fail with it), so it is not the default. The
-converted cache always holds float32, so either loads from it.
+The weights sit in memory as ``dtype``: ``auto`` (the default) is bfloat16 on a CPU that multiplies it natively
+(AVX512-BF16 or AMX) and float32 elsewhere, where bfloat16 is emulated and slower. On 50 dev questions bfloat16 kept closed_book's and dense's
+accuracy and 47/50 and 50/50 of float32's answers, 1.8x and 3.3x faster a question (README, "Benchmarks").
+bfloat16 rounds every sum, so where a token's numbers come from (one pass or a cached prefix and the rest; a
+padded batch or alone) can change greedy text; so in bfloat16 every row runs in the same fixed passes whatever
+the batch or the prefix store holds (chunks of ``CHUNK_TOKENS`` from its start, then the rest, then a token a
+pass), and a batch holds rows of one length only, without padding: a batch and its prompts one at a time write
+the same text, token log-probabilities included (tested). The converted cache always holds float32, so either
+dtype loads from it.
 A prompt too long for the model's context loses its first tokens, with a warning. This file does
 not build prompts: that is ``prompts.py``.
 
@@ -55,6 +58,8 @@ from kqa.models.lm import Generation, truncate_at_stop
 
 DEFAULT_MODEL = "gemma-3-270m"
 DTYPES = ("auto", "float32", "bfloat16")  # weights in memory; "auto": bfloat16 where the CPU multiplies it natively
+CHUNK_TOKENS = 32  # bfloat16: a prompt's first tokens run in passes of this many (TransformersLM.chunk_tokens)
+MAX_CHUNKED_TOKENS = 1024  # ... up to here (or the prefix store's limit); the rest in one pass
 
 log = logging.getLogger(__name__)
 
@@ -242,14 +247,16 @@ class PrefixStore:
     shares the most leading tokens with it and a copy of that entry's cache cut to those tokens; when an entry
     shares only part of itself, it is cut to that part, which is what prompts of one kind have in common (the
     store learns a prompt family's fixed part from its first two prompts, with no hint from the caller). A
-    request that matches nothing runs whole and becomes an entry. At most ``max_entries``, least recently used
-    go first. Only the model's own prefix runner writes entries; callers get copies, never the stored tensors.
+    request that matches nothing runs whole and becomes an entry. With ``granule`` > 1 (bfloat16: the runner
+    runs chunks of that many tokens), shared parts are cut to a whole number of chunks, so a cache served is
+    exactly the one a fresh chunked run would make. At most ``max_entries``, least recently used go first. Only the model's own prefix runner writes entries; callers get copies, never the stored tensors.
     """
 
-    def __init__(self, run: Any, new_cache: Any, *, max_entries: int = 4, min_tokens: int = 32):
+    def __init__(self, run: Any, new_cache: Any, *, max_entries: int = 4, min_tokens: int = 32, granule: int = 1):
         self._run = run  # prefix ids -> the batch-1 cache of one run of them
         self._new_cache = new_cache  # () -> an empty cache laid out for the model (its sliding-window layers)
         self.max_entries, self.min_tokens = max_entries, min_tokens
+        self.granule = granule  # entries and shared parts end on a multiple of this (the chunked passes' size)
         self._entries: list[tuple[tuple[int, ...], Any]] = []  # (ids, batch-1 cache), least recently used first
         self.hits = self.misses = 0
 
@@ -265,7 +272,7 @@ class PrefixStore:
         prefix = tuple(prefix)
         best, shared = None, 0
         for i, (ids, _) in enumerate(self._entries):
-            n = _common_length(ids, prefix)
+            n = _common_length(ids, prefix) // self.granule * self.granule
             if n > shared:
                 best, shared = i, n
         if best is not None and shared >= self.min_tokens:
@@ -309,7 +316,7 @@ class TransformersLM:
         cache_dir: Path | None = None,
         is_chat: bool | None = None,
         batch_size: int = 32,
-        dtype: str = "float32",
+        dtype: str = "auto",
         threads: int | None = None,
     ):
         import torch
@@ -363,11 +370,21 @@ class TransformersLM:
         self.is_chat = is_chat
         self.context_tokens = _context_tokens(self.model, self.tokenizer)  # prompt + new tokens; None: no limit
         self._warned_truncation = False
-        self._max_prefix_tokens = _max_prefix_tokens(self.model)
+        self._max_prefix_tokens = _max_prefix_tokens(self.model)  # how much the prefix store may hold; 0: none
+        # bfloat16 rounds every sum, so the same tokens run in different passes (one pass, or a stored prefix and
+        # then the rest; padded in a batch, or alone) come out different enough to change greedy text. So in
+        # bfloat16 every row runs in fixed passes: its first tokens, up to the prefix store's limit, in chunks of
+        # ``chunk_tokens`` from position 0, the rest in one pass, then one token a pass; rows of a batch have one
+        # length (no padding). A row's numbers then do not depend on the batch or on what the store holds.
+        # float32's differences are below what changes a token: one pass for the rest, padded batches.
+        self.chunk_tokens = CHUNK_TOKENS if self.dtype == "bfloat16" and self._max_prefix_tokens else 0
+        self._chunked_tokens = min(self._max_prefix_tokens, MAX_CHUNKED_TOKENS)
         self._special_ids = frozenset(self.tokenizer.all_special_ids)
-        # one greedy prompt runs in a plain decoding loop (``_greedy_one``); False: through model.generate
+        # greedy single prompts (and, in bfloat16, every batch) run in a plain decoding loop (``_decode_rows``);
+        # False: through model.generate
         self.greedy_loop = True
-        self.prefixes = PrefixStore(self._run_prefix, lambda: DynamicCache(config=self.model.config))
+        self.prefixes = PrefixStore(self._run_prefix, lambda: DynamicCache(config=self.model.config),
+                                    granule=self.chunk_tokens or 1)
         # one call at a time: the prefix store is shared, and two forward passes at once on a few cores only
         # slow each other down
         self._lock = threading.RLock()
@@ -423,63 +440,105 @@ class TransformersLM:
 
         if not prompts:
             return []
-        if len(prompts) == 1 and temperature <= 0 and num_samples == 1 and max_new_tokens > 0 and self.greedy_loop:
-            with self._lock:
-                return [self._greedy_one(prompts[0], max_new_tokens, stop)]
-        # Rows of similar length share a batch, so little compute goes to padding; results go back in order.
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        encoded = self._encode(prompts, max_new_tokens)
+        # float32: rows of similar length share a batch, so little compute goes to padding; bfloat16: rows of one
+        # length only (see __init__). Results go back in order.
+        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+        groups: list[list[int]] = []
+        for i in order:
+            if groups and len(groups[-1]) < self.batch_size and (
+                    not self.chunk_tokens or len(encoded[groups[-1][0]]) == len(encoded[i])):
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        greedy_one = temperature <= 0 and num_samples == 1 and len(prompts) == 1
+        loop = self.greedy_loop and max_new_tokens > 0 and (greedy_one or self.chunk_tokens > 0)
         by_prompt: dict[int, list[Generation]] = {}
         with self._lock, torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start:start + self.batch_size]
-                generations = self._generate_batch([prompts[i] for i in chunk], max_new_tokens, stop,
-                                                   temperature, num_samples)
-                for j, i in enumerate(chunk):
+            for group in groups:
+                # The samples of a prompt are rows of their own, in the order num_return_sequences would give them,
+                # so the shared prefix covers them too.
+                rows = [encoded[i] for i in group for _ in range(num_samples)]
+                run = self._decode_rows if loop else self._generate_batch
+                generations = run(rows, max_new_tokens, stop, temperature)
+                for j, i in enumerate(group):
                     by_prompt[i] = generations[j * num_samples:(j + 1) * num_samples]
         return [g for i in range(len(prompts)) for g in by_prompt[i]]
 
-    def _greedy_one(self, prompt: str, max_new_tokens: int, stop: Sequence[str]) -> Generation:
-        """One prompt, greedy: what the app asks for. The tokens ``model.generate`` would pick (tested), without
-        its per-step machinery (logits processors, stopping criteria, masks for a batch): the prompt's fixed
-        part comes from the prefix store, its own tokens run in one pass, then one pass per new token, until
-        a special token (end of text) or the first stop sequence."""
+    def _fixed_cache(self, rows: Sequence[Sequence[int]]) -> tuple[int, Any]:
+        """(n, cache): the key/value cache of the first ``n`` tokens of equal-length ``rows`` (n leaves each row at
+        least one token), from the prefix store as far as it has them. bfloat16: ``n`` is the fixed passes'
+        chunked part and the chunks the store lacks run here, chunk by chunk, all rows at once; float32: ``n`` is
+        what the store serves and the caller runs the rest."""
         import torch
         from transformers import DynamicCache
 
-        row = self._encode([prompt], max_new_tokens)[0]
-        shared = min(len(row) - 1, self._max_prefix_tokens)
-        if shared > 0:
-            shared, cache = self.prefixes.get(row[:shared])
-        else:
-            shared, cache = 0, DynamicCache(config=self.model.config)
-        ids: list[int] = []
-        logprobs: list[float] = []
-        stops = [s for s in stop if s]
-        with torch.inference_mode():
-            logits = self.model(input_ids=torch.tensor([row[shared:]]), cache=cache, use_cache=True,
-                                logits_to_keep=1).logits[0, -1].float()
-            while True:
-                token = int(torch.argmax(logits))
-                ids.append(token)
-                logprobs.append(float(torch.log_softmax(logits, dim=-1)[token]))
-                if len(ids) >= max_new_tokens or token in self._special_ids:
-                    break
-                if stops and any(s in self.tokenizer.decode(ids, skip_special_tokens=True) for s in stops):
-                    break
-                logits = self.model(input_ids=torch.tensor([[token]]), cache=cache,
-                                    use_cache=True).logits[0, -1].float()
-        return self._to_generation(ids, logprobs, stop, max_new_tokens)
+        length = len(rows[0])
+        limit = min(length - 1, self._chunked_tokens if self.chunk_tokens else self._max_prefix_tokens)
+        if self.chunk_tokens:
+            limit = limit // self.chunk_tokens * self.chunk_tokens
+        common = min(limit, shared_prefix_length(rows) if len(rows) > 1 else limit)
+        n, cache = 0, DynamicCache(config=self.model.config)
+        if common > 0 and self._max_prefix_tokens > 0:
+            n, cache = self.prefixes.get(rows[0][:common])
+        if len(rows) > 1:
+            cache.batch_repeat_interleave(len(rows))
+        if self.chunk_tokens:
+            ids = torch.tensor([list(row) for row in rows])
+            decoder = self.model.get_decoder()
+            for start in range(n, limit, self.chunk_tokens):
+                decoder(input_ids=ids[:, start:start + self.chunk_tokens], cache=cache, use_cache=True)
+            n = max(n, limit)
+        return n, cache
 
-    def _generate_batch(self, prompts, max_new_tokens, stop, temperature, num_samples) -> list[Generation]:
+    def _decode_rows(self, rows, max_new_tokens, stop, temperature) -> list[Generation]:
+        """Equal-length rows, greedy or sampled, in a plain loop: the tokens ``model.generate`` would pick
+        (tested), without its per-step machinery (logits processors, stopping criteria, masks for a padded
+        batch): the prompts' fixed part comes from ``_fixed_cache``, the rest runs in one pass, then one pass per
+        new token; a row ends at a special token (end of text), its first stop sequence or ``max_new_tokens``,
+        and leaves the batch. One row is what the app asks for."""
+        import torch
+
+        ids = torch.tensor([list(row) for row in rows])
+        stops = [s for s in stop if s]
+        new: list[list[int]] = [[] for _ in rows]
+        logprobs: list[list[float]] = [[] for _ in rows]
+        active = list(range(len(rows)))  # the rows still writing, in the cache's batch order
+        with torch.inference_mode():
+            n, cache = self._fixed_cache(rows)
+            logits = self.model(input_ids=ids[:, n:], cache=cache, use_cache=True,
+                                logits_to_keep=1).logits[:, -1].float()  # (active rows, vocab)
+            while True:
+                if temperature > 0:  # plain ancestral sampling at this temperature, as generate is asked for
+                    tokens = torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1)[:, 0]
+                else:
+                    tokens = torch.argmax(logits, dim=-1)
+                chosen = torch.log_softmax(logits, dim=-1).gather(1, tokens[:, None])[:, 0]
+                keep = []
+                for k, r in enumerate(active):
+                    token = int(tokens[k])
+                    new[r].append(token)
+                    logprobs[r].append(float(chosen[k]))
+                    if len(new[r]) >= max_new_tokens or token in self._special_ids:
+                        continue
+                    if stops and any(s in self.tokenizer.decode(new[r], skip_special_tokens=True) for s in stops):
+                        continue
+                    keep.append(k)
+                if not keep:
+                    break
+                if len(keep) < len(active):  # rows are independent: dropping one changes no other row
+                    cache.batch_select_indices(torch.tensor(keep))
+                    tokens, active = tokens[keep], [active[k] for k in keep]
+                logits = self.model(input_ids=tokens[:, None], cache=cache, use_cache=True).logits[:, -1].float()
+        return [self._to_generation(ids_, lps, stop, max_new_tokens) for ids_, lps in zip(new, logprobs)]
+
+    def _generate_batch(self, rows, max_new_tokens, stop, temperature) -> list[Generation]:
         import torch
         from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
         tokenizer = self.tokenizer
-        # The samples of a prompt are rows of their own, in the order num_return_sequences would give them, so
-        # the shared prefix below covers them too.
-        rows = [row for row in self._encode(prompts, max_new_tokens) for _ in range(num_samples)]
         input_ids, attention_mask = left_pad(rows, tokenizer.pad_token_id)
         prompt_len = input_ids.shape[1]
         # The tokens every row starts with run once; a single prompt's own tokens all count as shared, so
@@ -517,7 +576,9 @@ class TransformersLM:
         else:
             kwargs.update(temperature=None, top_k=None, top_p=None)
         with torch.inference_mode():
-            if shared:
+            if self.chunk_tokens:  # equal-length rows: the fixed passes' chunked part, as _decode_rows runs it
+                kwargs["cache"] = self._fixed_cache(rows)[1]
+            elif shared:
                 kwargs["cache"] = self._prefix_cache(rows, shared, prompt_len)
             sequences = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
         new_ids = sequences[:, prompt_len:]  # (rows, steps)
@@ -559,7 +620,10 @@ class TransformersLM:
         from transformers import DynamicCache
 
         one = DynamicCache(config=self.model.config)
-        self.model.get_decoder()(input_ids=torch.tensor([list(prefix)]), cache=one, use_cache=True)
+        ids = torch.tensor([list(prefix)])
+        step = self.chunk_tokens or len(prefix)  # bfloat16: the fixed passes (a multiple of chunk_tokens long)
+        for start in range(0, len(prefix), step):
+            self.model.get_decoder()(input_ids=ids[:, start:start + step], cache=one, use_cache=True)
         return one
 
     def _shared_cache(self, prefix: Sequence[int], rows: int):
@@ -607,6 +671,9 @@ class TransformersLM:
             return []
         pairs = [self._split(context, c) for c in continuations]
         pairs = [(self._fit(ctx, len(cont)), cont) for ctx, cont in pairs]
+        if self.chunk_tokens:
+            with self._lock, torch.inference_mode():
+                return self._loglikelihood_fixed(pairs)
         rows = [c + x for c, x in pairs]
         width = max(len(r) for r in rows)
         pad = self.tokenizer.pad_token_id
@@ -630,4 +697,30 @@ class TransformersLM:
         for row, (ctx, cont) in enumerate(pairs):
             positions = torch.arange(len(ctx) - 1, len(ctx) - 1 + len(cont)) - first
             out.append(float(logprobs[row, positions, torch.tensor(cont)].sum()))
+        return out
+
+    def _loglikelihood_fixed(self, pairs: Sequence[tuple[list[int], list[int]]]) -> list[float]:
+        """bfloat16 scoring in fixed passes (see __init__): a context's own passes (``_fixed_cache``, then the
+        rest of it in one pass), run once for the choices that share it, then each continuation in a pass of its
+        own from a copy of that cache. A choice's score does not depend on the other choices (tested)."""
+        import copy
+
+        import torch
+
+        out: list[float] = [0.0] * len(pairs)
+        by_context: dict[tuple[int, ...], list[int]] = {}
+        for i, (ctx, _) in enumerate(pairs):
+            by_context.setdefault(tuple(ctx), []).append(i)
+        for ctx, members in by_context.items():
+            n, cache = self._fixed_cache([ctx])
+            last = self.model(input_ids=torch.tensor([ctx[n:]]), cache=cache, use_cache=True,
+                              logits_to_keep=1).logits[0, -1].float()  # predicts each continuation's first token
+            for i in members:
+                cont = pairs[i][1]
+                logits = [last[None]]
+                if len(cont) > 1:
+                    logits.append(self.model(input_ids=torch.tensor([cont[:-1]]), cache=copy.deepcopy(cache),
+                                             use_cache=True).logits[0].float())
+                logprobs = torch.log_softmax(torch.cat(logits), dim=-1)  # (len(cont), vocab)
+                out[i] = float(logprobs[torch.arange(len(cont)), torch.tensor(cont)].sum())
         return out

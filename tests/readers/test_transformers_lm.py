@@ -204,19 +204,15 @@ def test_prefix_cached_batch_equals_no_cache_and_one_at_a_time(gemma_lm, monkeyp
     batches = [[direct_prompt(gemma_lm, q) for q in QUESTIONS], [cot_prompt(gemma_lm, q) for q in QUESTIONS[:2]],
                [_reading("What is Zembla0 fact 3?", 1, 8), _reading("What is Zembla2 fact 5?", 4, 30)]]
     assert len(gemma_lm.tokenizer(batches[-1][-1]).input_ids) > 512
-    used = []  # the shared prefix length of each batch that built a prefix cache
-
-    def spy(rows, shared, width):
-        used.append(shared)
-        return real(rows, shared, width)
-
-    real = gemma_lm._prefix_cache
-    monkeypatch.setattr(gemma_lm, "_prefix_cache", spy)
+    used = []  # the length of each prefix asked of the prefix store
+    real = gemma_lm.prefixes.get
+    monkeypatch.setattr(gemma_lm.prefixes, "get", lambda prefix: used.append(len(prefix)) or real(prefix))
 
     for batch in batches:
         used.clear()
         cached = gemma_lm.generate(batch, max_new_tokens=8, stop=STOP)
-        assert len(used) == 1 and used[0] > 60  # the instruction and examples, or the first passage
+        # the instruction and examples, or the first passage: once a batch (float32), once a length (bfloat16)
+        assert 1 <= len(used) <= len(batch) and min(used) > 60
         single = [gemma_lm.generate([p], max_new_tokens=8, stop=STOP)[0] for p in batch]
         with monkeypatch.context() as m:
             m.setattr(gemma_lm, "_max_prefix_tokens", 0)
@@ -287,11 +283,11 @@ def test_choices_scored_from_their_shared_context_equal_scoring_each_whole(gemma
     cases = [("The three primary colours are red, yellow and", [" blue", " green", " a colour of the sky"]),
              (_reading("What is Zembla2 fact 5?", 4, 30), [" 9", " 12", " nine point five"])]
     assert len(gemma_lm.tokenizer(cases[1][0]).input_ids) > 512
-    used = []
-    real = gemma_lm._shared_cache
-    monkeypatch.setattr(gemma_lm, "_shared_cache", lambda prefix, rows: used.append(len(prefix)) or real(prefix, rows))
+    used = []  # the length of each prefix asked of the prefix store
+    real = gemma_lm.prefixes.get
+    monkeypatch.setattr(gemma_lm.prefixes, "get", lambda prefix: used.append(len(prefix)) or real(prefix))
     cached = [gemma_lm.loglikelihood(context, choices) for context, choices in cases]
-    assert len(used) == 2 and min(used) > 5
+    assert used and max(used) > 400  # the long context's first tokens, up to the sliding window
     monkeypatch.setattr(gemma_lm, "_max_prefix_tokens", 0)
     whole = [gemma_lm.loglikelihood(context, choices) for context, choices in cases]
     for c, w in zip(cached, whole):
@@ -326,7 +322,8 @@ def test_a_prompt_longer_than_the_context_loses_its_start_with_one_warning(gemma
     with caplog.at_level("WARNING", logger="kqa.models.transformers_lm"):
         [first] = gemma_lm.generate([long], max_new_tokens=8, stop=["\n"])
         [again] = gemma_lm.generate([long, "1, 2, 3,"], max_new_tokens=8, stop=["\n"])[:1]
-    assert [ids.shape[1] for ids in seen] == [32, 32]  # 40 tokens of context, 8 kept for the answer
+    # 40 tokens of context, 8 kept for the answer (bfloat16 runs the short prompt in a batch of its own)
+    assert seen[0].shape[1] == 32 and max(ids.shape[1] for ids in seen[1:]) == 32
     assert seen[0][0, 0].item() == gemma_lm.tokenizer.bos_token_id  # the start of the text went, not BOS
     assert gemma_lm.tokenizer.decode(seen[0][0]).endswith("Question: What is the capital of France?\nAnswer:")
     assert first.text == again.text and first.finish_reason in ("stop", "length")
