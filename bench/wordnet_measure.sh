@@ -18,6 +18,9 @@ $PY -m kqa.apps.cli eval --pack wordnet --backends graph --questions $SAMPLE --o
 # dense needs the FAISS index of the 114,038 glosses, built once into $H/cache: 530 s of embedding on the two
 # cores with the lock held (MiniLM in bfloat16, longest first in batches of 16). Asking one question builds it; a
 # build stopped by the time limit keeps its embedded chunks and the next piece resumes (FaissRetriever.build_or_load).
+# The embedder's speed on a sample of these passages, in both precisions (time it with nothing else running:
+# sharing the two cores made an earlier sample 2-5 times slower):
+#   flock /tmp/kqa-heavy.lock $PY -m bench.embedding $H/packs/wordnet --tokens 256 --precision auto,fp32 --sample 2000
 for piece in 1 2 3 4 5 6; do
   flock /tmp/kqa-heavy.lock timeout 690 $PY -m kqa.apps.cli ask --pack wordnet --backends dense \
     "What kind of thing is a ship?" > /dev/null && break

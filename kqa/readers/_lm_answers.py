@@ -34,12 +34,13 @@ def choose(lm: LanguageModel, context: str, choices: Sequence[str], *,
     """The choice the model finds most likely after ``context`` (sum of token log-probabilities, as
     lm-evaluation-harness's ``acc``); its confidence is its share of the softmax over the choices.
 
-    Yes or no is calibrated when ``content_free`` is given: the same prompt with a content-free input
-    (``prompts.CONTENT_FREE``, "N/A"). A small model prefers one of the two whatever it is asked (gemma-3-270m
-    said "Yes" to all 120 "is a X a kind of Y?" questions of the WordNet sample, half of them false), so each
-    score is taken relative to that prompt's (contextual calibration, Zhao et al. 2021): the answer is the
-    one the question moves the model towards. ``cache`` keeps the content-free scores, which are the same for
-    every question a reader asks."""
+    Yes or no is calibrated when ``content_free`` is given: the same prompt with the question's content
+    words put as "N/A" (``prompts.content_free_question``). A small model leans to one of the two whatever it
+    is asked (gemma-3-270m wrote "Yes" to all 120 "is a X a kind of Y?" questions of the WordNet sample, half
+    of them false), so each score is taken relative to that prompt's (contextual calibration, Zhao et al.
+    2021): the answer is the one the question's content moves the model towards. ``cache`` keeps the
+    content-free scores, shared by every question of the same form. (On that sample the lean outweighs the
+    content and most answers stay yes: README, WordNet.)"""
     continuations = [choice_continuation(lm, c) for c in choices]
     scores = lm.loglikelihood(context, continuations)
     bias: list[float] | None = None

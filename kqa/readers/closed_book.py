@@ -14,7 +14,8 @@ A question with choices is answered in every mode by the log-likelihood of each 
 prompt, as lm-evaluation-harness scores multiple choice; so is a question answered yes or no
 (``prompts.yes_no_question``), whose two choices are calibrated against a content-free prompt. Below
 ``abstain_below`` the reader abstains and says why in ``meta["reason"]``. ``answer_many`` sends every
-question's prompt to the model in one ``generate`` call, which is where batching pays. No retrieval happens here: that is ``ContextReader``.
+question's prompt to the model in one ``generate`` call, which is where batching pays. No retrieval happens
+here: that is ``ContextReader``.
 
 Example::
 

@@ -1,9 +1,8 @@
 """``ContextReader``: retrieval-augmented answering. A retriever finds the top-k passages, a line selector
 keeps the few lines of them that bear on the question, and a language model reads those and writes a short
 span; a question with choices is answered by the log-likelihood of each choice after them, and so is a
-question answered yes or no, calibrated (``_lm_answers.choose``). Without a
-selector the model reads the passages whole (worth it only for a model far larger than the default: see
-``retrievers/lines``).
+question answered yes or no, calibrated (``_lm_answers.choose``). Without a selector the model reads the
+passages whole (worth it only for a model far larger than the default: see ``retrievers/lines``).
 
 It is the reader of the ``dense`` backend, and of any other backend made of a passage retriever and a model
 (``bm25``, ``hybrid``): the backend's name is given by the caller. The answer's evidence is the passages in
