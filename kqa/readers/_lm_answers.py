@@ -110,7 +110,7 @@ def _named_where_asked_in_lower_case(text: str, question: str) -> bool:
 
 
 # A question that asks for several things: a plural noun after "what"/"which" ("which countries border ...",
-# "what are the major religions in ..."), not a verb ("what does ...") or a singular ("what language ...").
+# "name the main faiths of ..."), not a verb ("what does ...") or a singular ("what language ...").
 _SEVERAL = re.compile(r"\b(?:what|which)\s+(?:are\s+)?(?:(?:the|some|of|most|main|major|common|official|other|"
                       r"different|two|three|four|five|\d+)\s+)*([a-z]+(?:ies|[^siu']s))\b", re.IGNORECASE)
 _NOT_PLURAL = {"does", "was", "has", "this", "its", "his", "hers", "yours", "ours", "theirs", "whereas", "always"}

@@ -20,7 +20,7 @@ Vectors are cached (labels repeat across passages, lines across questions), so a
 On the Factbook dev split (600 single-hop questions, the top 5 passages) the best line holds the gold answer
 for 69.3% of questions with labels alone and a passage weight of 0.5, 72.7% with this mix.
 
-A question that wants a name (``kb.text.wants_a_figure`` says no: "what money do they use in Chile?") scores a
+A question that wants a name (``kb.text.wants_a_figure`` says no: "which coins circulate in Chile?") scores a
 line whose value is a figure ``figure_penalty`` lower: "Budget: revenues: $77 billion" is about money as much
 as "Exchange rates: Currency: Chilean pesos" is, but cannot answer it (the expected answer type of question
 classification, Li & Roth 2002, used to filter candidates as in Ravichandran and Hovy 2002).

@@ -190,9 +190,9 @@ def test_a_set_question_gets_the_whole_list_the_fact_gives():
     from kqa.readers._lm_answers import asks_for_several, greedy_answer, list_items, set_answer
 
     assert asks_for_several("which countries does Ruritania border?")
-    assert asks_for_several("what are the major religions in Ruritania?")
+    assert asks_for_several("what are the main faiths in Ruritania?")
     assert asks_for_several("what 3 countries does Ruritania border?")
-    assert not asks_for_several("what language do they speak in Ruritania?")
+    assert not asks_for_several("what language is spoken in Ruritania?")
     assert not asks_for_several("what does Ruritania export?")
     assert list_items("Borduria 338 km; Syldavia (north) 1,312 km and Syldavia (south) 46 km; other 3%") == \
         ["Borduria", "Syldavia"]
