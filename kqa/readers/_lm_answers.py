@@ -5,15 +5,36 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kqa.kb.text import normalize_answer
-from kqa.kb.types import Evidence
+from kqa.kb.types import Evidence, Question
 from kqa.models.lm import Generation, LanguageModel
 from kqa.readers.prompts import choice_continuation, clean_answer, is_yes_no, spell_out
 from kqa.readers.types import Answer, ClosedBookTrace, CorpusTrace, abstain
+
+class LMReader:
+    """What both language-model readers do with the questions they are given: rewrite each (``rewrite``) and
+    hand them to their own ``_answer``, one or a batch."""
+
+    rewrite: Callable[[str], str] | None = None
+
+    def _asked(self, question: str) -> str:
+        """The question as it is retrieved for and read: with ``rewrite`` (``retrievers.question_rewrite``),
+        names put the way the knowledge writes them and a lead-in clause dropped."""
+        return self.rewrite(question) if self.rewrite is not None else question
+
+    def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
+        return self._answer([(self._asked(question), tuple(choices) if choices else None)])[0]
+
+    def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
+        return self._answer([(self._asked(q.question), q.choices or None) for q in questions])
+
+    def _answer(self, items: Sequence[tuple[str, tuple[str, ...] | None]]) -> list[Answer]:
+        raise NotImplementedError
+
 
 UNKNOWN = {"unknown", "i don't know", "i do not know", "not stated", "none"}
 

@@ -33,8 +33,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kqa.kb.text import clean_question, normalize_answer
-from kqa.kb.types import Question
-from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
+from kqa.readers._lm_answers import LMReader, choice_answer, choose, greedy_answer
 from kqa.models.lm import Generation, LanguageModel
 from kqa.readers.prompts import (ANSWER_TRIGGER, COT_STOP, DIRECT_STOP, YES_NO, content_free_question, cot_prompt,
                                  direct_prompt, extract_answer, yes_no_question)
@@ -71,7 +70,7 @@ def majority_vote(answers: Sequence[str | None]) -> tuple[str | None, dict[str, 
     return shown[winner], {shown[key]: n for key, n in counts.most_common()}
 
 
-class ClosedBookReader:
+class ClosedBookReader(LMReader):
     """Answers from the model alone; see the module docstring for the modes."""
 
     def __init__(
@@ -96,17 +95,6 @@ class ClosedBookReader:
         self.abstain_below, self.max_new_tokens, self.cot_max_new_tokens = abstain_below, max_new_tokens, cot_max_new_tokens
         self.seed, self.name, self.rewrite = seed, name, rewrite
         self._calibration: dict[tuple[str, ...], list[float]] = {}  # content-free yes/no scores
-
-    def _asked(self, question: str) -> str:
-        """The question as it is retrieved for and read: with ``rewrite`` (``retrievers.question_rewrite``),
-        names put the way the knowledge writes them and a lead-in clause dropped."""
-        return self.rewrite(question) if self.rewrite is not None else question
-
-    def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
-        return self._answer([(self._asked(question), tuple(choices) if choices else None)])[0]
-
-    def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
-        return self._answer([(self._asked(q.question), q.choices or None) for q in questions])
 
     # -- one batch ---------------------------------------------------------------------------------------------
 

@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from kqa.kb.text import clean_question
-from kqa.kb.types import Evidence, Question
-from kqa.readers._lm_answers import choice_answer, choose, greedy_answer
+from kqa.kb.types import Evidence
+from kqa.readers._lm_answers import LMReader, choice_answer, choose, greedy_answer
 from kqa.models.lm import LanguageModel
 from kqa.readers.prompts import (CONTENT_FREE, DIRECT_STOP, YES_NO, content_free_question, reading_prompt,
                                  yes_no_question)
@@ -32,7 +32,7 @@ from kqa.retrievers.base import Retriever
 from kqa.retrievers.lines import LineSelector
 
 
-class ContextReader:
+class ContextReader(LMReader):
     """Retrieve ``k`` passages, keep their ``lines`` best lines (all of each passage without a selector),
     then read them with ``lm``."""
 
@@ -64,17 +64,6 @@ class ContextReader:
     def _trace(self, passages: Sequence[Evidence], lines: Sequence[str]) -> CorpusTrace:
         return CorpusTrace(retriever=self.retriever.name, k=self.k, model=self.lm.model_id,
                            passages=tuple(Passage(e.id, e.score) for e in passages), lines=tuple(lines))
-
-    def _asked(self, question: str) -> str:
-        """The question as it is retrieved for and read: with ``rewrite`` (``retrievers.question_rewrite``),
-        names put the way the knowledge writes them and a lead-in clause dropped."""
-        return self.rewrite(question) if self.rewrite is not None else question
-
-    def answer(self, question: str, choices: Sequence[str] | None = None) -> Answer:
-        return self._answer([(self._asked(question), tuple(choices) if choices else None)])[0]
-
-    def answer_many(self, questions: Sequence[Question]) -> list[Answer]:
-        return self._answer([(self._asked(q.question), q.choices or None) for q in questions])
 
     def _answer(self, items: Sequence[tuple[str, tuple[str, ...] | None]]) -> list[Answer]:
         # a question answered yes or no is scored as those two choices, calibrated (``_lm_answers.choose``)

@@ -16,7 +16,6 @@ import re
 from collections.abc import Sequence
 
 from kqa.kb.text import wants_a_figure
-from kqa.kb.types import Evidence
 from kqa.models.lm import LanguageModel
 
 DIRECT_INSTRUCTION = "Answer each question with a short answer: a name, a number or a few words."
