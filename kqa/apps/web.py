@@ -129,25 +129,25 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
     column saying so, and its late answer is dropped."""
     from kqa.readers.time_limit import BackendTimeoutError
 
-    from kqa.kb.progress import active
-
     overrides = dict(overrides or {})
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    notes = {name: _loading_note(pool, name, overrides, active) for name in backends}
-    columns = {name: Column(name, "waiting", render.waiting_card(name, notes[name])) for name in backends}
-    yield dict(columns)
+    loading = {name for name in backends if not _loaded(pool, name, overrides)}
+    notes = {name: _loading_note(pool, name, overrides) if name in loading else None for name in backends}
 
     def run(name: str) -> Column:
         answer = pool.get(name, **overrides).answer(question, choices)
         return render_column(answer)
 
+    # in the lanes before the first update goes out: a fast column does not wait for the page to show "waiting"
     futures: dict[Future, str] = {LANES.submit(name, run, name): name for name in backends}
+    columns = {name: Column(name, "waiting", render.waiting_card(name, notes[name])) for name in backends}
     pending = set(futures)
     try:
+        yield dict(columns)
         while pending:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             # while a column loads, look again every second so that it shows how far the loading got
-            if any(notes[futures[f]] for f in pending):
+            if any(futures[f] in loading for f in pending):
                 left = 1.0 if left is None else min(left, 1.0)
             done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
             if not done and deadline is not None and time.monotonic() >= deadline:  # time is up for the rest
@@ -166,7 +166,9 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
             changed = bool(done)
             for future in pending:
                 name = futures[future]
-                note = _loading_note(pool, name, overrides, active)
+                if name not in loading:
+                    continue
+                note = _loading_note(pool, name, overrides)
                 if note != notes[name]:
                     notes[name], changed = note, True
                     columns[name] = Column(name, "waiting", render.waiting_card(name, note))
@@ -177,15 +179,19 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
             future.cancel()  # still queued in its lane: never run; already running: its answer is dropped
 
 
-def _loading_note(pool: BackendPool, name: str, overrides: Mapping[str, Any], active) -> str | None:
-    """What a column that is not loaded yet waits for ("loading the FAISS index ...: embedding passages: 2,100
-    of 6,098 (34%), 41 s"); None once it is loaded."""
+def _loaded(pool: BackendPool, name: str, overrides: Mapping[str, Any]) -> bool:
     try:
-        if pool.is_loaded(name, **overrides):
-            return None
+        return pool.is_loaded(name, **overrides)
     except Exception:  # noqa: BLE001 - an unknown backend: its run says so in its column
+        return True
+
+
+def _loading_note(pool: BackendPool, name: str, overrides: Mapping[str, Any]) -> str | None:
+    """What a column that is not loaded yet waits for ("loading the FAISS index ...: embedding passages: 2,100
+    of 6,098 (34%), 41 s"); None once it is loaded, or while nothing long is under way (it is only thinking)."""
+    if _loaded(pool, name, overrides):
         return None
-    return "; ".join(active()) or None  # nothing long under way: the column is only thinking
+    return "; ".join(pool.progress()) or None
 
 
 class Lanes:
