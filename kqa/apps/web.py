@@ -5,8 +5,10 @@ question set with ``kqa.eval.runner.run_eval``), **Tradeoff** (the latest scorin
 against accuracy), **Explore** (one country: its triples, its passages, what the model alone says).
 
 The app holds no QA logic: it asks a ``BackendPool`` for backends, calls ``Backend.answer`` and renders the
-``Answer`` (``kqa.apps.web_render``). Backends run in a thread pool, so a slow language model never holds up
-the graph's answer, and a backend that raises shows its error in its own column only.
+``Answer`` (``kqa.apps.web_render``). Each backend has its own lane of threads (``Lanes``), so a slow language
+model never holds up the graph's answer, and a backend that raises shows its error in its own column only.
+``kqa serve`` passes a ``kqa.apps.model_process.ModelPool``: the model's backends answer in a niced child
+process, so they take neither the cores nor the GIL from the web server and the graph.
 
 Gradio is imported inside the functions that need it, so importing this module (or ``kqa.apps.cli``) is quick.
 The server binds 127.0.0.1 by default, makes no share link and sends no analytics.
@@ -22,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,25 +110,37 @@ def changed_options(pool: BackendPool, **chosen: Any) -> dict[str, Any]:
     return {k: v for k, v in chosen.items() if v is not None and getattr(pool.options, k, None) != v}
 
 
-def render_column(answer: Answer) -> Column:
-    """The column for a finished answer; the picture is drawn from its graph trace's triples, when it has any."""
+def render_column(answer: Answer, *, picture: bool = True) -> Column:
+    """The column for a finished answer; the picture is drawn from its graph trace's triples, when it has any
+    (``picture=False``: not yet, ``add_picture`` draws it)."""
+    column = Column(backend=answer.backend, state="done", card=render.answer_card(answer),
+                    details=render.details_html(answer), text=answer.text)
+    return add_picture(column, answer) if picture else column
+
+
+def add_picture(column: Column, answer: Answer) -> Column:
+    """``column`` with the picture of the triples ``answer`` rests on above its details; as it was when there
+    are none. Drawing takes tens of milliseconds, a hundred times the graph's answer."""
     triples = render.subgraph_triples(answer.trace)
+    if not triples:
+        return column
     image = render.draw_subgraph(triples, answers=[answer.text] if answer.text else [],
-                                 entities=render.entity_names(answer.trace)) if triples else None
-    picture = render.image_html(image, alt="the triples this answer rests on") if image is not None else ""
-    legend = ('<div class="kqa-legend">indigo: entities in the question · amber: the answer</div>'
-              if image is not None else "")
-    return Column(backend=answer.backend, state="done", card=render.answer_card(answer),
-                  details=picture + legend + render.details_html(answer), image=image, text=answer.text)
+                                 entities=render.entity_names(answer.trace))
+    if image is None:
+        return column
+    picture = render.image_html(image, alt="the triples this answer rests on")
+    legend = '<div class="kqa-legend">indigo: entities in the question · amber: the answer</div>'
+    return replace(column, details=picture + legend + column.details, image=image)
 
 
 def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
                    choices: Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None, *,
                    timeout_s: float | None = TIMEOUT_S) -> Iterator[dict[str, Column]]:
     """Every column's state: first all waiting, then once more each time a backend finishes (in the order
-    they finish). A backend that raises, while loading or answering, gets an error column; the rest go on.
-    One that has not finished ``timeout_s`` seconds after the question (loading included) gets an error
-    column saying so, and its late answer is dropped."""
+    they finish), and once more when a column's picture is drawn (the answer does not wait for it). A backend
+    that raises, while loading or answering, gets an error column; the rest go on. One that has not finished
+    ``timeout_s`` seconds after the question (loading included) gets an error column saying so, and its late
+    answer is dropped; so is a picture not drawn by then."""
     from kqa.readers.time_limit import BackendTimeoutError
 
     overrides = dict(overrides or {})
@@ -134,12 +148,13 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
     loading = {name for name in backends if not _loaded(pool, name, overrides)}
     notes = {name: _loading_note(pool, name, overrides) if name in loading else None for name in backends}
 
-    def run(name: str) -> Column:
+    def run(name: str) -> tuple[Answer, Column]:
         answer = pool.get(name, **overrides).answer(question, choices)
-        return render_column(answer)
+        return answer, render_column(answer, picture=False)
 
     # in the lanes before the first update goes out: a fast column does not wait for the page to show "waiting"
     futures: dict[Future, str] = {LANES.submit(name, run, name): name for name in backends}
+    pictures: dict[Future, str] = {}
     columns = {name: Column(name, "waiting", render.waiting_card(name, notes[name])) for name in backends}
     pending = set(futures)
     try:
@@ -147,25 +162,37 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
         while pending:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             # while a column loads, look again every second so that it shows how far the loading got
-            if any(futures[f] in loading for f in pending):
+            if any(futures.get(f) in loading for f in pending):
                 left = 1.0 if left is None else min(left, 1.0)
             done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
             if not done and deadline is not None and time.monotonic() >= deadline:  # time is up for the rest
                 for future in pending:
-                    name = futures[future]
-                    err = BackendTimeoutError(f"{name} gave no answer within {timeout_s:g} s")
-                    columns[name] = Column(name, "error", render.error_card(name, err))
+                    if future in futures:
+                        name = futures[future]
+                        err = BackendTimeoutError(f"{name} gave no answer within {timeout_s:g} s")
+                        columns[name] = Column(name, "error", render.error_card(name, err))
                 yield dict(columns)
                 return
             for future in done:
+                if future in pictures:
+                    try:
+                        columns[pictures[future]] = future.result()
+                    except Exception:  # noqa: BLE001 - a picture that cannot be drawn: the column stays as it is
+                        pass
+                    continue
                 name = futures[future]
                 try:
-                    columns[name] = future.result()
+                    answer, columns[name] = future.result()
                 except Exception as err:  # noqa: BLE001 - one backend's failure stays in its column
                     columns[name] = Column(name, "error", render.error_card(name, err))
+                else:
+                    if render.subgraph_triples(answer.trace):
+                        picture = LANES.submit(PICTURES, add_picture, columns[name], answer)
+                        pictures[picture] = name
+                        pending.add(picture)
             changed = bool(done)
             for future in pending:
-                name = futures[future]
+                name = futures.get(future)
                 if name not in loading:
                     continue
                 note = _loading_note(pool, name, overrides)
@@ -216,8 +243,10 @@ class Lanes:
 
 
 # the graph's lookups take milliseconds and are thread-safe: several at once; the LM backends share one model
-# that runs one call at a time (TransformersLM holds a lock), so one worker each keeps their queues in order
-LANES = Lanes({"graph": 8}, default=1)
+# that runs one call at a time (TransformersLM holds a lock), so one worker each keeps their queues in order;
+# the pictures of answered columns are drawn two at a time, behind no answer (matplotlib holds the GIL)
+PICTURES = "pictures"
+LANES = Lanes({"graph": 8, PICTURES: 2}, default=1)
 
 
 WARM_UP_QUESTION = "What is the capital of France?"

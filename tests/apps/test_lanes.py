@@ -106,3 +106,23 @@ def test_progress_on_a_terminal_nests_one_step_inside_another():
             assert now[0].startswith("preparing dense, ") and now[1].startswith("embedding passages: 10 of 10")
         outer.update(label="preparing dense, warm")
     assert "done in" in out.getvalue() and not active()
+
+
+def test_a_column_shows_its_answer_before_its_picture_is_drawn(fake_pool, monkeypatch):
+    drawing = web.add_picture
+    release = threading.Event()
+    monkeypatch.setattr(web, "add_picture", lambda column, answer: (release.wait(10), drawing(column, answer))[1])
+    stream = web.stream_answers(fake_pool, ["graph"], "What is the capital of Peru?")
+    columns, _ = _until(stream, lambda c: c["graph"].state == "done")
+    assert columns["graph"].text == "Lima" and columns["graph"].image is None
+    assert "SELECT ?o" in columns["graph"].details and "kqa-subgraph" not in columns["graph"].details
+    release.set()
+    last = list(stream)[-1]["graph"]
+    assert last.image is not None and "kqa-subgraph" in last.details and last.card == columns["graph"].card
+
+    def broken(column, answer):
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(web, "add_picture", broken)
+    last = list(web.stream_answers(fake_pool, ["graph"], "What is the capital of Peru?"))[-1]["graph"]
+    assert last.state == "done" and last.text == "Lima" and last.image is None  # the answer stays, no picture

@@ -290,8 +290,15 @@ def test_browser_asks_and_columns_fill_in_order(browser, screenshot_pool, free_p
 
 
 @pytest.mark.browser
-def test_browser_error_stays_in_its_column(browser, fake_pool, free_port, tmp_path):
-    app = _serve(fake_pool, ["graph", "bm25"], free_port, tmp_path / "runs")
+def test_browser_error_stays_in_its_column(browser, fake_backends, free_port, tmp_path):
+    """As ``kqa serve`` runs it: bm25 fails in the model process (``ModelPool``), the graph answers here."""
+    from kqa.apps.model_process import ModelPool
+    from kqa.apps.wiring import Options
+    from tests.apps import model_child
+
+    pool = ModelPool(Options(pack=tmp_path / "no-pack", model_cache=tmp_path / "models"),
+                     make_pool=model_child.fake_pool)
+    app = _serve(pool, ["graph", "bm25"], free_port, tmp_path / "runs")
     try:
         page = browser.new_page()
         page.goto(f"http://127.0.0.1:{free_port}/")
@@ -300,8 +307,10 @@ def test_browser_error_stays_in_its_column(browser, fake_pool, free_port, tmp_pa
         page.locator("#kqa-card-graph .kqa-answer", has_text="Lima").wait_for(timeout=20_000)
         assert "missing" not in page.locator("#kqa-col-graph").inner_text()
         assert "bm25 failed" in page.locator("#kqa-agreement").inner_text()
+        assert pool.models.alive()
     finally:
         app.close()
+        pool.close()
 
 
 @pytest.mark.browser
