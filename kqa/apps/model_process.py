@@ -18,13 +18,16 @@ This module relays calls; it holds no QA logic and knows no backend by name (``u
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import pickle
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any
 
 from kqa.apps.wiring import FACTORIES, USES, BackendPool, Options
@@ -93,20 +96,25 @@ class ModelProcess:
         with self._lock:
             child, self._child = self._child, None
         if child is not None:
-            child.conn.close()
-            child.process.join(timeout=5)
-            if child.process.is_alive():
+            child.conn.close()  # the child reads the end of its pipe and exits
+            try:
+                child.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
                 child.process.kill()
+                child.process.wait()
 
     def _start(self) -> _Child:
-        context = multiprocessing.get_context("spawn")  # no fork of a process that runs threads
-        ours, theirs = context.Pipe()
-        process = context.Process(target=_child_main, args=(theirs, self.options, self.make_pool, self.nice),
-                                  name="kqa-models", daemon=True)
-        process.start()
+        # a fresh interpreter (``python -m``), not multiprocessing: no fork of a process that runs threads, and
+        # no re-run of the app's own main script; it imports kqa and ``make_pool`` from the same path as this one
+        ours, theirs = socket.socketpair()
+        path = os.pathsep.join(p for p in sys.path if p)
+        process = subprocess.Popen([sys.executable, "-m", __name__, str(theirs.fileno())], pass_fds=[theirs.fileno()],
+                                   stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": path})
         theirs.close()
+        conn = Connection(ours.detach())
+        conn.send((self.options, self.make_pool, self.nice))
         self.starts += 1
-        child = _Child(process, ours)
+        child = _Child(process, conn)
         threading.Thread(target=self._read, args=(child,), name="kqa-models-replies", daemon=True).start()
         return child
 
@@ -124,11 +132,14 @@ class ModelProcess:
             except Exception as err:  # noqa: BLE001 - a reply that does not unpickle here: its call fails
                 ok, value = False, ModelProcessError(f"the model process's reply did not unpickle: {err!r}")
             future.set_result(value) if ok else future.set_exception(value)
-        child.process.join(timeout=5)
+        try:
+            code = child.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # the pipe broke but the process lives on: it is of no use now
+            child.process.kill()
+            code = child.process.wait()
         with self._lock:
             child.gone = True
             waiting, child.calls = list(child.calls.values()), {}
-        code = child.process.exitcode
         for future in waiting:
             if not future.done():
                 future.set_exception(ModelProcessError(
@@ -144,10 +155,12 @@ class _Child:
     gone: bool = False
 
 
-def _child_main(conn, options: Options, make_pool: Callable[[Options], BackendPool], nice: int) -> None:
-    """The model process: answers calls from the app until the app closes the pipe (or dies)."""
+def _child_main(fd: int) -> None:
+    """The model process: answers calls from the app over the socket ``fd`` until the app closes it (or dies)."""
     from kqa.kb.progress import active
 
+    conn = Connection(fd)
+    options, make_pool, nice = conn.recv()
     if nice:
         os.nice(nice)
     pool = make_pool(options)
@@ -270,3 +283,7 @@ class ModelPool(BackendPool):
 
     def close(self) -> None:
         self.models.close()
+
+
+if __name__ == "__main__":
+    _child_main(int(sys.argv[1]))
