@@ -8,7 +8,7 @@ closed_book, router, vote) loads and answers in one child process, started on fi
 (``MODEL_NICE``), so the kernel gives the app's process a core whenever it wants one, and the web server, the
 graph and the rendering of every column have their process's GIL to themselves. The child holds its own
 ``BackendPool`` (one copy of the model for all its backends); its answers, errors and what it is loading come
-back over a pipe. If the child dies, the questions it was answering get an error in their columns, and the next
+back over a socket. If the child dies, the questions it was answering get an error in their columns, and the next
 question starts a fresh one.
 
 This module relays calls; it holds no QA logic and knows no backend by name (``uses_model`` reads
@@ -76,7 +76,7 @@ class ModelProcess:
             child.calls[call_id] = future
             try:
                 child.conn.send((call_id, op, name, dict(overrides or {}), args))
-            except OSError as err:  # the pipe closed under us: the reader thread is about to see it
+            except OSError as err:  # the socket closed under us: the reader thread is about to see it
                 child.calls.pop(call_id, None)
                 future.set_exception(ModelProcessError(f"could not reach the model process: {err}"))
             except Exception:
@@ -96,7 +96,7 @@ class ModelProcess:
         with self._lock:
             child, self._child = self._child, None
         if child is not None:
-            child.conn.close()  # the child reads the end of its pipe and exits
+            child.conn.close()  # the child reads the end of its socket and exits
             try:
                 child.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -134,7 +134,7 @@ class ModelProcess:
             future.set_result(value) if ok else future.set_exception(value)
         try:
             code = child.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # the pipe broke but the process lives on: it is of no use now
+        except subprocess.TimeoutExpired:  # the socket broke but the process lives on: it is of no use now
             child.process.kill()
             code = child.process.wait()
         with self._lock:
