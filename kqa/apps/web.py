@@ -244,9 +244,9 @@ class Lanes:
 
 # the graph's lookups take milliseconds and are thread-safe: several at once; the LM backends share one model
 # that runs one call at a time (TransformersLM holds a lock), so one worker each keeps their queues in order;
-# the pictures of answered columns are drawn two at a time, behind no answer (matplotlib holds the GIL)
+# the pictures of answered columns are drawn one at a time, after their answers (matplotlib holds the GIL)
 PICTURES = "pictures"
-LANES = Lanes({"graph": 8, PICTURES: 2}, default=1)
+LANES = Lanes({"graph": 8}, default=1)
 
 
 WARM_UP_QUESTION = "What is the capital of France?"
@@ -255,8 +255,13 @@ WARM_UP_QUESTION = "What is the capital of France?"
 def prepare(pool: BackendPool, backends: Sequence[str], *, say=print) -> dict[str, float]:
     """Load every backend and answer one question with each, before the page opens, so that the first
     question a person asks is as fast as the tenth: the FAISS index is built, the model de-quantized and its
-    prompts' fixed part cached (``PrefixStore``) here, with progress in the terminal. A backend that fails to
-    load is reported and left out of the warm-up (its column shows the error). Returns seconds per backend."""
+    prompts' fixed part cached (``PrefixStore``), each answer's column drawn (matplotlib imported), with
+    progress in the terminal. A backend that fails to load is reported and left out of the warm-up (its column
+    shows the error). Then what was loaded is moved out of the garbage collector's sight (``gc.freeze``): a
+    full collection walked every object of the graph, stopping the whole app for over half a second. Returns
+    seconds per backend."""
+    import gc
+
     from kqa.kb.progress import progress_task
 
     took = {}
@@ -264,11 +269,13 @@ def prepare(pool: BackendPool, backends: Sequence[str], *, say=print) -> dict[st
         start = time.perf_counter()
         try:
             with progress_task(f"preparing {name}"):
-                pool.get(name).answer(WARM_UP_QUESTION)
+                render_column(pool.get(name).answer(WARM_UP_QUESTION))
         except Exception as err:  # noqa: BLE001 - the app still opens; this column will show the error
             say(f"kqa: {name} did not load: {type(err).__name__}: {err}")
             continue
         took[name] = time.perf_counter() - start
+    gc.collect()
+    gc.freeze()  # loaded for good: the collector no longer walks these objects
     return took
 
 

@@ -82,9 +82,14 @@ def test_an_uncounted_step_still_prints_while_it_runs():
     assert len(lines) >= 3 and all(line.startswith("kqa: de-quantizing model.gguf") for line in lines)
 
 
-def test_prepare_loads_and_warms_every_backend_and_reports_one_that_fails(fake_pool):
+def test_prepare_loads_and_warms_every_backend_and_reports_one_that_fails(fake_pool, monkeypatch):
+    import gc
+
+    drawn = []
+    monkeypatch.setattr(web, "add_picture", lambda column, answer: drawn.append(answer.backend) or column)
     said = []
     took = web.prepare(fake_pool, ["graph", "bm25", "dense"], say=said.append)
+    assert "graph" in drawn and gc.get_freeze_count() > 0  # its picture drawn; what was loaded, frozen
     assert set(took) == {"graph", "dense"} and took["dense"] >= 0.2  # the fake reader's delay: it answered
     assert fake_pool.is_loaded("graph") and fake_pool.is_loaded("dense")
     assert len(said) == 1 and "bm25" in said[0] and "the index file is missing" in said[0]

@@ -37,7 +37,8 @@ def test_fast_column_fills_before_the_slow_one_and_errors_stay_in_their_column(f
     assert last["bm25"].state == "error" and "the index file is missing" in last["bm25"].card
     for name in ("graph", "closed_book"):
         assert "index file" not in last[name].card + last[name].details and last[name].state == "done"
-    assert len(snapshots) == 4  # all waiting, then one per backend
+    # all waiting, then at most one per backend (two that finish together share one), one for the picture
+    assert len(snapshots) <= 5 and last["graph"].image is not None
 
 
 def test_a_backend_that_cannot_be_loaded_shows_its_error_only(fake_pool):
