@@ -8,7 +8,7 @@ closed_book, router, vote) loads and answers in one child process, started on fi
 (``MODEL_NICE``), so the kernel gives the app's process a core whenever it wants one, and the web server, the
 graph and the rendering of every column have their process's GIL to themselves. The child holds its own
 ``BackendPool`` (one copy of the model for all its backends); its answers, errors and what it is loading come
-back over a socket. If the child dies, the questions it was answering get an error in their columns, and the next
+back over a socket. The pictures of the app's columns are drawn there too (``offload``). If the child dies, the questions it was answering get an error in their columns, and the next
 question starts a fresh one.
 
 This module relays calls; it holds no QA logic and knows no backend by name (``uses_model`` reads
@@ -186,6 +186,9 @@ def _child_main(fd: int) -> None:
                 value = pool.get(name, **overrides).answer(*args)
             elif op == "answer_many":
                 value = pool.get(name, **overrides).answer_many(*args)
+            elif op == "call":
+                function, function_args = args
+                value = function(*function_args)
             else:
                 raise KqaError(f"the model process has no operation {op!r}")
         except BaseException as err:  # noqa: BLE001 - every failure goes back to its column
@@ -280,6 +283,11 @@ class ModelPool(BackendPool):
             except Exception:  # noqa: BLE001 - busy or gone: the column says it is thinking
                 pass
         return lines
+
+    def offload(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)`` in the model process, at its lower priority: work that must not take the app's
+        GIL while questions wait (drawing a column's picture). ``function`` must be importable by name."""
+        return self.models.call("call", None, None, function, args)
 
     def close(self) -> None:
         self.models.close()

@@ -36,6 +36,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before any gradio 
 
 ASK_CONCURRENCY = 32  # questions in progress at once; each mostly waits on a backend's lane
 MAX_QUESTION_CHARS = 2000  # longer text is refused with a message: a language model would read it for minutes
+FIRST_UPDATE_S = 0.2  # how long the first update of a question waits for a column that answers at once
 TIMEOUT_S = 300.0  # per question and backend, loading included (de-quantizing a GGUF on first use takes ~40 s)
 
 # (question type, question, choices): shown when no pack is built yet; otherwise ``pack_examples`` reads the pack's
@@ -136,8 +137,9 @@ def add_picture(column: Column, answer: Answer) -> Column:
 def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
                    choices: Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None, *,
                    timeout_s: float | None = TIMEOUT_S) -> Iterator[dict[str, Column]]:
-    """Every column's state: first all waiting, then once more each time a backend finishes (in the order
-    they finish), and once more when a column's picture is drawn (the answer does not wait for it). A backend
+    """Every column's state: first with what finished within ``FIRST_UPDATE_S`` (the graph's answer, as a rule)
+    and the rest waiting, then once more each time a backend finishes (in the order they finish), and once
+    more when a column's picture is drawn (the answer does not wait for it). A backend
     that raises, while loading or answering, gets an error column; the rest go on. One that has not finished
     ``timeout_s`` seconds after the question (loading included) gets an error column saying so, and its late
     answer is dropped; so is a picture not drawn by then."""
@@ -157,13 +159,15 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
     pictures: dict[Future, str] = {}
     columns = {name: Column(name, "waiting", render.waiting_card(name, notes[name])) for name in backends}
     pending = set(futures)
+    first = True
     try:
-        yield dict(columns)
-        while pending:
+        while pending or first:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             # while a column loads, look again every second so that it shows how far the loading got
             if any(futures.get(f) in loading for f in pending):
                 left = 1.0 if left is None else min(left, 1.0)
+            if first:  # the first update waits a moment for a column that answers at once: one update fewer
+                left = FIRST_UPDATE_S if left is None else min(left, FIRST_UPDATE_S)
             done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
             if not done and deadline is not None and time.monotonic() >= deadline:  # time is up for the rest
                 for future in pending:
@@ -187,7 +191,7 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
                     columns[name] = Column(name, "error", render.error_card(name, err))
                 else:
                     if render.subgraph_triples(answer.trace):
-                        picture = LANES.submit(PICTURES, add_picture, columns[name], answer)
+                        picture = LANES.submit(PICTURES, pool.offload, add_picture, columns[name], answer)
                         pictures[picture] = name
                         pending.add(picture)
             changed = bool(done)
@@ -199,8 +203,9 @@ def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
                 if note != notes[name]:
                     notes[name], changed = note, True
                     columns[name] = Column(name, "waiting", render.waiting_card(name, note))
-            if changed:
+            if changed or first:
                 yield dict(columns)
+                first = False
     finally:
         for future in pending:
             future.cancel()  # still queued in its lane: never run; already running: its answer is dropped
@@ -244,7 +249,8 @@ class Lanes:
 
 # the graph's lookups take milliseconds and are thread-safe: several at once; the LM backends share one model
 # that runs one call at a time (TransformersLM holds a lock), so one worker each keeps their queues in order;
-# the pictures of answered columns are drawn one at a time, after their answers (matplotlib holds the GIL)
+# the pictures of answered columns are drawn one at a time, after their answers (matplotlib holds the GIL; a
+# ModelPool draws them in its niced child, so they wait while the app is busy)
 PICTURES = "pictures"
 LANES = Lanes({"graph": 8}, default=1)
 

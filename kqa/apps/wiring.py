@@ -105,6 +105,11 @@ class BackendPool:
 
         return active()
 
+    def offload(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)`` where this pool runs work that can wait (``ModelPool``: in its niced child);
+        here, at once."""
+        return function(*args)
+
     def _key(self, name: str, overrides: dict[str, Any]) -> tuple:
         options = self.options.with_(**overrides) if overrides else self.options
         # a backend is loaded once per setting of the options it uses: changing the prompt mode in the app

@@ -51,6 +51,19 @@ def test_model_backends_answer_in_a_niced_child_with_the_settings_chosen_in_the_
     assert [a.text for a in many] == ["Lima"] * 3  # the Batch tab's calls
 
 
+def test_pictures_are_drawn_in_the_model_process(model_pool):
+    assert model_pool.offload(os.getpid) != os.getpid()
+    last = list(web.stream_answers(model_pool, ["graph"], QUESTION))[-1]["graph"]
+    assert last.text == "Lima" and last.image is not None and "kqa-subgraph" in last.details
+    assert model_pool.offload(_imported, "matplotlib.pyplot")  # drawn there
+
+
+def _imported(module: str) -> bool:
+    import sys
+
+    return module in sys.modules
+
+
 def test_the_graph_column_fills_while_the_model_process_answers(model_pool):
     list(web.stream_answers(model_pool, ["graph"], QUESTION))  # warm: drawing imports matplotlib
     model_pool.get("closed_book")
