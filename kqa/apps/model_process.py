@@ -67,6 +67,9 @@ class ModelProcess:
         return self.submit(op, name, overrides, *args).result(timeout)
 
     def submit(self, op: str, name: str | None, overrides: Mapping[str, Any] | None, *args: Any) -> Future:
+        # pickled apart from the call's id: what does not pickle here is the caller's error, and what does not
+        # unpickle there fails its own call only
+        payload = pickle.dumps((dict(overrides or {}), args))
         with self._lock:
             child = self._child
             if child is None or child.gone:
@@ -75,13 +78,10 @@ class ModelProcess:
             future: Future = Future()
             child.calls[call_id] = future
             try:
-                child.conn.send((call_id, op, name, dict(overrides or {}), args))
+                child.conn.send((call_id, op, name, payload))
             except OSError as err:  # the socket closed under us: the reader thread is about to see it
                 child.calls.pop(call_id, None)
                 future.set_exception(ModelProcessError(f"could not reach the model process: {err}"))
-            except Exception:
-                child.calls.pop(call_id, None)  # an argument that does not pickle: the caller's error
-                raise
             return future
 
     def alive(self) -> bool:
@@ -177,8 +177,9 @@ def _child_main(fd: int) -> None:
             except OSError:
                 pass  # the app is gone; the loop below ends too
 
-    def run(call_id: int, op: str, name: str, overrides: dict[str, Any], args: tuple) -> None:
+    def run(call_id: int, op: str, name: str, payload: bytes) -> None:
         try:
+            overrides, args = pickle.loads(payload)
             if op == "load":
                 pool.get(name, **overrides)
                 value = None
@@ -199,13 +200,13 @@ def _child_main(fd: int) -> None:
     calls = ThreadPoolExecutor(max_workers=CHILD_THREADS, thread_name_prefix="kqa-model-call")
     while True:
         try:
-            call_id, op, name, overrides, args = conn.recv()
+            call_id, op, name, payload = conn.recv()
         except (EOFError, OSError):
             break
         if op == "active":  # what is loading now: answered at once, never queued behind a question
             reply(call_id, True, active())
         else:
-            calls.submit(run, call_id, op, name, overrides, args)
+            calls.submit(run, call_id, op, name, payload)
     calls.shutdown(wait=False, cancel_futures=True)
     os._exit(0)  # the app is gone: drop whatever is still being answered
 

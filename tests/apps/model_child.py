@@ -48,3 +48,14 @@ def slow_loading_pool(options):
     pool = fake_pool(options)
     wiring.FACTORIES["dense"] = slow_dense
     return pool
+
+
+def _explode():
+    raise RuntimeError("this argument cannot be rebuilt in the model process")
+
+
+class Unpicklable:
+    """Pickles in the app, fails to unpickle in the model process."""
+
+    def __reduce__(self):
+        return (_explode, ())

@@ -5,6 +5,7 @@ reach their columns; settings chosen in the app reach the child."""
 from __future__ import annotations
 
 import os
+import pickle
 import time
 
 import pytest
@@ -86,6 +87,14 @@ def test_errors_and_the_death_of_the_model_process_stay_in_their_columns(model_p
     assert not model_pool.is_loaded("dense")  # it was loaded in the process that died
     columns = list(web.stream_answers(model_pool, ["graph", "dense"], QUESTION))[-1]
     assert columns["dense"].text == "Lima" and model_pool.models.starts == 2
+
+
+def test_a_call_that_cannot_be_read_in_the_model_process_fails_alone(model_pool):
+    with pytest.raises(RuntimeError, match="cannot be rebuilt"):
+        model_pool.offload(len, model_child.Unpicklable())
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        model_pool.offload(lambda: 1)  # does not pickle here: the caller's error, nothing sent
+    assert model_pool.get("dense").answer(QUESTION).text == "Lima" and model_pool.models.starts == 1
 
 
 def test_a_column_loading_in_the_model_process_says_how_far_it_got(fake_backends, tmp_path):
