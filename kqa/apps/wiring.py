@@ -176,6 +176,14 @@ def _embedder(pool: BackendPool):
     return pool.shared(("embedder",), load_embedder)
 
 
+def _question_encoder(pool: BackendPool):
+    """The embedder behind one cache of vectors, shared by all that embed questions and lines (the FAISS
+    retriever, the line selector, the graph's relation detection): a question is embedded once for all of them."""
+    from kqa.models.embedder import CachedEncoder
+
+    return pool.shared(("embedder", "cached"), lambda: CachedEncoder(_embedder(pool)))
+
+
 @register("graph", uses=("pack", "cache_dir", "store", "thresholds"))
 def _graph(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.graph_reader import GraphReader
@@ -183,7 +191,7 @@ def _graph(pool: BackendPool, options: Options) -> Backend:
     from kqa.readers.combine import RewritingReader, ThresholdReader
 
     # MiniLM backs relation detection only for wordings no phrasing covers: loaded on first such question
-    reader = GraphReader(pool.graph(options), encode=lambda texts: _embedder(pool).encode(list(texts)))
+    reader = GraphReader(pool.graph(options), encode=lambda texts: _question_encoder(pool).encode(list(texts)))
     rewrite = _rewrite(pool)
     backend = RewritingReader(reader, rewrite) if rewrite is not None else reader
     return ThresholdReader(backend, options.threshold("graph")) if options.threshold("graph") > 0 else backend
@@ -273,7 +281,7 @@ def _faiss(pool: BackendPool, options: Options):
 
     return pool.shared(("faiss", options.pack, options.index_kind), _listed(
         "loading the FAISS index (built once: the corpus is embedded)", lambda: FaissRetriever.build_or_load(
-            _passages(pool), _embedder(pool), options.cache_dir, kind=options.index_kind, show_progress=True)))
+            _passages(pool), _question_encoder(pool), options.cache_dir, kind=options.index_kind, show_progress=True)))
 
 
 def _bm25(pool: BackendPool, options: Options):
@@ -287,8 +295,9 @@ def _reader(pool: BackendPool, options: Options, retriever, name: str) -> Backen
     from kqa.readers.context_reader import ContextReader
     from kqa.retrievers.lines import LineSelector
 
-    # one selector, so the line vectors it caches serve every corpus backend
-    selector = pool.shared(("lines",), lambda: LineSelector(_embedder(pool))) if options.lines > 0 else None
+    # one selector and one vector cache, so line vectors serve every corpus backend and the retriever's question
+    # vector serves the selector
+    selector = pool.shared(("lines",), lambda: LineSelector(_question_encoder(pool))) if options.lines > 0 else None
     return _named(pool, ContextReader(retriever, _lm(pool, options), selector=selector, k=options.k,
                                       lines=options.lines, name=name, abstain_below=options.threshold(name),
                                       rewrite=_rewrite(pool)))

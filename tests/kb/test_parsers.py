@@ -32,6 +32,12 @@ def test_currencies():
     assert (label, key) == ("West African CFA franc", "XOF") and "CFA franc" in aliases
     assert fb._parse_currency("baht per US dollar -")[0][0] == "baht"
     assert fb._parse_currency("the US dollar is used")[0][2] == "USD"
+    # two names of one currency: the first is the label, the second (with the first's adjective) an alias
+    label, aliases, _ = fb._parse_currency("Ruritanian crowns/thalers per US dollar -")[0]
+    assert label == "Ruritanian crown" and {"Ruritanian thaler", "thaler"} <= set(aliases) and label not in aliases
+    # two currencies: only the first is the country's
+    label, aliases, _ = fb._parse_currency("Ruritanian crowns or Euros per US dollar -")[0]
+    assert label == "Ruritanian crown" and not any("euro" in a.lower() for a in aliases)
     with pytest.raises(fb.ParseError):
         fb._parse_currency("see entry for the West Bank")
 

@@ -89,3 +89,66 @@ def test_a_local_folder_loads_with_its_name_as_model_id(tmp_path):
     folder = gt.export_model(tmp_path / "my-minilm")
     encoder = load_embedder(folder)
     assert encoder.model_id == "my-minilm" and encoder.dim == 384
+
+
+class _Counting:
+    """A hashing encoder that records every call it gets."""
+
+    def __init__(self):
+        self.inner, self.calls = HashingEncoder(dim=64), []
+        self.model_id, self.dim, self.precision = "counting", 64, "fp32"
+
+    def encode(self, texts, *, batch_size=16, show_progress=False):
+        self.calls.append(list(texts))
+        return self.inner.encode(texts)
+
+
+def test_cached_encoder_gives_the_wrapped_vectors_and_embeds_each_text_once():
+    from kqa.models.embedder import CachedEncoder
+
+    counting = _Counting()
+    encoder = CachedEncoder(counting)
+    assert isinstance(encoder, Encoder) and encoder.model_id == "counting" and encoder.precision == "fp32"
+    texts = ["capital of Ruritania", "currency of Ruritania", "capital of Ruritania"]
+    np.testing.assert_array_equal(encoder.encode(texts), counting.inner.encode(texts))
+    assert counting.calls == [["capital of Ruritania", "currency of Ruritania"]]  # new texts, once, in one call
+    again = encoder.encode(["currency of Ruritania", "flag of Ruritania"])
+    np.testing.assert_array_equal(again, counting.inner.encode(["currency of Ruritania", "flag of Ruritania"]))
+    assert counting.calls[1:] == [["flag of Ruritania"]]
+    assert encoder.encode([]).shape == (0, 64)
+
+
+def test_cached_encoder_is_bounded_and_lets_a_corpus_pass_through():
+    from kqa.models.embedder import CachedEncoder
+
+    counting = _Counting()
+    encoder = CachedEncoder(counting, size=2, max_texts=3)
+    encoder.encode(["a", "b", "c"])
+    assert len(encoder) == 2  # "a" went first
+    encoder.encode(["a"])
+    assert counting.calls[-1] == ["a"]
+    corpus = ["p1", "p2", "p3", "p4"]
+    np.testing.assert_array_equal(encoder.encode(corpus), counting.inner.encode(corpus))
+    encoder.encode(["q1"], show_progress=True)
+    assert counting.calls[-2:] == [corpus, ["q1"]] and "p1" not in encoder._cache and "q1" not in encoder._cache
+
+
+def test_a_dense_question_is_embedded_once_for_retrieval_and_line_selection(small_passages):
+    """The wiring shares one CachedEncoder between the FAISS retriever and the line selector."""
+    from kqa.models.embedder import CachedEncoder
+    from kqa.retrievers.faiss_retriever import FaissRetriever
+    from kqa.retrievers.lines import LineSelector
+
+    counting = _Counting()
+    encoder = CachedEncoder(counting)
+    retriever = FaissRetriever.build(small_passages, encoder)
+    selector = LineSelector(encoder)
+    assert selector.encoder is encoder
+    question = "What is the capital of Peru?"
+    lines = selector.select(question, retriever.retrieve(question, k=2), m=1)
+    assert lines and sum(call.count(question) for call in counting.calls) == 1
+    # the same lines as a selector with its own cache over a plain encoder
+    plain = LineSelector(HashingEncoder(dim=64)).select(question, FaissRetriever.build(
+        small_passages, HashingEncoder(dim=64)).retrieve(question, k=2), m=1)
+    assert [(line.passage_id, line.text, line.score) for line in lines] == [
+        (line.passage_id, line.text, line.score) for line in plain]

@@ -62,7 +62,7 @@ def test_vectors_are_cached_and_the_cache_is_bounded(hashing_encoder):
     selector.select("president of Peru", evidence)
     # twelve keys, a cache of three: the second question re-embeds what was evicted
     assert len([c for c in calls if c[0].startswith("Peru:")]) == 6
-    assert len(selector._cache) == 3
+    assert len(selector.encoder) == 3
 
 
 def test_bounded_scoring_picks_exactly_the_lines_that_scoring_every_line_picks(hashing_encoder):
