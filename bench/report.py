@@ -294,9 +294,10 @@ def _serve(r) -> list[str]:
     if room:
         rows = [[name, _num(v.get("p50_ms"), 0), _num(v.get("p95_ms"), 0), str(v.get("n")), str(v.get("errors"))]
                 for name, v in (room.get("per_backend") or {}).items()]
-        out += [f"**A classroom:** {room.get('clients')} clients asking {room.get('questions_each')} questions each at "
-                f"once through the app's /ask API ({_num(room.get('seconds'), 0, ' s')} in all); per column, from "
-                "sending a question to its card:", ""]
+        out += [f"**A classroom:** {room.get('clients')} clients, all connected before the first question, asking "
+                f"{room.get('questions_each')} questions each at once through the app's /ask API "
+                f"({_num(room.get('seconds'), 0, ' s')} in all); per column, from sending a question to its card "
+                "(the updates read every 10 ms):", ""]
         out += _table(["column", "p50 ms", "p95 ms", "answers", "errors"], rows)
     return out
 

@@ -338,8 +338,8 @@ def cmd_sparql(args) -> int:
 
 def cmd_serve(args) -> int:
     from kqa.apps.config import kqa_home
+    from kqa.apps.model_process import ModelPool
     from kqa.apps.web import serve
-    from kqa.apps.wiring import BackendPool
     from kqa.kb.pack import open_pack
 
     options = _options(args)
@@ -347,7 +347,7 @@ def cmd_serve(args) -> int:
     names = _backend_names(args.backends)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"kqa: serving on {args.host}: anyone who can reach this machine can use the app", file=sys.stderr)
-    pool = BackendPool(options)
+    pool = ModelPool(options)  # the model's backends answer in a child process, so the graph never waits for it
     if not args.no_prepare:
         from kqa.apps.web import prepare
 

@@ -5,8 +5,10 @@ question set with ``kqa.eval.runner.run_eval``), **Tradeoff** (the latest scorin
 against accuracy), **Explore** (one country: its triples, its passages, what the model alone says).
 
 The app holds no QA logic: it asks a ``BackendPool`` for backends, calls ``Backend.answer`` and renders the
-``Answer`` (``kqa.apps.web_render``). Backends run in a thread pool, so a slow language model never holds up
-the graph's answer, and a backend that raises shows its error in its own column only.
+``Answer`` (``kqa.apps.web_render``). Each backend has its own lane of threads (``Lanes``), so a slow language
+model never holds up the graph's answer, and a backend that raises shows its error in its own column only.
+``kqa serve`` passes a ``kqa.apps.model_process.ModelPool``: the model's backends answer in a niced child
+process, so they take neither the cores nor the GIL from the web server and the graph.
 
 Gradio is imported inside the functions that need it, so importing this module (or ``kqa.apps.cli``) is quick.
 The server binds 127.0.0.1 by default, makes no share link and sends no analytics.
@@ -22,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before any gradio 
 
 ASK_CONCURRENCY = 32  # questions in progress at once; each mostly waits on a backend's lane
 MAX_QUESTION_CHARS = 2000  # longer text is refused with a message: a language model would read it for minutes
+FIRST_UPDATE_S = 0.2  # how long the first update of a question waits for a column that answers at once
 TIMEOUT_S = 300.0  # per question and backend, loading included (de-quantizing a GGUF on first use takes ~40 s)
 
 # (question type, question, choices): shown when no pack is built yet; otherwise ``pack_examples`` reads the pack's
@@ -108,84 +111,119 @@ def changed_options(pool: BackendPool, **chosen: Any) -> dict[str, Any]:
     return {k: v for k, v in chosen.items() if v is not None and getattr(pool.options, k, None) != v}
 
 
-def render_column(answer: Answer) -> Column:
-    """The column for a finished answer; the picture is drawn from its graph trace's triples, when it has any."""
+def render_column(answer: Answer, *, picture: bool = True) -> Column:
+    """The column for a finished answer; the picture is drawn from its graph trace's triples, when it has any
+    (``picture=False``: not yet, ``add_picture`` draws it)."""
+    column = Column(backend=answer.backend, state="done", card=render.answer_card(answer),
+                    details=render.details_html(answer), text=answer.text)
+    return add_picture(column, answer) if picture else column
+
+
+def add_picture(column: Column, answer: Answer) -> Column:
+    """``column`` with the picture of the triples ``answer`` rests on above its details; as it was when there
+    are none. Drawing takes tens of milliseconds, a hundred times the graph's answer."""
     triples = render.subgraph_triples(answer.trace)
+    if not triples:
+        return column
     image = render.draw_subgraph(triples, answers=[answer.text] if answer.text else [],
-                                 entities=render.entity_names(answer.trace)) if triples else None
-    picture = render.image_html(image, alt="the triples this answer rests on") if image is not None else ""
-    legend = ('<div class="kqa-legend">indigo: entities in the question · amber: the answer</div>'
-              if image is not None else "")
-    return Column(backend=answer.backend, state="done", card=render.answer_card(answer),
-                  details=picture + legend + render.details_html(answer), image=image, text=answer.text)
+                                 entities=render.entity_names(answer.trace))
+    if image is None:
+        return column
+    picture = render.image_html(image, alt="the triples this answer rests on")
+    legend = '<div class="kqa-legend">indigo: entities in the question · amber: the answer</div>'
+    return replace(column, details=picture + legend + column.details, image=image)
 
 
 def stream_answers(pool: BackendPool, backends: Sequence[str], question: str,
                    choices: Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None, *,
                    timeout_s: float | None = TIMEOUT_S) -> Iterator[dict[str, Column]]:
-    """Every column's state: first all waiting, then once more each time a backend finishes (in the order
-    they finish). A backend that raises, while loading or answering, gets an error column; the rest go on.
-    One that has not finished ``timeout_s`` seconds after the question (loading included) gets an error
-    column saying so, and its late answer is dropped."""
+    """Every column's state: first with what finished within ``FIRST_UPDATE_S`` (the graph's answer, as a rule)
+    and the rest waiting, then once more each time a backend finishes (in the order they finish), and once
+    more when a column's picture is drawn (the answer does not wait for it). A backend
+    that raises, while loading or answering, gets an error column; the rest go on. One that has not finished
+    ``timeout_s`` seconds after the question (loading included) gets an error column saying so, and its late
+    answer is dropped; so is a picture not drawn by then."""
     from kqa.readers.time_limit import BackendTimeoutError
-
-    from kqa.kb.progress import active
 
     overrides = dict(overrides or {})
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    notes = {name: _loading_note(pool, name, overrides, active) for name in backends}
-    columns = {name: Column(name, "waiting", render.waiting_card(name, notes[name])) for name in backends}
-    yield dict(columns)
+    loading = {name for name in backends if not _loaded(pool, name, overrides)}
+    notes = {name: _loading_note(pool, name, overrides) if name in loading else None for name in backends}
 
-    def run(name: str) -> Column:
+    def run(name: str) -> tuple[Answer, Column]:
         answer = pool.get(name, **overrides).answer(question, choices)
-        return render_column(answer)
+        return answer, render_column(answer, picture=False)
 
+    # in the lanes before the first update goes out: a fast column does not wait for the page to show "waiting"
     futures: dict[Future, str] = {LANES.submit(name, run, name): name for name in backends}
+    pictures: dict[Future, str] = {}
+    columns = {name: Column(name, "waiting", render.waiting_card(name, notes[name])) for name in backends}
     pending = set(futures)
+    first = True
     try:
-        while pending:
+        while pending or first:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             # while a column loads, look again every second so that it shows how far the loading got
-            if any(notes[futures[f]] for f in pending):
+            if any(futures.get(f) in loading for f in pending):
                 left = 1.0 if left is None else min(left, 1.0)
+            if first:  # the first update waits a moment for a column that answers at once: one update fewer
+                left = FIRST_UPDATE_S if left is None else min(left, FIRST_UPDATE_S)
             done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
             if not done and deadline is not None and time.monotonic() >= deadline:  # time is up for the rest
                 for future in pending:
-                    name = futures[future]
-                    err = BackendTimeoutError(f"{name} gave no answer within {timeout_s:g} s")
-                    columns[name] = Column(name, "error", render.error_card(name, err))
+                    if future in futures:
+                        name = futures[future]
+                        err = BackendTimeoutError(f"{name} gave no answer within {timeout_s:g} s")
+                        columns[name] = Column(name, "error", render.error_card(name, err))
                 yield dict(columns)
                 return
             for future in done:
+                if future in pictures:
+                    try:
+                        columns[pictures[future]] = future.result()
+                    except Exception:  # noqa: BLE001 - a picture that cannot be drawn: the column stays as it is
+                        pass
+                    continue
                 name = futures[future]
                 try:
-                    columns[name] = future.result()
+                    answer, columns[name] = future.result()
                 except Exception as err:  # noqa: BLE001 - one backend's failure stays in its column
                     columns[name] = Column(name, "error", render.error_card(name, err))
+                else:
+                    if render.subgraph_triples(answer.trace):
+                        picture = LANES.submit(PICTURES, pool.offload, add_picture, columns[name], answer)
+                        pictures[picture] = name
+                        pending.add(picture)
             changed = bool(done)
             for future in pending:
-                name = futures[future]
-                note = _loading_note(pool, name, overrides, active)
+                name = futures.get(future)
+                if name not in loading:
+                    continue
+                note = _loading_note(pool, name, overrides)
                 if note != notes[name]:
                     notes[name], changed = note, True
                     columns[name] = Column(name, "waiting", render.waiting_card(name, note))
-            if changed:
+            if changed or first:
                 yield dict(columns)
+                first = False
     finally:
         for future in pending:
             future.cancel()  # still queued in its lane: never run; already running: its answer is dropped
 
 
-def _loading_note(pool: BackendPool, name: str, overrides: Mapping[str, Any], active) -> str | None:
-    """What a column that is not loaded yet waits for ("loading the FAISS index ...: embedding passages: 2,100
-    of 6,098 (34%), 41 s"); None once it is loaded."""
+def _loaded(pool: BackendPool, name: str, overrides: Mapping[str, Any]) -> bool:
     try:
-        if pool.is_loaded(name, **overrides):
-            return None
+        return pool.is_loaded(name, **overrides)
     except Exception:  # noqa: BLE001 - an unknown backend: its run says so in its column
+        return True
+
+
+def _loading_note(pool: BackendPool, name: str, overrides: Mapping[str, Any]) -> str | None:
+    """What a column that is not loaded yet waits for ("loading the FAISS index ...: embedding passages: 2,100
+    of 6,098 (34%), 41 s"); None once it is loaded, or while nothing long is under way (it is only thinking)."""
+    if _loaded(pool, name, overrides):
         return None
-    return "; ".join(active()) or None  # nothing long under way: the column is only thinking
+    return "; ".join(pool.progress()) or None
 
 
 class Lanes:
@@ -210,7 +248,10 @@ class Lanes:
 
 
 # the graph's lookups take milliseconds and are thread-safe: several at once; the LM backends share one model
-# that runs one call at a time (TransformersLM holds a lock), so one worker each keeps their queues in order
+# that runs one call at a time (TransformersLM holds a lock), so one worker each keeps their queues in order;
+# the pictures of answered columns are drawn one at a time, after their answers (matplotlib holds the GIL; a
+# ModelPool draws them in its niced child, so they wait while the app is busy)
+PICTURES = "pictures"
 LANES = Lanes({"graph": 8}, default=1)
 
 
@@ -220,8 +261,13 @@ WARM_UP_QUESTION = "What is the capital of France?"
 def prepare(pool: BackendPool, backends: Sequence[str], *, say=print) -> dict[str, float]:
     """Load every backend and answer one question with each, before the page opens, so that the first
     question a person asks is as fast as the tenth: the FAISS index is built, the model de-quantized and its
-    prompts' fixed part cached (``PrefixStore``) here, with progress in the terminal. A backend that fails to
-    load is reported and left out of the warm-up (its column shows the error). Returns seconds per backend."""
+    prompts' fixed part cached (``PrefixStore``), each answer's column drawn (matplotlib imported), with
+    progress in the terminal. A backend that fails to load is reported and left out of the warm-up (its column
+    shows the error). Then what was loaded is moved out of the garbage collector's sight (``gc.freeze``): a
+    full collection walked every object of the graph, stopping the whole app for over half a second. Returns
+    seconds per backend."""
+    import gc
+
     from kqa.kb.progress import progress_task
 
     took = {}
@@ -229,11 +275,13 @@ def prepare(pool: BackendPool, backends: Sequence[str], *, say=print) -> dict[st
         start = time.perf_counter()
         try:
             with progress_task(f"preparing {name}"):
-                pool.get(name).answer(WARM_UP_QUESTION)
+                render_column(pool.get(name).answer(WARM_UP_QUESTION))
         except Exception as err:  # noqa: BLE001 - the app still opens; this column will show the error
             say(f"kqa: {name} did not load: {type(err).__name__}: {err}")
             continue
         took[name] = time.perf_counter() - start
+    gc.collect()
+    gc.freeze()  # loaded for good: the collector no longer walks these objects
     return took
 
 

@@ -98,6 +98,18 @@ class BackendPool:
         with self._lock:
             return self._key(name, overrides) in self._backends
 
+    def progress(self) -> list[str]:
+        """What is loading now ("loading the FAISS index ...: embedding passages: 2,100 of 6,098 (34%), 41 s"),
+        oldest first: what the app's waiting columns say."""
+        from kqa.kb.progress import active
+
+        return active()
+
+    def offload(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)`` where this pool runs work that can wait (``ModelPool``: in its niced child);
+        here, at once."""
+        return function(*args)
+
     def _key(self, name: str, overrides: dict[str, Any]) -> tuple:
         options = self.options.with_(**overrides) if overrides else self.options
         # a backend is loaded once per setting of the options it uses: changing the prompt mode in the app

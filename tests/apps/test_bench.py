@@ -102,3 +102,34 @@ def test_a_run_in_pieces_replaces_only_the_sections_it_measured():
     assert out["sections"] == ["build", "graph", "lm"] and out["duration_s"] == 21.0
     assert {k: v["commit"] for k, v in out["runs"].items()} == {"build": "a", "graph": "b", "lm": "b"}
     assert next(g for g in out["goals"] if g["goal"].startswith("graph backend"))["measured"] == 0.3
+
+
+def test_the_classroom_reads_every_update_of_a_job_as_it_comes_and_the_last_after_it_is_done():
+    import threading
+    import time
+
+    from bench.serve import job_updates
+
+    class Job:  # gradio_client's Job: outputs() grows while the app streams, done() once the last is in
+        def __init__(self):
+            self.out, self.finished = [], threading.Event()
+
+        def outputs(self):
+            return list(self.out)
+
+        def done(self):
+            return self.finished.is_set()
+
+    job = Job()
+
+    def stream():
+        for i in range(3):
+            time.sleep(0.05)
+            job.out.append(i)
+        job.finished.set()
+
+    threading.Thread(target=stream, daemon=True).start()
+    seen = []
+    for update in job_updates(job, every_s=0.005):
+        seen.append((update, len(job.out)))
+    assert [u for u, _ in seen] == [0, 1, 2] and seen[0][1] == 1  # the first read before the second came

@@ -82,9 +82,14 @@ def test_an_uncounted_step_still_prints_while_it_runs():
     assert len(lines) >= 3 and all(line.startswith("kqa: de-quantizing model.gguf") for line in lines)
 
 
-def test_prepare_loads_and_warms_every_backend_and_reports_one_that_fails(fake_pool):
+def test_prepare_loads_and_warms_every_backend_and_reports_one_that_fails(fake_pool, monkeypatch):
+    import gc
+
+    drawn = []
+    monkeypatch.setattr(web, "add_picture", lambda column, answer: drawn.append(answer.backend) or column)
     said = []
     took = web.prepare(fake_pool, ["graph", "bm25", "dense"], say=said.append)
+    assert "graph" in drawn and gc.get_freeze_count() > 0  # its picture drawn; what was loaded, frozen
     assert set(took) == {"graph", "dense"} and took["dense"] >= 0.2  # the fake reader's delay: it answered
     assert fake_pool.is_loaded("graph") and fake_pool.is_loaded("dense")
     assert len(said) == 1 and "bm25" in said[0] and "the index file is missing" in said[0]
@@ -106,3 +111,23 @@ def test_progress_on_a_terminal_nests_one_step_inside_another():
             assert now[0].startswith("preparing dense, ") and now[1].startswith("embedding passages: 10 of 10")
         outer.update(label="preparing dense, warm")
     assert "done in" in out.getvalue() and not active()
+
+
+def test_a_column_shows_its_answer_before_its_picture_is_drawn(fake_pool, monkeypatch):
+    drawing = web.add_picture
+    release = threading.Event()
+    monkeypatch.setattr(web, "add_picture", lambda column, answer: (release.wait(10), drawing(column, answer))[1])
+    stream = web.stream_answers(fake_pool, ["graph"], "What is the capital of Peru?")
+    columns, _ = _until(stream, lambda c: c["graph"].state == "done")
+    assert columns["graph"].text == "Lima" and columns["graph"].image is None
+    assert "SELECT ?o" in columns["graph"].details and "kqa-subgraph" not in columns["graph"].details
+    release.set()
+    last = list(stream)[-1]["graph"]
+    assert last.image is not None and "kqa-subgraph" in last.details and last.card == columns["graph"].card
+
+    def broken(column, answer):
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(web, "add_picture", broken)
+    last = list(web.stream_answers(fake_pool, ["graph"], "What is the capital of Peru?"))[-1]["graph"]
+    assert last.state == "done" and last.text == "Lima" and last.image is None  # the answer stays, no picture
