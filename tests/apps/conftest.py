@@ -18,6 +18,15 @@ CAPITAL = "http://kqa.dev/ontology#capital"
 SLOW_S = 3.0
 
 
+def until(stream, done):
+    """The columns of ``stream`` up to the first update where ``done(columns)``, and the seconds it took."""
+    start = time.perf_counter()
+    for columns in stream:
+        if done(columns):
+            return columns, time.perf_counter() - start
+    raise AssertionError("the stream ended first")
+
+
 class FakeBackend:
     """Answers every question with ``respond(question, choices)`` after ``delay_s``; ``answer_many`` loops."""
 

@@ -10,16 +10,8 @@ import time
 
 from kqa.apps import web
 from kqa.kb.progress import active, progress_task
-from tests.apps.conftest import SLOW_S
+from tests.apps.conftest import SLOW_S, until
 
-
-def _until(stream, done):
-    """The columns of ``stream`` up to the first update where ``done(columns)``, and the seconds it took."""
-    start = time.perf_counter()
-    for columns in stream:
-        if done(columns):
-            return columns, time.perf_counter() - start
-    raise AssertionError("the stream ended first")
 
 
 def test_the_graph_answers_a_second_question_while_the_first_waits_for_the_model(fake_pool):
@@ -31,7 +23,7 @@ def test_the_graph_answers_a_second_question_while_the_first_waits_for_the_model
     started.wait()
     time.sleep(0.3)
     second = web.stream_answers(fake_pool, ["graph", "closed_book"], "Peru's capital?")
-    columns, took = _until(second, lambda c: c["graph"].state == "done")
+    columns, took = until(second, lambda c: c["graph"].state == "done")
     second.close()
     assert took < 1.0 < SLOW_S and columns["graph"].text == "Lima"
     assert columns["closed_book"].state == "waiting"
@@ -52,11 +44,11 @@ def test_a_loading_backend_says_what_it_waits_for_and_the_others_answer(fake_poo
     monkeypatch.setitem(wiring.FACTORIES, "dense", slow_factory)
     stream = web.stream_answers(fake_pool, ["graph", "dense"], "What is the capital of Peru?")
     try:
-        columns, _ = _until(stream, lambda c: c["graph"].state == "done" and "2,100 of 6,098" in c["dense"].card)
+        columns, _ = until(stream, lambda c: c["graph"].state == "done" and "2,100 of 6,098" in c["dense"].card)
         assert columns["dense"].state == "waiting" and "loading" in columns["dense"].card
     finally:
         release.set()
-    columns, _ = _until(stream, lambda c: c["dense"].state == "done")
+    columns, _ = until(stream, lambda c: c["dense"].state == "done")
     assert columns["dense"].text == "Lima" and not fake_pool.is_loaded("bm25")
 
 
@@ -118,7 +110,7 @@ def test_a_column_shows_its_answer_before_its_picture_is_drawn(fake_pool, monkey
     release = threading.Event()
     monkeypatch.setattr(web, "add_picture", lambda column, answer: (release.wait(10), drawing(column, answer))[1])
     stream = web.stream_answers(fake_pool, ["graph"], "What is the capital of Peru?")
-    columns, _ = _until(stream, lambda c: c["graph"].state == "done")
+    columns, _ = until(stream, lambda c: c["graph"].state == "done")
     assert columns["graph"].text == "Lima" and columns["graph"].image is None
     assert "SELECT ?o" in columns["graph"].details and "kqa-subgraph" not in columns["graph"].details
     release.set()

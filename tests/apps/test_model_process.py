@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import time
 
 import pytest
 
@@ -15,17 +14,10 @@ from kqa.apps.model_process import MODEL_NICE, ModelPool, uses_model
 from kqa.apps.wiring import Options
 from kqa.kb.types import Question
 from tests.apps import model_child
-from tests.apps.conftest import SLOW_S
+from tests.apps.conftest import SLOW_S, until
 
 QUESTION = "What is the capital of Peru?"
 
-
-def _until(stream, done):
-    start = time.perf_counter()
-    for columns in stream:
-        if done(columns):
-            return columns, time.perf_counter() - start
-    raise AssertionError("the stream ended first")
 
 
 @pytest.fixture
@@ -69,9 +61,9 @@ def test_the_graph_column_fills_while_the_model_process_answers(model_pool):
     list(web.stream_answers(model_pool, ["graph"], QUESTION))  # warm: drawing imports matplotlib
     model_pool.get("closed_book")
     stream = web.stream_answers(model_pool, ["graph", "closed_book"], QUESTION)
-    columns, took = _until(stream, lambda c: c["graph"].state == "done")
+    columns, took = until(stream, lambda c: c["graph"].state == "done")
     assert took < 1.0 < SLOW_S and columns["closed_book"].state == "waiting"
-    columns, took = _until(stream, lambda c: c["closed_book"].state == "done")
+    columns, took = until(stream, lambda c: c["closed_book"].state == "done")
     assert columns["closed_book"].text == "Lima" and took >= SLOW_S - 1.0
 
 
@@ -102,9 +94,9 @@ def test_a_column_loading_in_the_model_process_says_how_far_it_got(fake_backends
                      make_pool=model_child.slow_loading_pool)
     try:
         stream = web.stream_answers(pool, ["graph", "dense"], QUESTION)
-        columns, _ = _until(stream, lambda c: c["graph"].state == "done" and "2,100 of 6,098" in c["dense"].card)
+        columns, _ = until(stream, lambda c: c["graph"].state == "done" and "2,100 of 6,098" in c["dense"].card)
         assert columns["dense"].state == "waiting"
-        columns, _ = _until(stream, lambda c: c["dense"].state == "done")
+        columns, _ = until(stream, lambda c: c["dense"].state == "done")
         assert columns["dense"].text == "Lima" and pool.is_loaded("dense")
     finally:
         pool.close()
