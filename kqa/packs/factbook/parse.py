@@ -265,19 +265,19 @@ def _parse_currency(text: str) -> Parsed:
     match = re.match(r"\s*([^()]+?)\s*(?:\(([A-Z/]{2,7})\))?\s*per US dollar", text)
     if not match:
         raise ParseError("no '<currency> per US dollar'")
-    names = re.split(r"/|\s+or\s+", match.group(1))
-    name = names[0]  # "Tuvaluan dollars or Australian dollars": the first is the country's own
-    # "Aruban guilders/florins": the second is another name of the same currency, with the first's adjective
-    other = [f"{name.rsplit(' ', 1)[0]} {n}" if " " in name and " " not in n.strip() else n
-             for n in (n.strip() for n in names[1:2]) if "/" in match.group(1) and n]
+    # "Tuvaluan dollars or Australian dollars": two currencies, the first the country's own; "Aruban
+    # guilders/florins": two names of one, the second taking the first's adjective ("Aruban florins")
+    name, *others = (n.strip() for n in re.split(r"\s+or\s+", match.group(1))[0].split("/"))
+    adjective = name.rsplit(" ", 1)[0] + " " if " " in name else ""
+    other = [n if " " in n else adjective + n for n in others if n]
     code = match.group(2) if match.group(2) and re.fullmatch(r"[A-Z]{3}", match.group(2)) else None
     if code is None:
         code = _singular(name).lower()
     name = re.sub(r"^(the)\s+", "", name, flags=re.I)
     single = _singular(name)
     label = _CURRENCY_LABEL.get(code, single)
-    aliases = {single, name, *_CURRENCY_ALIASES.get(code, ())} | {_singular(n) for n in other}
-    aliases |= {_singular(n).rsplit(" ", 1)[-1] for n in other if " " in n}  # "florin"
+    others = [_singular(n) for n in other]
+    aliases = {single, name, *_CURRENCY_ALIASES.get(code, ()), *others, *(n.rsplit(" ", 1)[-1] for n in others)}
     aliases -= {label}
     if code.isupper():
         aliases.add(code)
