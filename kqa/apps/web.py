@@ -262,27 +262,37 @@ def prepare(pool: BackendPool, backends: Sequence[str], *, say=print) -> dict[st
     """Load every backend and answer one question with each, before the page opens, so that the first
     question a person asks is as fast as the tenth: the FAISS index is built, the model de-quantized and its
     prompts' fixed part cached (``PrefixStore``), each answer's column drawn (matplotlib imported), with
-    progress in the terminal. A backend that fails to load is reported and left out of the warm-up (its column
-    shows the error). Then what was loaded is moved out of the garbage collector's sight (``gc.freeze``): a
-    full collection walked every object of the graph, stopping the whole app for over half a second. Returns
-    seconds per backend."""
+    progress in the terminal. The backends that read with the language model load one after another beside
+    the others (under ``kqa serve`` in their own process, so the two loads share the cores rather than wait in
+    turn). A backend that fails to load is reported and left out of the warm-up (its column shows the error).
+    Then what was loaded is moved out of the garbage collector's sight (``gc.freeze``): a full collection
+    walked every object of the graph, stopping the whole app for over half a second. Returns seconds per
+    backend."""
     import gc
 
+    from kqa.apps.model_process import uses_model
     from kqa.kb.progress import progress_task
 
-    took = {}
-    for name in backends:
-        start = time.perf_counter()
-        try:
-            with progress_task(f"preparing {name}"):
-                render_column(pool.get(name).answer(WARM_UP_QUESTION))
-        except Exception as err:  # noqa: BLE001 - the app still opens; this column will show the error
-            say(f"kqa: {name} did not load: {type(err).__name__}: {err}")
-            continue
-        took[name] = time.perf_counter() - start
+    took: dict[str, float] = {}
+
+    def warm(names: list[str]) -> None:
+        for name in names:
+            start = time.perf_counter()
+            try:
+                with progress_task(f"preparing {name}"):
+                    render_column(pool.get(name).answer(WARM_UP_QUESTION))
+            except Exception as err:  # noqa: BLE001 - the app still opens; this column will show the error
+                say(f"kqa: {name} did not load: {type(err).__name__}: {err}")
+                continue
+            took[name] = time.perf_counter() - start
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kqa-prepare") as beside:
+        models = beside.submit(warm, [n for n in backends if uses_model(n)])
+        warm([n for n in backends if not uses_model(n)])
+        models.result()
     gc.collect()
     gc.freeze()  # loaded for good: the collector no longer walks these objects
-    return took
+    return {name: took[name] for name in backends if name in took}
 
 
 def agreement(columns: Mapping[str, Column]) -> str:

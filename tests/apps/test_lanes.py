@@ -10,7 +10,7 @@ import time
 
 from kqa.apps import web
 from kqa.kb.progress import active, progress_task
-from tests.apps.conftest import SLOW_S, until
+from tests.apps.conftest import SLOW_S, FakeBackend, dense_answer, graph_answer, until
 
 
 
@@ -31,7 +31,6 @@ def test_the_graph_answers_a_second_question_while_the_first_waits_for_the_model
 
 def test_a_loading_backend_says_what_it_waits_for_and_the_others_answer(fake_pool, monkeypatch):
     from kqa.apps import wiring
-    from tests.apps.conftest import FakeBackend, dense_answer
 
     release = threading.Event()
 
@@ -85,6 +84,20 @@ def test_prepare_loads_and_warms_every_backend_and_reports_one_that_fails(fake_p
     assert set(took) == {"graph", "dense"} and took["dense"] >= 0.2  # the fake reader's delay: it answered
     assert fake_pool.is_loaded("graph") and fake_pool.is_loaded("dense")
     assert len(said) == 1 and "bm25" in said[0] and "the index file is missing" in said[0]
+
+
+def test_prepare_loads_the_model_backends_beside_the_others(fake_pool, monkeypatch):
+    """Under ``kqa serve`` the model's backends load in their own process: waiting for the graph to load
+    first would add its seconds to the time before the page opens."""
+    from kqa.apps import wiring
+
+    for name, respond in (("graph", graph_answer), ("dense", dense_answer)):
+        monkeypatch.setitem(wiring.FACTORIES, name,
+                            lambda pool, options, n=name, r=respond: FakeBackend(n, r, delay_s=1.0))
+    start = time.perf_counter()
+    took = web.prepare(fake_pool, ["dense", "graph"], say=print)
+    assert list(took) == ["dense", "graph"] and min(took.values()) >= 1.0
+    assert time.perf_counter() - start < 1.8  # one after the other would be 2 s
 
 
 def test_progress_on_a_terminal_nests_one_step_inside_another():
