@@ -39,14 +39,19 @@ def int8_kernel_error(dtype: torch.dtype) -> str | None:
     return None
 
 
-def quantize_rows(weight: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def quantize_rows(weight: torch.Tensor, dtype: torch.dtype, rows: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
     """(int8 weights, scales): ``weight`` (out, in) as int8 with one scale per output row in ``dtype``,
     ``weight ~= int8 * scales[:, None]``. The scale is rounded to ``dtype`` before the weights are divided by it,
-    so the int8 values are the best ones for the scale the kernel multiplies by."""
-    w = weight.detach().float()
-    scales = (w.abs().amax(dim=1) / 127).clamp(min=torch.finfo(torch.float32).tiny).to(dtype)
-    q = torch.round(w / scales.float()[:, None]).clamp(-127, 127).to(torch.int8)
-    return q.contiguous(), scales
+    so the int8 values are the best ones for the scale the kernel multiplies by. Done ``rows`` at a time, so the
+    float32 working copies stay small (the whole output layer in float32 would be 671 MB more at load)."""
+    q = torch.empty(weight.shape, dtype=torch.int8)
+    scales = torch.empty(weight.shape[0], dtype=dtype)
+    for start in range(0, weight.shape[0], rows):
+        w = weight[start:start + rows].detach().float()
+        s = (w.abs().amax(dim=1) / 127).clamp(min=torch.finfo(torch.float32).tiny).to(dtype)
+        q[start:start + rows] = torch.round(w / s.float()[:, None]).clamp(-127, 127)
+        scales[start:start + rows] = s
+    return q, scales
 
 
 class Int8Linear(torch.nn.Module):
