@@ -678,7 +678,10 @@ def _runtimes(b: Bench, short: Sequence[str]) -> None:
     from kqa.apps.wiring import RUNTIMES
     from kqa.eval.metrics import score_answer
     from kqa.kb.questions import load_questions
+    import torch
+
     from kqa.models.embedder import native_bf16
+    from kqa.models.int8_linear import int8_kernel_error
     from kqa.models.llamacpp_lm import llama_cpp_available
 
     s = b.sizes
@@ -688,6 +691,8 @@ def _runtimes(b: Bench, short: Sequence[str]) -> None:
     candidates = [("transformers", "float32")]
     if native_bf16():
         candidates.append(("transformers", "bfloat16"))
+    if int8_kernel_error(torch.bfloat16 if native_bf16() else torch.float32) is None:
+        candidates += [("transformers", "int8-head"), ("transformers", "int8")]  # weight-only int8 (kqa.models)
     if s.runtime_llamacpp and "llamacpp" in RUNTIMES and llama_cpp_available():
         candidates.append(("llamacpp", "q4_k_m"))
     b.dense()  # the index cache is in place: every candidate's dense backend loads it
