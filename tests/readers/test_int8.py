@@ -100,3 +100,18 @@ def test_the_real_model_generates_greedily_with_int8_weights(dtype, gemma_lm, mo
     context = "The three primary colours are red, yellow and"
     assert lm.loglikelihood(context, [" blue"])[0] == pytest.approx(gemma_lm.loglikelihood(context, [" blue"])[0],
                                                                      abs=0.5)
+
+
+@pytest.mark.real_model
+def test_int8_generation_does_not_depend_on_the_batch(model_cache):
+    """In bfloat16 a batch and its prompts one at a time write the same text with the same log-probabilities
+    (fixed passes, TransformersLM.chunk_tokens); the int8 kernel must keep that: rows of one length in a batch."""
+    from kqa.models.transformers_lm import TransformersLM
+
+    lm = TransformersLM("gemma-3-270m", cache_dir=model_cache, dtype="int8")
+    prompts = [f"Count on: {a}, {a + 1}, {a + 2}," for a in (11, 23, 47)]
+    assert len({len(lm.tokenizer(p).input_ids) for p in prompts}) == 1  # one batch of three rows
+    batch = lm.generate(prompts, max_new_tokens=6, stop=())
+    alone = [lm.generate([p], max_new_tokens=6, stop=())[0] for p in prompts]
+    assert [g.text for g in batch] == [g.text for g in alone]
+    assert [g.token_logprobs for g in batch] == [g.token_logprobs for g in alone]
