@@ -104,6 +104,7 @@ class Bench:
     model_cache: Path
     cache_dir: Path  # the graph pickle and index caches (kqa.kb.cache), shared with the pool
     say: Callable[[str], None]
+    dtype: str = "auto"  # the transformers model's weights (Options.dtype; ``--dtype``)
     results: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
 
@@ -134,7 +135,7 @@ class Bench:
         from kqa.apps.wiring import BackendPool, Options
 
         return self.once("pool", lambda: BackendPool(Options(pack=self.pack().path, model_cache=self.model_cache,
-                                                                    cache_dir=self.cache_dir)))
+                                                                    cache_dir=self.cache_dir, dtype=self.dtype)))
 
     def embedder(self):
         from kqa.models.embedder import load_embedder
@@ -677,7 +678,10 @@ def _runtimes(b: Bench, short: Sequence[str]) -> None:
     from kqa.apps.wiring import RUNTIMES
     from kqa.eval.metrics import score_answer
     from kqa.kb.questions import load_questions
+    import torch
+
     from kqa.models.embedder import native_bf16
+    from kqa.models.int8_linear import int8_kernel_error
     from kqa.models.llamacpp_lm import llama_cpp_available
 
     s = b.sizes
@@ -687,6 +691,8 @@ def _runtimes(b: Bench, short: Sequence[str]) -> None:
     candidates = [("transformers", "float32")]
     if native_bf16():
         candidates.append(("transformers", "bfloat16"))
+    if int8_kernel_error(torch.bfloat16 if native_bf16() else torch.float32) is None:
+        candidates += [("transformers", "int8-head"), ("transformers", "int8")]  # weight-only int8 (kqa.models)
     if s.runtime_llamacpp and "llamacpp" in RUNTIMES and llama_cpp_available():
         candidates.append(("llamacpp", "q4_k_m"))
     b.dense()  # the index cache is in place: every candidate's dense backend loads it
@@ -913,7 +919,7 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {"build": bench_build, "retrieval"
 def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_dir: Path | None = None,
               pack: Path | None = None, model_cache: Path | None = None, cache: Path | None = None,
               quick: bool = False, say: Callable[[str], None] | None = None,
-              keep_scratch: bool = False, merge: bool = False) -> dict[str, Any]:
+              keep_scratch: bool = False, merge: bool = False, dtype: str = "auto") -> dict[str, Any]:
     """Run the chosen sections and write ``benchmarks.json`` and ``benchmarks.md`` into ``out_dir``. ``cache``:
     the graph and index cache folder (default ``$KQA_HOME/cache``, where the corpus vectors may already be)."""
     from bench.report import render_markdown
@@ -928,7 +934,7 @@ def run_bench(*, sections: Sequence[str] = SECTIONS, sizes: Sizes = FULL, out_di
     say = say or (lambda message: print(f"bench: {message}", file=sys.stderr, flush=True))
     scratch = Path(tempfile.mkdtemp(prefix="kqa-bench-"))
     b = Bench(sizes=sizes, scratch=scratch, pack_path=pack, model_cache=model_cache or model_cache_dir(),
-              cache_dir=cache or cache_dir(), say=say)
+              cache_dir=cache or cache_dir(), say=say, dtype=dtype)
     started = time.perf_counter()
     b.results.update({"generated_at": time.strftime("%Y-%m-%d %H:%M:%S %z"), "quick": quick,
                       "sizes": asdict(sizes), "sections": list(sections), "machine": measure.machine()})
@@ -987,6 +993,8 @@ def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kqa.models.transformers_lm import DTYPES
+
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Measure what kqa costs to build, how fast it answers and starts and how much memory it holds, "
@@ -999,13 +1007,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (server logs, built packs)")
     parser.add_argument("--merge", action="store_true",
                         help="replace only the measured sections in an existing benchmarks.json (a run in pieces)")
+    parser.add_argument("--dtype", choices=DTYPES, default="auto",
+                        help="the transformers model's weights in memory, as kqa's --dtype (default auto)")
     args = parser.parse_args(argv)
     import signal
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a timeout stops the run: keep what it measured
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     run_bench(sections=sections, sizes=QUICK if args.quick else FULL, out_dir=args.out, pack=args.pack,
-              quick=args.quick, keep_scratch=args.keep, merge=args.merge)
+              quick=args.quick, keep_scratch=args.keep, merge=args.merge, dtype=args.dtype)
     return 0
 
 

@@ -183,7 +183,8 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=DTYPES, default=default["dtype"],
                         help="--runtime transformers: the weights' type in memory (default auto: bfloat16 where the CPU "
                              "multiplies it natively, AVX512-BF16 or AMX, else float32; float32 batches "
-                             "`kqa eval` across question lengths)")
+                             "`kqa eval` across question lengths; int8-head: the output layer's weights in int8, "
+                             "int8: every linear layer's, the rest as auto)")
     parser.add_argument("--base-url", default=None, help="--runtime openai: the server's URL, e.g. http://127.0.0.1:8080/v1")
     parser.add_argument("--api-key-env", default=None, metavar="VAR",
                         help="--runtime openai: the environment variable holding the API key (never the key itself)")

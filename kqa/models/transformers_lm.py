@@ -25,8 +25,10 @@ bfloat16 rounds every sum, so where a token's numbers come from (one pass or a c
 padded batch or alone) can change greedy text; so in bfloat16 every row runs in the same fixed passes whatever
 the batch or the prefix store holds (chunks of ``CHUNK_TOKENS`` from its start, then the rest, then a token a
 pass), and a batch holds rows of one length only, without padding: a batch and its prompts one at a time write
-the same text, token log-probabilities included (tested). The converted cache always holds float32, so either
-dtype loads from it.
+the same text, token log-probabilities included (tested). The converted cache always holds float32, so any
+dtype loads from it. ``int8-head`` and ``int8`` hold the output layer's weights (the tied 262k x 640 projection,
+most of what a token reads), or every linear layer's, as int8 with a scale per row, quantized on load
+(``int8_linear``); the rest and the activations are in what ``auto`` picks.
 A prompt too long for the model's context loses its first tokens, with a warning. This file does
 not build prompts: that is ``prompts.py``.
 
@@ -57,7 +59,8 @@ from kqa.kb.progress import progress_task
 from kqa.models.lm import Generation, truncate_at_stop
 
 DEFAULT_MODEL = "gemma-3-270m"
-DTYPES = ("auto", "float32", "bfloat16")  # weights in memory; "auto": bfloat16 where the CPU multiplies it natively
+DTYPES = ("auto", "float32", "bfloat16", "int8-head", "int8")  # weights in memory; see resolve_dtype
+INT8 = {"int8-head": "head", "int8": "all"}  # int8 dtype -> the linear layers it quantizes (kqa.models.int8_linear)
 CHUNK_TOKENS = 32  # bfloat16: a prompt's first tokens run in passes of this many (TransformersLM.chunk_tokens)
 MAX_CHUNKED_TOKENS = 1024  # ... up to here (or the prefix store's limit); the rest in one pass
 
@@ -84,8 +87,10 @@ def _require(preset: ModelPreset) -> None:
 
 
 def resolve_dtype(dtype: str) -> str:
-    """``dtype`` as a torch dtype name: ``auto`` is bfloat16 on a CPU that multiplies it natively (AVX512-BF16 or
-    AMX), else float32 (elsewhere bfloat16 is emulated and slower than float32)."""
+    """``dtype`` as a torch dtype name or an int8 variant: ``auto`` is bfloat16 on a CPU that multiplies it natively
+    (AVX512-BF16 or AMX), else float32 (elsewhere bfloat16 is emulated and slower than float32). ``int8-head``: the
+    output layer's weights in int8, ``int8``: every linear layer's; the rest of the model, and the activations, in
+    the type ``auto`` picks (``activation_dtype``)."""
     if dtype not in DTYPES:
         raise KqaError(f"unknown model dtype {dtype!r}: use one of {', '.join(DTYPES)}")
     if dtype == "auto":
@@ -93,6 +98,12 @@ def resolve_dtype(dtype: str) -> str:
 
         return "bfloat16" if native_bf16() else "float32"
     return dtype
+
+
+def activation_dtype(dtype: str) -> str:
+    """The torch dtype name that a model of resolved ``dtype`` computes in: int8 variants compute in what ``auto``
+    picks; the others in themselves."""
+    return resolve_dtype("auto") if dtype in INT8 else dtype
 
 
 def _sha256(path: Path) -> str:
@@ -325,7 +336,8 @@ class TransformersLM:
         if threads:
             torch.set_num_threads(threads)
         self.dtype = resolve_dtype(dtype)
-        torch_dtype = getattr(torch, self.dtype)
+        self.activation_dtype = activation_dtype(self.dtype)
+        torch_dtype = getattr(torch, self.activation_dtype)
         self.batch_size = batch_size
         self.converted = False  # True when this start de-quantized a GGUF file
         start = time.perf_counter()
@@ -363,6 +375,10 @@ class TransformersLM:
                 "a .gguf file, or a hub id that is already in the Hugging Face cache"
             ) from error
         self.model.eval()
+        if self.dtype in INT8:  # weight-only int8, computed from the loaded weights (under a second)
+            from kqa.models.int8_linear import quantize_linears
+
+            quantize_linears(self.model, INT8[self.dtype])
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         if is_chat is None:
@@ -377,7 +393,7 @@ class TransformersLM:
         # ``chunk_tokens`` from position 0, the rest in one pass, then one token a pass; rows of a batch have one
         # length (no padding). A row's numbers then do not depend on the batch or on what the store holds.
         # float32's differences are below what changes a token: one pass for the rest, padded batches.
-        self.chunk_tokens = CHUNK_TOKENS if self.dtype == "bfloat16" and self._max_prefix_tokens else 0
+        self.chunk_tokens = CHUNK_TOKENS if self.activation_dtype == "bfloat16" and self._max_prefix_tokens else 0
         self._chunked_tokens = min(self._max_prefix_tokens, MAX_CHUNKED_TOKENS)
         self._special_ids = frozenset(self.tokenizer.all_special_ids)
         # greedy single prompts (and, in bfloat16, every batch) run in a plain decoding loop (``_decode_rows``);

@@ -77,7 +77,9 @@ def test_the_dtype_flag_reaches_the_options_and_picks_its_own_model(monkeypatch,
     pool = BackendPool(Options(pack=tmp_path, model_cache=tmp_path))
     assert pool.lm(dtype="float32") is pool.lm(dtype="float32")
     assert pool.lm(dtype="bfloat16") is not pool.lm(dtype="float32")
-    assert made == ["float32", "bfloat16"]
+    assert pool.lm(dtype="int8-head") is not pool.lm(dtype="int8") is not pool.lm(dtype="bfloat16")
+    assert made == ["float32", "bfloat16", "int8-head", "int8"]
+    assert parser.parse_args(["eval", "--dtype", "int8-head"]).dtype == "int8-head"
 
 
 @pytest.mark.parametrize("native, expected", [(True, "bfloat16"), (False, "float32")])
@@ -88,5 +90,9 @@ def test_auto_dtype_is_bfloat16_only_where_the_cpu_multiplies_it(native, expecte
     monkeypatch.setattr(embedder, "native_bf16", lambda: native)
     assert transformers_lm.resolve_dtype("auto") == expected
     assert transformers_lm.resolve_dtype("float32") == "float32"
+    # int8 variants keep their name; the rest of the model and the activations are in what auto picks
+    assert transformers_lm.resolve_dtype("int8") == "int8"
+    assert transformers_lm.activation_dtype("int8-head") == transformers_lm.activation_dtype("int8") == expected
+    assert transformers_lm.activation_dtype("float32") == "float32"
     with pytest.raises(KqaError, match="float32"):
         transformers_lm.resolve_dtype("half")
