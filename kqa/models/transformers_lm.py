@@ -18,9 +18,11 @@ worked examples run once per process. One greedy prompt (the app's question) the
 (``_decode_rows``: the tokens ``model.generate`` picks, without its per-step machinery). Calls run one at a time
 (a lock), so threads may share a model.
 
-The weights sit in memory as ``dtype``: ``auto`` (the default) is bfloat16 on a CPU that multiplies it natively
-(AVX512-BF16 or AMX) and float32 elsewhere, where bfloat16 is emulated and slower. On 50 dev questions bfloat16 kept closed_book's and dense's
-accuracy and 47/50 and 50/50 of float32's answers, 1.8x and 3.3x faster a question (README, "Benchmarks").
+The weights sit in memory as ``dtype``: ``auto`` (the default) is ``int8-head`` (below) on a CPU that multiplies
+bfloat16 natively (AVX512-BF16 or AMX) and runs torch's weight-only int8 kernel, and float32 elsewhere, where
+bfloat16 is emulated and slower. On 50 dev questions bfloat16 kept closed_book's and dense's accuracy and 47/50 and
+50/50 of float32's answers, 1.8x and 3.3x faster a question; int8-head then kept accuracy within 0.015 and 91-98%
+of bfloat16's answers (dev 200, webq 385) at 1.4x its tokens/s, one prompt at a time (README, "Benchmarks").
 bfloat16 rounds every sum, so where a token's numbers come from (one pass or a cached prefix and the rest; a
 padded batch or alone) can change greedy text; so in bfloat16 every row runs in the same fixed passes whatever
 the batch or the prefix store holds (chunks of ``CHUNK_TOKENS`` from its start, then the rest, then a token a
@@ -87,23 +89,32 @@ def _require(preset: ModelPreset) -> None:
 
 
 def resolve_dtype(dtype: str) -> str:
-    """``dtype`` as a torch dtype name or an int8 variant: ``auto`` is bfloat16 on a CPU that multiplies it natively
-    (AVX512-BF16 or AMX), else float32 (elsewhere bfloat16 is emulated and slower than float32). ``int8-head``: the
-    output layer's weights in int8, ``int8``: every linear layer's; the rest of the model, and the activations, in
-    the type ``auto`` picks (``activation_dtype``)."""
+    """``dtype`` as a torch dtype name or an int8 variant: ``auto`` is ``int8-head`` on a CPU that multiplies bfloat16
+    natively (AVX512-BF16 or AMX) where torch's weight-only int8 kernel runs, bfloat16 where only the first holds,
+    else float32 (elsewhere bfloat16 is emulated and slower). ``int8-head``: the output layer's weights in int8,
+    ``int8``: every linear layer's; the rest of the model, and the activations, in ``activation_dtype``."""
     if dtype not in DTYPES:
         raise KqaError(f"unknown model dtype {dtype!r}: use one of {', '.join(DTYPES)}")
     if dtype == "auto":
-        from kqa.models.embedder import native_bf16
+        import torch
 
-        return "bfloat16" if native_bf16() else "float32"
+        from kqa.models.int8_linear import int8_kernel_error
+
+        native = _native_float()
+        return "int8-head" if native == "bfloat16" and int8_kernel_error(torch.bfloat16) is None else native
     return dtype
 
 
+def _native_float() -> str:
+    from kqa.models.embedder import native_bf16
+
+    return "bfloat16" if native_bf16() else "float32"
+
+
 def activation_dtype(dtype: str) -> str:
-    """The torch dtype name that a model of resolved ``dtype`` computes in: int8 variants compute in what ``auto``
-    picks; the others in themselves."""
-    return resolve_dtype("auto") if dtype in INT8 else dtype
+    """The torch dtype name that a model of resolved ``dtype`` computes in: int8 variants compute in bfloat16 where
+    the CPU multiplies it natively, else float32; the others in themselves."""
+    return _native_float() if dtype in INT8 else dtype
 
 
 def _sha256(path: Path) -> str:

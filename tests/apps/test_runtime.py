@@ -82,17 +82,22 @@ def test_the_dtype_flag_reaches_the_options_and_picks_its_own_model(monkeypatch,
     assert parser.parse_args(["eval", "--dtype", "int8-head"]).dtype == "int8-head"
 
 
-@pytest.mark.parametrize("native, expected", [(True, "bfloat16"), (False, "float32")])
-def test_auto_dtype_is_bfloat16_only_where_the_cpu_multiplies_it(native, expected, monkeypatch):
+@pytest.mark.parametrize("native, kernel, expected, computes", [
+    (True, None, "int8-head", "bfloat16"), (True, "no kernel", "bfloat16", "bfloat16"),
+    (False, None, "float32", "float32"),
+])
+def test_auto_dtype_is_int8_head_where_the_cpu_multiplies_bfloat16_and_runs_the_int8_kernel(
+        native, kernel, expected, computes, monkeypatch):
     from kqa.kb.errors import KqaError
-    from kqa.models import embedder, transformers_lm
+    from kqa.models import embedder, int8_linear, transformers_lm
 
     monkeypatch.setattr(embedder, "native_bf16", lambda: native)
+    monkeypatch.setattr(int8_linear, "int8_kernel_error", lambda dtype: kernel)
     assert transformers_lm.resolve_dtype("auto") == expected
     assert transformers_lm.resolve_dtype("float32") == "float32"
-    # int8 variants keep their name; the rest of the model and the activations are in what auto picks
+    # int8 variants keep their name; the rest of the model and the activations are in bfloat16 where it is native
     assert transformers_lm.resolve_dtype("int8") == "int8"
-    assert transformers_lm.activation_dtype("int8-head") == transformers_lm.activation_dtype("int8") == expected
+    assert transformers_lm.activation_dtype("int8-head") == transformers_lm.activation_dtype("int8") == computes
     assert transformers_lm.activation_dtype("float32") == "float32"
     with pytest.raises(KqaError, match="float32"):
         transformers_lm.resolve_dtype("half")
