@@ -285,6 +285,17 @@ class GraphRetriever:
             return mention.of_class(*self.subject_classes)
         return tuple(c for c in mention.candidates if c.cls != "Literal")
 
+    def relation_label(self, relation: str) -> str:
+        """How the graph names a relation: "national anthem" for ``national_anthem``."""
+        info = self.info.get(relation)
+        return info.name if info is not None else relation.replace("_", " ")
+
+    def reading(self, question: str) -> str | None:
+        """The label of the relation the question reads as ("national anthem"), or None when no query of the
+        graph fits it: what a reader of another kind of knowledge can be told the question is about."""
+        query = self.parse(question).query
+        return self.relation_label(query.relation) if query is not None and query.relation else None
+
     def _asked_class(self, question: str) -> str | None:
         match = self._which_noun.search(question)
         return self.nouns.get(match.group(1).lower()) if match else None

@@ -26,6 +26,18 @@ line whose value is a figure ``figure_penalty`` lower: "Budget: revenues: $77 bi
 as "Exchange rates: Currency: Chilean pesos" is, but cannot answer it (the expected answer type of question
 classification, Li & Roth 2002, used to filter candidates as in Ravichandran and Hovy 2002).
 
+A question can come with a hint of what it asks about: the label of the relation a knowledge graph reads it
+as ("national anthem", from the graph's own schema: ``GraphRetriever.reading``). The lines are then ranked
+against the question with the hint after it, "What song is X's anthem? (national anthem)": one text, so the
+scores keep their scale (the question still names the subject, so a neighbour's line of the field stays
+below the subject's own) and the question's own words still count ("how many square kilometres" keeps
+"Area: total" above "Area: land"). It is query expansion, by what the graph reads rather than by
+feedback: "What day did X become a sovereign state?" shares "state" with the Constitution line and nothing
+with "Independence"; told "(independence date)", the selector picks the Independence line. On the paraphrase
+probe of ``kqa eval --perturb`` (``eval/perturb``: unseen wordings, test split) the best line held the gold
+answer for 55 of 79 paraphrases of a seeded sample without the hint, 67 with it (69 of their 79 unchanged
+questions, 67 without).
+
 This file ranks text; it writes no answers (``readers/context_reader`` does).
 
 >>> selector = LineSelector(HashingEncoder())  # doctest: +SKIP
@@ -116,13 +128,20 @@ class LineSelector:
         return self.encoder.encode(keys)
 
     def select_many(
-        self, questions: Sequence[str], passages: Sequence[Sequence[Evidence]], *, m: int = 3
+        self, questions: Sequence[str], passages: Sequence[Sequence[Evidence]], *, m: int = 3,
+        hints: Sequence[str | None] | None = None,
     ) -> list[list[Line]]:
         """For each question, the ``m`` best units of its passages, best first (ties: passage rank, then
-        position in the passage)."""
+        position in the passage). ``hints[i]``, when given, names what question ``i`` asks about (the label
+        of the relation a graph reads it as, "national anthem"): its units are ranked against the question
+        with the hint after it."""
         if len(questions) != len(passages):
             raise ValueError(f"{len(questions)} questions but {len(passages)} passage lists")
-        question_vectors = self._vectors(list(questions)) if questions else np.zeros((0, 0), np.float32)
+        hints = list(hints) if hints is not None else [None] * len(questions)
+        if len(hints) != len(questions):
+            raise ValueError(f"{len(questions)} questions but {len(hints)} hints")
+        told = [f"{q} ({hint})" if hint else q for q, hint in zip(questions, hints)]
+        question_vectors = self._vectors(told) if questions else np.zeros((0, 0), np.float32)
         out: list[list[Line]] = []
         for question, question_vector, evidence in zip(questions, question_vectors, passages):
             units = [(e, unit) for e in evidence for unit in passage_units(e)]
@@ -169,5 +188,6 @@ class LineSelector:
                 break
         return scores
 
-    def select(self, question: str, passages: Sequence[Evidence], *, m: int = 3) -> list[Line]:
-        return self.select_many([question], [passages], m=m)[0]
+    def select(self, question: str, passages: Sequence[Evidence], *, m: int = 3,
+               hint: str | None = None) -> list[Line]:
+        return self.select_many([question], [passages], m=m, hints=[hint])[0]

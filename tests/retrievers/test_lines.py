@@ -175,3 +175,20 @@ def test_a_name_question_demotes_lines_whose_value_is_a_figure(hashing_encoder):
     assert not wants_a_figure("What money will I pay with in Ruritania?")
     how_much = LineSelector(hashing_encoder).select("How much money does Ruritania have", evidence, m=1)
     assert how_much[0].text.startswith("Budget")  # a figure asked: no penalty
+
+
+FILM = Passage("alien/0", "Alien", "Credits", "Who stars: Sigourney Weaver\nDirector: Ridley Scott")
+
+
+def test_a_hint_names_the_field_a_question_has_none_of_the_words_of(hashing_encoder):
+    """"directed" is not "Director" to a bag of words: alone the question picks the line it shares words with;
+    told it asks about the director (what a graph reads it as), the selector picks the director's line."""
+    selector = LineSelector(hashing_encoder)
+    evidence = [passage_evidence(FILM, 1.0)]
+    assert selector.select("Who directed Alien?", evidence, m=1)[0].text == "Who stars: Sigourney Weaver"
+    assert selector.select("Who directed Alien?", evidence, m=1, hint="director")[0].text == "Director: Ridley Scott"
+    # no hint, or a None one, is the selector without hints
+    plain = selector.select_many(["Who directed Alien?"] * 2, [evidence] * 2, m=2)
+    assert selector.select_many(["Who directed Alien?"] * 2, [evidence] * 2, m=2, hints=[None, None]) == plain
+    with pytest.raises(ValueError):
+        selector.select_many(["Who directed Alien?"], [evidence], hints=["director", None])
