@@ -35,7 +35,7 @@ from kqa.readers.prompts import (CONTENT_FREE, DIRECT_STOP, YES_NO, content_free
                                  yes_no_question)
 from kqa.readers.types import Answer, CorpusTrace, Passage, abstain
 from kqa.retrievers.base import Retriever
-from kqa.retrievers.lines import LineSelector
+from kqa.retrievers.lines import Hint, LineSelector
 
 
 class ContextReader(LMReader):
@@ -54,7 +54,7 @@ class ContextReader(LMReader):
         abstain_below: float = 0.0,
         max_new_tokens: int = 16,
         rewrite: Callable[[str], str] | None = None,
-        hint: Callable[[str], str | None] | None = None,
+        hint: Callable[[str], Hint | None] | None = None,
     ):
         self.retriever, self.lm, self.selector, self.name = retriever, lm, selector, name
         self.k, self.lines = k, lines
@@ -63,7 +63,7 @@ class ContextReader(LMReader):
         self._calibration: dict[tuple[str, ...], list[float]] = {}  # content-free yes/no scores
 
     def _facts(self, questions: Sequence[str], retrieved: Sequence[list[Evidence]],
-               hints: Sequence[str | None]) -> list[list[str]]:
+               hints: Sequence[Hint | None]) -> list[list[str]]:
         """What the model reads for each question: the selected lines, each after its passage's title."""
         if self.selector is None:
             return [[e.text for e in passages] for passages in retrieved]
@@ -87,7 +87,7 @@ class ContextReader(LMReader):
         prompts: dict[int, str] = {}
         for i, ((question, choices), passages) in enumerate(zip(items, retrieved)):
             meta = {"model": self.lm.model_id, "k": self.k, "retriever": self.retriever.name, "facts": facts[i],
-                    "hint": hints[i]}
+                    "hint": _label(hints[i])}
             if not passages:
                 out[i] = abstain(question, self.name, "retrieval found no passages", latency_ms=retrieve_ms,
                                  trace=self._trace(passages, facts[i]), **meta)
@@ -112,9 +112,14 @@ class ContextReader(LMReader):
                 question = items[i][0]
                 passages: list[Evidence] = retrieved[i]
                 meta = {"model": self.lm.model_id, "k": self.k, "retriever": self.retriever.name,
-                        "facts": facts[i], "hint": hints[i], "prompt": prompts[i], "batch": len(to_generate)}
+                        "facts": facts[i], "hint": _label(hints[i]), "prompt": prompts[i], "batch": len(to_generate)}
                 answer = greedy_answer(question, generation, backend=self.name, abstain_below=self.abstain_below,
                                        latency_ms=retrieve_ms + read_ms, evidence=tuple(passages), meta=meta,
                                        trace=self._trace(passages, facts[i]), facts=facts[i])
                 out[i] = answer
         return out  # type: ignore[return-value]  # every slot is filled above
+
+
+def _label(hint: Hint | None) -> str | None:
+    """What an answer's meta records of its hint: the relation's label."""
+    return hint.label if hint is not None else None

@@ -8,7 +8,7 @@ from kqa.kb.types import Evidence, Question
 from kqa.readers.context_reader import ContextReader
 from kqa.readers.types import Backend
 from kqa.models.embedder import HashingEncoder
-from kqa.retrievers.lines import LineSelector
+from kqa.retrievers.lines import Hint, LineSelector
 from tests.readers.conftest import KeywordRetriever, ScriptedLM
 
 PASSAGES = {
@@ -138,7 +138,7 @@ def test_the_graph_reading_of_a_question_is_a_hint_to_line_selection(graph, ques
 
     kg = GraphRetriever(KnowledgeGraph.from_graph(Graph().parse(data=data, format="turtle"), profile=profile),
                         encode=lambda texts: HashingEncoder().encode(list(texts)))
-    assert kg.reading(question) == label
+    assert kg.reading(question) == Hint(label, (title,))
     assert kg.reading("What is the weather like on Mars?") is None
 
     def reader(hint):
@@ -149,3 +149,6 @@ def test_the_graph_reading_of_a_question_is_a_hint_to_line_selection(graph, ques
     assert hinted.meta["facts"] == [hinted_line] and hinted.meta["hint"] == label
     for plain in (reader(None).answer(question), reader(lambda q: None).answer(question)):
         assert plain.meta["facts"] == [plain_line] and plain.meta["hint"] is None
+    # a reading about another subject, whose passage is not retrieved, leaves this passage's lines as they were
+    other = reader(lambda q: Hint(label, ("Another Film",))).answer(question)
+    assert other.meta["facts"] == [plain_line] and other.meta["hint"] == label

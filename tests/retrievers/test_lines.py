@@ -7,7 +7,7 @@ import pytest
 
 from kqa.kb.types import Evidence, Passage
 from kqa.retrievers.base import passage_evidence
-from kqa.retrievers.lines import LineSelector, passage_units, sub_field_key, unit_key
+from kqa.retrievers.lines import Hint, LineSelector, passage_units, sub_field_key, unit_key
 
 PERU = Passage("pe/government/0", "Peru", "Government",
                "Country name: conventional long form: Republic of Peru\nCapital: name: Lima\n"
@@ -192,3 +192,15 @@ def test_a_hint_names_the_field_a_question_has_none_of_the_words_of(hashing_enco
     assert selector.select_many(["Who directed Alien?"] * 2, [evidence] * 2, m=2, hints=[None, None]) == plain
     with pytest.raises(ValueError):
         selector.select_many(["Who directed Alien?"], [evidence], hints=["director", None])
+
+
+def test_a_hint_about_a_subject_leaves_other_passages_to_the_question(hashing_encoder):
+    """The subject's own line of the field is not retrieved, a neighbour's is: a bare hint reads the neighbour's
+    (Aliens' director for Alien), a hint about its subject ranks the neighbour's passage on the question alone."""
+    selector = LineSelector(hashing_encoder)
+    evidence = [passage_evidence(Passage("alien/0", "Alien", "Credits", "Release: 1979"), 0.8),
+                passage_evidence(Passage("aliens/0", "Aliens", "Credits", "Director: James Cameron"), 0.8)]
+    assert selector.select("Who directed Alien?", evidence, m=1)[0].text == "Release: 1979"
+    assert selector.select("Who directed Alien?", evidence, m=1, hint="director")[0].title == "Aliens"
+    about = selector.select("Who directed Alien?", evidence, m=1, hint=Hint("director", ("alien",)))[0]
+    assert (about.title, about.text) == ("Alien", "Release: 1979")  # names match titles in any case
