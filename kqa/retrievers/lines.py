@@ -151,9 +151,9 @@ class LineSelector:
         hints: Sequence[Hint | str | None] | None = None,
     ) -> list[list[Line]]:
         """For each question, the ``m`` best units of its passages, best first (ties: passage rank, then
-        position in the passage). ``hints[i]``, when given, names what question ``i`` asks about (the label
-        of the relation a graph reads it as, "national anthem"): its units are ranked against the question
-        with the hint after it."""
+        position in the passage). ``hints[i]``, when given, names what question ``i`` asks about (a ``Hint``,
+        or a bare relation label: "national anthem"): the units of the passages it is about are ranked against
+        the question with the label after it."""
         if len(questions) != len(passages):
             raise ValueError(f"{len(questions)} questions but {len(passages)} passage lists")
         hints = [Hint(h) if isinstance(h, str) else h for h in hints] if hints is not None else [None] * len(questions)
@@ -191,12 +191,12 @@ class LineSelector:
 
     def _scores(self, asked: np.ndarray, units: Sequence[tuple[Evidence, str]], about: np.ndarray,
                 prior: np.ndarray, m: int) -> np.ndarray:
-        """Each unit's score, ``about + value_weight * cos(whole line, asked) + prior`` (``asked``: each unit's
-        question vector), for the units that can
-        still be among the best ``m``; ``-inf`` for the rest. The whole lines are embedded best bound first (a
-        cosine is at most 1) until the m-th best score beats every bound left, so the best ``m`` are exactly
-        those of scoring every unit, and a cold question embeds a few of its 50-odd lines, not all of them
-        (embedding them was most of a dense answer's time)."""
+        """Each unit's score, ``about + value_weight * cos(whole line, asked) + prior`` (``asked``: the question
+        vector each unit is ranked against), for the units that can still be among the best ``m``; ``-inf`` for
+        the rest. The whole lines are embedded best bound first (a cosine is at most 1) until the m-th best
+        score beats every bound left, so the best ``m`` are exactly those of scoring every unit, and a cold
+        question embeds a few of its 50-odd lines, not all of them (embedding them was most of a dense
+        answer's time)."""
         scores = np.full(len(units), -np.inf, dtype=np.float32)
         # float32 cosines overshoot 1 by rounding; the margin keeps the bound above every score
         bound = about.astype(np.float64) + prior + self.value_weight * (1.0 + 1e-4)
