@@ -190,11 +190,29 @@ def _graph(pool: BackendPool, options: Options) -> Backend:
 
     from kqa.readers.combine import RewritingReader, ThresholdReader
 
-    # MiniLM backs relation detection only for wordings no phrasing covers: loaded on first such question
-    reader = GraphReader(pool.graph(options), encode=lambda texts: _question_encoder(pool).encode(list(texts)))
+    reader = GraphReader(pool.graph(options), retriever=_graph_retriever(pool, options))
     rewrite = _rewrite(pool)
     backend = RewritingReader(reader, rewrite) if rewrite is not None else reader
     return ThresholdReader(backend, options.threshold("graph")) if options.threshold("graph") > 0 else backend
+
+
+def _graph_retriever(pool: BackendPool, options: Options | None = None):
+    """The graph's question parser, one per graph: the graph backend's, and the corpus readers' hint."""
+    from kqa.retrievers.graph_retriever import GraphRetriever
+
+    options = options or pool.options
+    # MiniLM backs relation detection only for wordings no phrasing covers: loaded on first such question
+    return pool.shared(("graph_retriever", options.pack, options.store, options.cache_dir), lambda: GraphRetriever(
+        pool.graph(options), encode=lambda texts: _question_encoder(pool).encode(list(texts))))
+
+
+def _reading(pool: BackendPool):
+    """What a question asks about as the graph reads it (``GraphRetriever.reading``): a corpus reader's hint;
+    None without a pack."""
+    try:
+        return _graph_retriever(pool).reading
+    except KqaError:  # no pack built: the model reads the question alone
+        return None
 
 
 def _rewriter(pool: BackendPool):
@@ -300,7 +318,7 @@ def _reader(pool: BackendPool, options: Options, retriever, name: str) -> Backen
     selector = pool.shared(("lines",), lambda: LineSelector(_question_encoder(pool))) if options.lines > 0 else None
     return _named(pool, ContextReader(retriever, _lm(pool, options), selector=selector, k=options.k,
                                       lines=options.lines, name=name, abstain_below=options.threshold(name),
-                                      rewrite=_rewrite(pool)))
+                                      rewrite=_rewrite(pool), hint=_reading(pool)))
 
 
 @register("dense", uses=("pack", "k", "lines", "index_kind", "cache_dir", "thresholds", *LM_OPTIONS))

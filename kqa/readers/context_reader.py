@@ -10,6 +10,12 @@ rank order, with their retrieval scores; its ``trace`` (a ``CorpusTrace``) names
 passages with their scores, the lines the model read and the model. This file ranks nothing (that is the retriever's job) and keeps no
 index.
 
+``hint``, when given, says what a question asks about as another kind of knowledge reads it (the app passes
+the graph's reading, ``GraphRetriever.reading``: "national anthem"); the line selector ranks the lines
+against the question told it (``retrievers/lines``), the model reads the question as asked, and the answer's
+``meta["hint"]`` records the hint. Without a graph, or when no relation of it fits the question, the hint is
+None and nothing changes.
+
 Example::
 
     reader = ContextReader(FaissRetriever(...), lm, selector=LineSelector(encoder), k=5, name="dense")
@@ -29,7 +35,7 @@ from kqa.readers.prompts import (CONTENT_FREE, DIRECT_STOP, YES_NO, content_free
                                  yes_no_question)
 from kqa.readers.types import Answer, CorpusTrace, Passage, abstain
 from kqa.retrievers.base import Retriever
-from kqa.retrievers.lines import LineSelector
+from kqa.retrievers.lines import Hint, LineSelector
 
 
 class ContextReader(LMReader):
@@ -48,17 +54,20 @@ class ContextReader(LMReader):
         abstain_below: float = 0.0,
         max_new_tokens: int = 16,
         rewrite: Callable[[str], str] | None = None,
+        hint: Callable[[str], Hint | None] | None = None,
     ):
         self.retriever, self.lm, self.selector, self.name = retriever, lm, selector, name
         self.k, self.lines = k, lines
         self.abstain_below, self.max_new_tokens, self.rewrite = abstain_below, max_new_tokens, rewrite
+        self.hint = hint  # question -> what it asks about, as another kind of knowledge reads it, or None
         self._calibration: dict[tuple[str, ...], list[float]] = {}  # content-free yes/no scores
 
-    def _facts(self, questions: Sequence[str], retrieved: Sequence[list[Evidence]]) -> list[list[str]]:
+    def _facts(self, questions: Sequence[str], retrieved: Sequence[list[Evidence]],
+               hints: Sequence[Hint | None]) -> list[list[str]]:
         """What the model reads for each question: the selected lines, each after its passage's title."""
         if self.selector is None:
             return [[e.text for e in passages] for passages in retrieved]
-        chosen = self.selector.select_many(questions, retrieved, m=self.lines)
+        chosen = self.selector.select_many(questions, retrieved, m=self.lines, hints=hints)
         return [[f"{line.title} - {line.text}" if line.title else line.text for line in lines] for lines in chosen]
 
     def _trace(self, passages: Sequence[Evidence], lines: Sequence[str]) -> CorpusTrace:
@@ -69,14 +78,16 @@ class ContextReader(LMReader):
         # a question answered yes or no is scored as those two choices, calibrated (``_lm_answers.choose``)
         items = [(clean_question(q), choices or (YES_NO if yes_no_question(q) else None)) for q, choices in items]
         t = time.perf_counter()
+        hints = [self.hint(q) if self.hint is not None else None for q, _ in items]
         retrieved = self.retriever.retrieve_many([q for q, _ in items], k=self.k)
-        facts = self._facts([q for q, _ in items], retrieved)
+        facts = self._facts([q for q, _ in items], retrieved, hints)
         retrieve_ms = (time.perf_counter() - t) * 1000 / max(len(items), 1)
         out: list[Answer | None] = [None] * len(items)
         to_generate: list[int] = []
         prompts: dict[int, str] = {}
         for i, ((question, choices), passages) in enumerate(zip(items, retrieved)):
-            meta = {"model": self.lm.model_id, "k": self.k, "retriever": self.retriever.name, "facts": facts[i]}
+            meta = {"model": self.lm.model_id, "k": self.k, "retriever": self.retriever.name, "facts": facts[i],
+                    "hint": _label(hints[i])}
             if not passages:
                 out[i] = abstain(question, self.name, "retrieval found no passages", latency_ms=retrieve_ms,
                                  trace=self._trace(passages, facts[i]), **meta)
@@ -101,9 +112,14 @@ class ContextReader(LMReader):
                 question = items[i][0]
                 passages: list[Evidence] = retrieved[i]
                 meta = {"model": self.lm.model_id, "k": self.k, "retriever": self.retriever.name,
-                        "facts": facts[i], "prompt": prompts[i], "batch": len(to_generate)}
+                        "facts": facts[i], "hint": _label(hints[i]), "prompt": prompts[i], "batch": len(to_generate)}
                 answer = greedy_answer(question, generation, backend=self.name, abstain_below=self.abstain_below,
                                        latency_ms=retrieve_ms + read_ms, evidence=tuple(passages), meta=meta,
                                        trace=self._trace(passages, facts[i]), facts=facts[i])
                 out[i] = answer
         return out  # type: ignore[return-value]  # every slot is filled above
+
+
+def _label(hint: Hint | None) -> str | None:
+    """What an answer's meta records of its hint: the relation's label."""
+    return hint.label if hint is not None else None

@@ -238,11 +238,10 @@ class GraphReader:
         query = result.query
         if query is None:
             return GraphTrace(entities=entities, endpoint=endpoint)
-        info = self.retriever.info.get(query.relation)
         return GraphTrace(
             entities=entities,
             relation=str(self.retriever.rel_iri.get(query.relation, query.relation)),
-            relation_label=info.name if info is not None else query.relation.replace("_", " "),
+            relation_label=self.retriever.relation_label(query.relation),
             relation_how=query.relation_match.method if query.relation_match else "graph",
             query_kind=query.kind,
             sparql=query.sparql_text(),

@@ -30,6 +30,7 @@ from kqa.kb.graph import KnowledgeGraph, format_value, sortable
 from kqa.kb.rdf import KQA_NS, triple_id
 from kqa.kb.types import Evidence
 from kqa.retrievers.entity_linker import Candidate, EntityLinker, Mention
+from kqa.retrievers.lines import Hint
 from kqa.retrievers.relation_detector import Encode, RelationDetector, RelationMatch, answer_kinds
 
 # ------------------------------------------------------------------------------------------ templates
@@ -284,6 +285,21 @@ class GraphRetriever:
         if self.subject_classes:
             return mention.of_class(*self.subject_classes)
         return tuple(c for c in mention.candidates if c.cls != "Literal")
+
+    def relation_label(self, relation: str) -> str:
+        """How the graph names a relation: "national anthem" for ``national_anthem``."""
+        info = self.info.get(relation)
+        return info.name if info is not None else relation.replace("_", " ")
+
+    def reading(self, question: str) -> Hint | None:
+        """The label of the relation the question reads as ("national anthem") and the names of the entities it
+        asks it of ("Liberia"), or None when no query of the graph fits it: what a reader of another kind of
+        knowledge can be told the question is about."""
+        query = self.parse(question).query
+        if query is None or not query.relation:
+            return None
+        names = tuple(dict.fromkeys(c.label for c in query.entities if c.cls != "Literal"))
+        return Hint(self.relation_label(query.relation), names)
 
     def _asked_class(self, question: str) -> str | None:
         match = self._which_noun.search(question)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kqa.kb.types import Evidence, Question
 from kqa.readers.context_reader import ContextReader
 from kqa.readers.types import Backend
 from kqa.models.embedder import HashingEncoder
-from kqa.retrievers.lines import LineSelector
+from kqa.retrievers.lines import Hint, LineSelector
 from tests.readers.conftest import KeywordRetriever, ScriptedLM
 
 PASSAGES = {
@@ -102,3 +104,51 @@ def test_a_yes_no_question_is_read_after_the_passages_and_calibrated():
     assert answer.evidence[0].id == "passage:jp/government/0" and "Fact: Japan" in answer.meta["prompt"]
     assert answer.meta["choice_bias"] == {"yes": -1.0, "no": -3.0}
     assert any(c.endswith("Fact: N/A\nQuestion: Is N/A the N/A of N/A?\nAnswer:") for c in lm.contexts)
+
+
+CREDITS = [  # (graph, question, its reading, a passage, the line it reads with the hint, the line without)
+    ("films", "Who directed Alien?", "director", "Alien\nWho stars: Sigourney Weaver\nDirector: Ridley Scott",
+     "Alien - Director: Ridley Scott", "Alien - Who stars: Sigourney Weaver"),
+    ("wikidata", "Who composed the music for Jaws?", "composer", "Jaws\nMusic video: none\nComposer: John Williams",
+     "Jaws - Composer: John Williams", "Jaws - Music video: none"),
+]
+
+
+@pytest.mark.parametrize("graph, question, label, text, hinted_line, plain_line", CREDITS)
+def test_the_graph_reading_of_a_question_is_a_hint_to_line_selection(graph, question, label, text, hinted_line,
+                                                                      plain_line):
+    """A graph that is not the Factbook (films; Wikidata-style) reads the question as one of its relations;
+    given that reading, the reader's line selector keeps that relation's line, where the question's own words
+    pick another one. No reading (no graph, or none that fits) leaves the reader as it was."""
+    from rdflib import Graph
+
+    from kqa.kb.graph import KnowledgeGraph
+    from kqa.kb.profile import profile_from_json
+    from kqa.retrievers.graph_retriever import GraphRetriever
+    from tests.graph.graphs import FILMS, WIKIDATA, WIKIDATA_PROFILE
+
+    data, profile = {"films": (FILMS, None), "wikidata": (WIKIDATA, profile_from_json(WIKIDATA_PROFILE))}[graph]
+    title = text.split("\n")[0]
+
+    class Credits:
+        name = "credits"
+
+        def retrieve_many(self, questions, k=5):
+            return [[Evidence(f"passage:{title}/0", text, "corpus", 0.7, title=title)] for _ in questions]
+
+    kg = GraphRetriever(KnowledgeGraph.from_graph(Graph().parse(data=data, format="turtle"), profile=profile),
+                        encode=lambda texts: HashingEncoder().encode(list(texts)))
+    assert kg.reading(question) == Hint(label, (title,))
+    assert kg.reading("What is the weather like on Mars?") is None
+
+    def reader(hint):
+        return ContextReader(Credits(), ScriptedLM({"": " x\n"}), selector=LineSelector(HashingEncoder()), lines=1,
+                             hint=hint)
+
+    hinted = reader(kg.reading).answer(question)
+    assert hinted.meta["facts"] == [hinted_line] and hinted.meta["hint"] == label
+    for plain in (reader(None).answer(question), reader(lambda q: None).answer(question)):
+        assert plain.meta["facts"] == [plain_line] and plain.meta["hint"] is None
+    # a reading about another subject, whose passage is not retrieved, leaves this passage's lines as they were
+    other = reader(lambda q: Hint(label, ("Another Film",))).answer(question)
+    assert other.meta["facts"] == [plain_line] and other.meta["hint"] == label

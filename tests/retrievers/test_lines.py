@@ -7,7 +7,7 @@ import pytest
 
 from kqa.kb.types import Evidence, Passage
 from kqa.retrievers.base import passage_evidence
-from kqa.retrievers.lines import LineSelector, passage_units, sub_field_key, unit_key
+from kqa.retrievers.lines import Hint, LineSelector, passage_units, sub_field_key, unit_key
 
 PERU = Passage("pe/government/0", "Peru", "Government",
                "Country name: conventional long form: Republic of Peru\nCapital: name: Lima\n"
@@ -175,3 +175,32 @@ def test_a_name_question_demotes_lines_whose_value_is_a_figure(hashing_encoder):
     assert not wants_a_figure("What money will I pay with in Ruritania?")
     how_much = LineSelector(hashing_encoder).select("How much money does Ruritania have", evidence, m=1)
     assert how_much[0].text.startswith("Budget")  # a figure asked: no penalty
+
+
+FILM = Passage("alien/0", "Alien", "Credits", "Who stars: Sigourney Weaver\nDirector: Ridley Scott")
+
+
+def test_a_hint_names_the_field_a_question_has_none_of_the_words_of(hashing_encoder):
+    """"directed" is not "Director" to a bag of words: alone the question picks the line it shares words with;
+    told it asks about the director (what a graph reads it as), the selector picks the director's line."""
+    selector = LineSelector(hashing_encoder)
+    evidence = [passage_evidence(FILM, 1.0)]
+    assert selector.select("Who directed Alien?", evidence, m=1)[0].text == "Who stars: Sigourney Weaver"
+    assert selector.select("Who directed Alien?", evidence, m=1, hint="director")[0].text == "Director: Ridley Scott"
+    # no hint, or a None one, is the selector without hints
+    plain = selector.select_many(["Who directed Alien?"] * 2, [evidence] * 2, m=2)
+    assert selector.select_many(["Who directed Alien?"] * 2, [evidence] * 2, m=2, hints=[None, None]) == plain
+    with pytest.raises(ValueError):
+        selector.select_many(["Who directed Alien?"], [evidence], hints=["director", None])
+
+
+def test_a_hint_about_a_subject_leaves_other_passages_to_the_question(hashing_encoder):
+    """The subject's own line of the field is not retrieved, a neighbour's is: a bare hint reads the neighbour's
+    (Aliens' director for Alien), a hint about its subject ranks the neighbour's passage on the question alone."""
+    selector = LineSelector(hashing_encoder)
+    evidence = [passage_evidence(Passage("alien/0", "Alien", "Credits", "Release: 1979"), 0.8),
+                passage_evidence(Passage("aliens/0", "Aliens", "Credits", "Director: James Cameron"), 0.8)]
+    assert selector.select("Who directed Alien?", evidence, m=1)[0].text == "Release: 1979"
+    assert selector.select("Who directed Alien?", evidence, m=1, hint="director")[0].title == "Aliens"
+    about = selector.select("Who directed Alien?", evidence, m=1, hint=Hint("director", ("alien",)))[0]
+    assert (about.title, about.text) == ("Alien", "Release: 1979")  # names match titles in any case
