@@ -71,9 +71,12 @@ def test_errors_and_the_death_of_the_model_process_stay_in_their_columns(model_p
     said = []
     took = web.prepare(model_pool, ["graph", "bm25", "dense"], say=said.append)
     assert set(took) == {"graph", "dense"} and len(said) == 1 and "the index file is missing" in said[0]
-    columns = list(web.stream_answers(model_pool, ["graph", "bm25", "hybrid"], QUESTION))[-1]
+    columns = list(web.stream_answers(model_pool, ["graph", "bm25"], QUESTION))[-1]
     assert columns["graph"].text == "Lima"
     assert columns["bm25"].state == "error" and "RuntimeError: the index file is missing" in columns["bm25"].card
+    # asked apart: in one question, hybrid could kill the process before bm25's error came back
+    columns = list(web.stream_answers(model_pool, ["graph", "hybrid"], QUESTION))[-1]
+    assert columns["graph"].text == "Lima"
     assert columns["hybrid"].state == "error" and "ModelProcessError" in columns["hybrid"].card
     assert "exit code 3" in columns["hybrid"].card
     assert not model_pool.is_loaded("dense")  # it was loaded in the process that died
