@@ -228,7 +228,7 @@ def _lm(r) -> list[str]:
     if cpp and not _status(cpp):
         out += [f"The two runtimes write the same greedy text for {_num(cpp.get('same_greedy_text_share'), 2)} of the "
                 f"prompts and the same first word for {_num(cpp.get('same_first_word_share'), 2)} (4-bit weights in "
-                "llama.cpp, the same weights de-quantized to float32 in transformers).", ""]
+                f"llama.cpp, the same weights de-quantized in transformers, held as {load.get('dtype', 'float32')}).", ""]
     return out + _runtimes(lm.get("runtimes"))
 
 
@@ -332,11 +332,12 @@ def _slower(r) -> list[str]:
         notes.append(f"**Embedding: Haystack embeds {hay:.0f} passages/s, kqa {ours:.0f}.** Both call "
                      "sentence-transformers on the same model; the difference is batch size and sorting.")
     speed = _get(r, "lm", "llama_cpp_speedup_one_at_a_time")
+    dtype = _get(r, "lm", "transformers_load", "dtype") or "float32"
     if speed is not None and speed > 1:
         notes.append(f"**Language model: llama.cpp decodes {speed}x as many tokens/s as transformers, one prompt at "
                      "a time.** It runs the 4-bit weights with kernels written for them, where transformers runs "
-                     "de-quantized float32 weights through PyTorch's general operators and a Python generation "
-                     "loop. kqa offers it as `kqa.models.llamacpp_lm.LlamaCppLM` (`pip install "
+                     f"de-quantized weights (held as {dtype}) through PyTorch's general operators and a Python "
+                     "generation loop. kqa offers it as `kqa.models.llamacpp_lm.LlamaCppLM` (`pip install "
                      "llama-cpp-python`, which compiles llama.cpp); transformers stays the default because it "
                      "installs from wheels and batches prompts.")
     if not notes:
