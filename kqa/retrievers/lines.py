@@ -148,15 +148,14 @@ class LineSelector:
 
     def select_many(
         self, questions: Sequence[str], passages: Sequence[Sequence[Evidence]], *, m: int = 3,
-        hints: Sequence[Hint | str | None] | None = None,
+        hints: Sequence[Hint | None] | None = None,
     ) -> list[list[Line]]:
         """For each question, the ``m`` best units of its passages, best first (ties: passage rank, then
-        position in the passage). ``hints[i]``, when given, names what question ``i`` asks about (a ``Hint``,
-        or a bare relation label: "national anthem"): the units of the passages it is about are ranked against
-        the question with the label after it."""
+        position in the passage). ``hints[i]``, when given, names what question ``i`` asks about (``Hint``): the
+        units of the passages it is about are ranked against the question with its label after it."""
         if len(questions) != len(passages):
             raise ValueError(f"{len(questions)} questions but {len(passages)} passage lists")
-        hints = [Hint(h) if isinstance(h, str) else h for h in hints] if hints is not None else [None] * len(questions)
+        hints = list(hints) if hints is not None else [None] * len(questions)
         if len(hints) != len(questions):
             raise ValueError(f"{len(questions)} questions but {len(hints)} hints")
         plain = self._vectors(list(questions)) if questions else np.zeros((0, 0), np.float32)
@@ -213,7 +212,7 @@ class LineSelector:
         return scores
 
     def select(self, question: str, passages: Sequence[Evidence], *, m: int = 3,
-               hint: Hint | str | None = None) -> list[Line]:
+               hint: Hint | None = None) -> list[Line]:
         return self.select_many([question], [passages], m=m, hints=[hint])[0]
 
 
