@@ -30,7 +30,10 @@ def test_fast_column_fills_before_the_slow_one_and_errors_stay_in_their_column(f
     # the first update carries what answers at once (one update fewer to send) and waits for nothing slow
     assert first_t < web.FIRST_UPDATE_S + 0.3 and first["closed_book"].state == "waiting"
     graph_t, graph_snapshot = next((t, s) for t, s in snapshots if s["graph"].state == "done")
-    assert graph_snapshot is first, "the graph answer must not wait for the slow model"
+    # the graph's answer goes out in the first update, or (when bm25's instant error beat it by a hair and went
+    # first) in the next one, still inside the first update's window: never after the slow model
+    assert graph_snapshot is snapshots[0][1] or graph_snapshot is snapshots[1][1]
+    assert graph_t < web.FIRST_UPDATE_S + 0.3, "the graph answer must not wait for the slow model"
     assert graph_snapshot["closed_book"].state == "waiting"
     assert graph_snapshot["graph"].text == "Lima" and "Lima" in graph_snapshot["graph"].card
     last_t, last = snapshots[-1]
