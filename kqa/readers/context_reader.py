@@ -12,9 +12,12 @@ index.
 
 ``hint``, when given, says what a question asks about as another kind of knowledge reads it (the app passes
 the graph's reading, ``GraphRetriever.reading``: "national anthem"); the line selector ranks the lines
-against the question told it (``retrievers/lines``), the model reads the question as asked, and the answer's
-``meta["hint"]`` records the hint. Without a graph, or when no relation of it fits the question, the hint is
-None and nothing changes.
+against the question told it (``retrievers/lines``), a question the model answers in its own words is read
+with what it asks for after it ("What song is Grenada's anthem? (asks for the national anthem)": told so, the
+270M model reads "Sultan and Prime Minister HAITHAM bin Tarik Al Said" for who runs Oman's government, where it
+stopped at the title), and the answer's ``meta["hint"]`` records the hint. A question with choices (or yes or
+no) is read as asked: its choices already say what it asks for. Without a graph, or when no relation of it
+fits the question, the hint is None and nothing changes.
 
 Example::
 
@@ -92,7 +95,8 @@ class ContextReader(LMReader):
                 out[i] = abstain(question, self.name, "retrieval found no passages", latency_ms=retrieve_ms,
                                  trace=self._trace(passages, facts[i]), **meta)
                 continue
-            prompts[i] = reading_prompt(self.lm, question, facts[i])
+            told = question if choices or hints[i] is None else f"{question} (asks for the {hints[i].label})"
+            prompts[i] = reading_prompt(self.lm, told, facts[i])
             if choices:
                 t = time.perf_counter()
                 choice = choose(self.lm, prompts[i], choices, cache=self._calibration,

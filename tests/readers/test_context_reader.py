@@ -147,8 +147,14 @@ def test_the_graph_reading_of_a_question_is_a_hint_to_line_selection(graph, ques
 
     hinted = reader(kg.reading).answer(question)
     assert hinted.meta["facts"] == [hinted_line] and hinted.meta["hint"] == label
+    # the model reads the question with what it asks for after it
+    assert hinted.meta["prompt"].endswith(f"Question: {question} (asks for the {label})\nAnswer:")
     for plain in (reader(None).answer(question), reader(lambda q: None).answer(question)):
         assert plain.meta["facts"] == [plain_line] and plain.meta["hint"] is None
+        assert plain.meta["prompt"].endswith(f"Question: {question}\nAnswer:")
+    # a question with choices is read as asked
+    yes_no = reader(kg.reading).answer(f"Is it true? {question}", choices=("yes", "no"))
+    assert "(asks for" not in yes_no.meta["prompt"]
     # a reading about another subject, whose passage is not retrieved, leaves this passage's lines as they were
     other = reader(lambda q: Hint(label, ("Another Film",))).answer(question)
     assert other.meta["facts"] == [plain_line] and other.meta["hint"] == label
