@@ -10,6 +10,12 @@ lookup reads one row), so only the projection is quantized, into a copy of its o
 Each output row ``w`` is stored as ``round(w / s)`` in [-127, 127] with ``s = max|w| / 127`` (symmetric, computed
 at load time from the loaded weights, in well under a second): a weight moves by at most half a step, s / 2.
 
+The output layer's int8 logits are a shortlist: its ``rescore`` (16) highest logits of each position are computed
+again from the layer's own weights (the embedding rows, kept for the lookup anyway: 16 x 640 multiply-adds), so
+the token greedy decoding picks, and the log-probabilities of likely tokens, are the unquantized model's unless
+its best token is not among int8's best 16. Without this, int8's rounding flipped close calls: 9% of closed-book
+answers differed from bfloat16's on 200 dev questions.
+
 Example::
 
     quantize_linears(model, scope="head")   # model.lm_head only; scope="all": every nn.Linear as well
@@ -23,6 +29,7 @@ import torch
 
 from kqa.kb.errors import KqaError
 
+RESCORE = 16  # the output layer's best logits of each position recomputed from its unquantized weights
 SCOPES = ("head", "all")  # the output layer only; every linear layer (the decoder's and the output layer)
 
 
@@ -58,22 +65,31 @@ class Int8Linear(torch.nn.Module):
     """``nn.Linear``'s forward with the weight as int8 rows and per-row scales (see the module docstring); the
     activations keep their dtype, the linear layer's own."""
 
-    def __init__(self, linear: torch.nn.Linear):
+    def __init__(self, linear: torch.nn.Linear, *, rescore: int = 0):
         super().__init__()
         self.in_features, self.out_features = linear.in_features, linear.out_features
         q, scales = quantize_rows(linear.weight, linear.weight.dtype)
         self.register_buffer("weight_int8", q)
         self.register_buffer("scales", scales)
         self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().clone())
+        # the top ``rescore`` outputs of each row recomputed from the unquantized weights (not copied: a tied output
+        # layer shares them with the embedding lookup); 0 keeps int8's outputs as they are
+        self.rescore = min(rescore, self.out_features)
+        self.exact = linear.weight.detach() if self.rescore else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch._weight_int8pack_mm(x.reshape(-1, self.in_features), self.weight_int8, self.scales)
+        flat = x.reshape(-1, self.in_features)
+        y = torch._weight_int8pack_mm(flat, self.weight_int8, self.scales)
+        if self.exact is not None:
+            top = y.topk(self.rescore, dim=-1).indices  # (rows, rescore)
+            y.scatter_(-1, top, torch.einsum("rki,ri->rk", self.exact[top], flat.to(self.exact.dtype)).to(y.dtype))
         if self.bias is not None:
             y = y + self.bias
         return y.reshape(*x.shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, int8 weights, a scale per row"
+        exact = f", its top {self.rescore} outputs recomputed exactly" if self.rescore else ""
+        return f"in_features={self.in_features}, out_features={self.out_features}, int8 weights, a scale per row{exact}"
 
 
 def quantize_linears(model: Any, scope: str) -> int:
@@ -89,7 +105,7 @@ def quantize_linears(model: Any, scope: str) -> int:
     problem = int8_kernel_error(head.weight.dtype)
     if problem:
         raise KqaError(f"{problem}: weight-only int8 needs it; use --dtype bfloat16 or float32")
-    model.set_output_embeddings(Int8Linear(head))
+    model.set_output_embeddings(Int8Linear(head, rescore=RESCORE))
     replaced = 1
     if scope == "all":
         decoder = model.get_decoder()
