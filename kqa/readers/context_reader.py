@@ -12,11 +12,12 @@ index.
 
 ``hint``, when given, says what a question asks about as another kind of knowledge reads it (the app passes
 the graph's reading, ``GraphRetriever.reading``: "national anthem"); the line selector ranks the lines
-against the question told it (``retrievers/lines``), a question the model answers in its own words is read
-with what it asks for after it ("What song is Grenada's anthem? (asks for the national anthem)": told so, the
-270M model reads "Sultan and Prime Minister HAITHAM bin Tarik Al Said" for who runs Oman's government, where it
-stopped at the title), and the answer's ``meta["hint"]`` records the hint. A question with choices (or yes or
-no) is read as asked: its choices already say what it asks for. Without a graph, or when no relation of it
+against the question told it (``retrievers/lines``), a question the model answers in its own words that asks
+for a relation's value without naming it is read with what it asks for after it ("What song is Grenada's
+anthem? (asks for the national anthem)": told so, the 270M model reads "Sultan and Prime Minister HAITHAM bin
+Tarik Al Said" for who runs Oman's government, where it stopped at the title; ``told``), and the answer's
+``meta["hint"]`` records the hint. A question with choices (or yes or no) is read as asked: its choices already
+say what it asks for. Without a graph, or when no relation of it
 fits the question, the hint is None and nothing changes.
 
 Example::
@@ -27,6 +28,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 
@@ -95,8 +97,7 @@ class ContextReader(LMReader):
                 out[i] = abstain(question, self.name, "retrieval found no passages", latency_ms=retrieve_ms,
                                  trace=self._trace(passages, facts[i]), **meta)
                 continue
-            told = question if choices or hints[i] is None else f"{question} (asks for the {hints[i].label})"
-            prompts[i] = reading_prompt(self.lm, told, facts[i])
+            prompts[i] = reading_prompt(self.lm, question if choices else told(question, hints[i]), facts[i])
             if choices:
                 t = time.perf_counter()
                 choice = choose(self.lm, prompts[i], choices, cache=self._calibration,
@@ -122,6 +123,21 @@ class ContextReader(LMReader):
                                        trace=self._trace(passages, facts[i]), facts=facts[i])
                 out[i] = answer
         return out  # type: ignore[return-value]  # every slot is filled above
+
+
+def told(question: str, hint: Hint | None) -> str:
+    """The question as the model reads it: with what it asks for after it ("(asks for the currency)") when the
+    hint says it asks for a relation's value and the question's own words do not name that relation; as asked
+    otherwise (told "asks for the population" of "What is the population of ...?", or the anthem of "Whose anthem
+    is ...?", the 270M model answered worse on the Factbook's test questions)."""
+    if hint is None or not hint.asks_value or _words(hint.label) <= _words(question):
+        return question
+    return f"{question} (asks for the {hint.label})"
+
+
+def _words(text: str) -> set[str]:
+    """Lower-case words, a plural's final s dropped: what a label shares with a question's wording."""
+    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in re.findall(r"\w+", text.casefold())}
 
 
 def _label(hint: Hint | None) -> str | None:

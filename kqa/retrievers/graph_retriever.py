@@ -292,14 +292,15 @@ class GraphRetriever:
         return info.name if info is not None else relation.replace("_", " ")
 
     def reading(self, question: str) -> Hint | None:
-        """The label of the relation the question reads as ("national anthem") and the names of the entities it
-        asks it of ("Liberia"), or None when no query of the graph fits it: what a reader of another kind of
-        knowledge can be told the question is about."""
+        """The label of the relation the question reads as ("national anthem"), the names of the entities it
+        asks it of ("Liberia") and whether it asks for the relation's value, or None when no query of the graph
+        fits it: what a reader of another kind of knowledge can be told the question is about."""
         query = self.parse(question).query
         if query is None or not query.relation:
             return None
         names = tuple(dict.fromkeys(c.label for c in query.entities if c.cls != "Literal"))
-        return Hint(self.relation_label(query.relation), names)
+        asks_value = query.kind in ("single_hop", "two_hop") or (query.kind == "list" and query.direction == "out")
+        return Hint(self.relation_label(query.relation), names, asks_value=asks_value)
 
     def _asked_class(self, question: str) -> str | None:
         match = self._which_noun.search(question)

@@ -70,12 +70,15 @@ class Hint:
     """What a question asks about as another kind of knowledge reads it: ``label``, the relation's name in a
     graph's schema ("national anthem"), and ``about``, the names of what the question asks it of ("Liberia"):
     the hint weighs only on the passages titled with one of them (on every passage when ``about`` is empty).
+    ``asks_value``: the answer is the relation's value ("What song is Liberia's anthem?"), not what has it
+    ("Whose anthem is ...?"), a count, a comparison's winner or yes or no.
     A neighbour's passage is ranked on the question alone, so when the subject's own line of the field is not
     retrieved the hint does not put a neighbour's in its place (South Africa's currency read from Namibia's
     exchange rates)."""
 
     label: str
     about: tuple[str, ...] = ()
+    asks_value: bool = False  # the question asks for the relation's value (not its subject, a count, yes or no)
 
     def applies(self, title: str | None) -> bool:
         return not self.about or (title or "").casefold() in {name.casefold() for name in self.about}

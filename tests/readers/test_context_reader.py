@@ -138,7 +138,7 @@ def test_the_graph_reading_of_a_question_is_a_hint_to_line_selection(graph, ques
 
     kg = GraphRetriever(KnowledgeGraph.from_graph(Graph().parse(data=data, format="turtle"), profile=profile),
                         encode=lambda texts: HashingEncoder().encode(list(texts)))
-    assert kg.reading(question) == Hint(label, (title,))
+    assert kg.reading(question) == Hint(label, (title,), asks_value=True)
     assert kg.reading("What is the weather like on Mars?") is None
 
     def reader(hint):
@@ -147,7 +147,7 @@ def test_the_graph_reading_of_a_question_is_a_hint_to_line_selection(graph, ques
 
     hinted = reader(kg.reading).answer(question)
     assert hinted.meta["facts"] == [hinted_line] and hinted.meta["hint"] == label
-    # the model reads the question with what it asks for after it
+    # the question's words do not name the relation it asks for: the model reads it with its label after it
     assert hinted.meta["prompt"].endswith(f"Question: {question} (asks for the {label})\nAnswer:")
     for plain in (reader(None).answer(question), reader(lambda q: None).answer(question)):
         assert plain.meta["facts"] == [plain_line] and plain.meta["hint"] is None
@@ -158,3 +158,37 @@ def test_the_graph_reading_of_a_question_is_a_hint_to_line_selection(graph, ques
     # a reading about another subject, whose passage is not retrieved, leaves this passage's lines as they were
     other = reader(lambda q: Hint(label, ("Another Film",))).answer(question)
     assert other.meta["facts"] == [plain_line] and other.meta["hint"] == label
+
+
+@pytest.mark.parametrize("question, hint, read", [
+    ("Who runs the government in Oman?", Hint("head of government", ("Oman",), asks_value=True),
+     "Who runs the government in Oman? (asks for the head of government)"),
+    ("What is the population of Peru?", Hint("population", ("Peru",), asks_value=True),
+     "What is the population of Peru?"),  # its words name the relation
+    ("Which national languages are official in Peru?", Hint("national language", ("Peru",), asks_value=True),
+     "Which national languages are official in Peru?"),  # a plural names it too
+    ("Whose anthem is Himno Nacional?", Hint("national anthem", ("Himno Nacional",), asks_value=False),
+     "Whose anthem is Himno Nacional?"),  # asks for what has the value: read as asked
+    ("What is the capital of Peru?", None, "What is the capital of Peru?"),
+])
+def test_the_model_is_told_what_a_question_asks_for_only_where_its_words_do_not_say(question, hint, read):
+    from kqa.readers.context_reader import told
+
+    assert told(question, hint) == read
+
+
+@pytest.mark.parametrize("graph, question, asks_value", [
+    ("films", "Who directed Alien?", True),
+    ("films", "Which films did Ridley Scott direct?", False),
+])
+def test_a_graph_reading_says_whether_the_question_asks_for_the_value(graph, question, asks_value):
+    from rdflib import Graph
+
+    from kqa.kb.graph import KnowledgeGraph
+    from kqa.retrievers.graph_retriever import GraphRetriever
+    from tests.graph.graphs import FILMS
+
+    kg = GraphRetriever(KnowledgeGraph.from_graph(Graph().parse(data=FILMS, format="turtle")),
+                        encode=lambda texts: HashingEncoder().encode(list(texts)))
+    reading = kg.reading(question)
+    assert reading is not None and reading.asks_value is asks_value
