@@ -1,6 +1,7 @@
 """Two ``kqa eval`` runs of the same questions compared question by question, per backend: how many answers are
 identical (the prediction's text), and each run's containment accuracy over the questions both answered. For a
-change that should leave answers alone (a faster runtime, another dtype).
+change that should leave answers alone (a faster runtime, another dtype). A run folder's answers.jsonl is read,
+or its answers.csv where the jsonl is gone (the reports kept in docs/ keep only the csv).
 
     python -m bench.compare_runs RUN_DIR_A RUN_DIR_B
 """
@@ -8,16 +9,29 @@ change that should leave answers alone (a faster runtime, another dtype).
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from pathlib import Path
 
 from kqa.eval.runner import ANSWERS, read_records
 
 
+def answers(run: Path) -> dict[tuple[str, str], dict]:
+    """{(backend, question_id): {"prediction", "correct", ...}} from a run folder's answers.jsonl or answers.csv."""
+    if (run / ANSWERS).exists():
+        records = read_records(run / ANSWERS)
+    elif (run / "answers.csv").exists():
+        with open(run / "answers.csv", newline="", encoding="utf-8") as f:
+            records = [{**row, "correct": row["correct"] == "True"} for row in csv.DictReader(f)]
+    else:
+        raise SystemExit(f"{run}: no {ANSWERS} or answers.csv (not a `kqa eval` folder?)")
+    return {(r["backend"], r["question_id"]): r for r in records}
+
+
 def compare(a: Path, b: Path) -> dict[str, dict]:
     """{backend: {"questions", "identical", "identical_share", "accuracy_a", "accuracy_b", "fixed", "broken"}}:
     ``fixed``/``broken``: questions B answers correctly and A does not, and the reverse."""
-    runs = [{(r["backend"], r["question_id"]): r for r in read_records(run / ANSWERS)} for run in (a, b)]
+    runs = [answers(run) for run in (a, b)]
     out: dict[str, dict] = {}
     for backend in sorted({k[0] for k in runs[0]} & {k[0] for k in runs[1]}):
         keys = [k for k in runs[0] if k[0] == backend and k in runs[1]]

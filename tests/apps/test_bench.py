@@ -133,3 +133,21 @@ def test_the_classroom_reads_every_update_of_a_job_as_it_comes_and_the_last_afte
     for update in job_updates(job, every_s=0.005):
         seen.append((update, len(job.out)))
     assert [u for u, _ in seen] == [0, 1, 2] and seen[0][1] == 1  # the first read before the second came
+
+
+def test_two_runs_compare_question_by_question_from_jsonl_or_from_the_csv_a_kept_report_holds(tmp_path):
+    from bench.compare_runs import compare
+
+    def record(qid, prediction, correct):
+        return {"backend": "dense", "question_id": qid, "prediction": prediction, "correct": correct}
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_jsonl(a / "answers.jsonl", [record("q1", "Lima", True), record("q2", "Quito", False),
+                                      record("q3", "Paris", True)])
+    b.mkdir()
+    (b / "answers.csv").write_text("question_id,backend,prediction,correct\n"
+                                   "q1,dense,Lima,True\nq2,dense,Bogota,True\nq3,dense,Lyon,False\n")
+    assert compare(a, b) == {"dense": {"questions": 3, "identical": 1, "identical_share": 0.3333,
+                                       "accuracy_a": 0.6667, "accuracy_b": 0.6667, "fixed": 1, "broken": 1}}
+    with pytest.raises(SystemExit, match="no answers.jsonl or answers.csv"):
+        compare(a, tmp_path)
