@@ -670,7 +670,8 @@ def _prefix_store(b: Bench, lm) -> None:
 def _runtimes(b: Bench, short: Sequence[str]) -> None:
     """The default runtime's choice (issue #17), side by side in one run: transformers with float32 weights (the
     reference: what kqa ran before), with bfloat16 weights, and (``Sizes.runtime_llamacpp``) llama.cpp on the GGUF
-    file. For each: tokens/s one prompt at a time (greedy, no stop, one pass), and on dev questions the closed_book
+    file. For each: tokens/s one prompt at a time (greedy, no stop, the median of ``Sizes.repeats`` passes, as
+    the llama.cpp comparison above measures it), and on dev questions the closed_book
     and dense answers one question at a time as the app asks them: their latency, accuracy, and how often the
     answer text is the float32 one. llama.cpp re-reads the whole prompt on every call (kqa's prefix cache is
     transformers-only) and spins its threads, so on a busy machine it takes minutes here: the full run leaves it
@@ -710,7 +711,7 @@ def _runtimes(b: Bench, short: Sequence[str]) -> None:
                 gens = [g for p in short for g in lm.generate([p], max_new_tokens=s.lm_new_tokens, stop=())]
                 return sum(len(g.token_logprobs or ()) for g in gens), [g.text for g in gens]
 
-            rate, _ = _rate(one, 1)
+            rate, _ = _rate(one, s.repeats)
             row: dict[str, Any] = {"runtime": runtime, "dtype": dtype, "load_s": round(load_s, 2),
                                    "one_at_a_time": rate}
             for name in ("closed_book", "dense"):
