@@ -60,6 +60,7 @@ class Sizes:
     lm_questions: int = 50  # per LM-read backend
     lm_prompts: int = 8
     lm_new_tokens: int = 32
+    lm_passes: int = 5  # alternated passes of each runtime, one prompt at a time (the figure is their median)
     runtime_questions: int = 50  # dev questions each runtime answers (closed_book and dense) to compare answers
     runtime_llamacpp: bool = False  # llama.cpp among them (minutes on a busy machine: see _runtimes)
     long_prompts: int = 3  # reader-sized prompts (four passages) for prompt-processing speed
@@ -68,8 +69,8 @@ class Sizes:
 
 FULL = Sizes()
 QUICK = Sizes(repeats=1, pack_builds=1, embed_passages=32, retrieval_questions=8,
-              haystack_passes=1, graph_questions=12, lm_questions=2, lm_prompts=2, lm_new_tokens=8, long_prompts=1,
-              runtime_questions=3, serve_starts=1)
+              haystack_passes=1, graph_questions=12, lm_questions=2, lm_prompts=2, lm_new_tokens=8, lm_passes=1,
+              long_prompts=1, runtime_questions=3, serve_starts=1)
 
 
 @dataclass(frozen=True)
@@ -577,6 +578,14 @@ def bench_lm(b: Bench) -> None:
     b.say("language model: transformers (de-quantized gemma-3-270m)")
     lm = b.lm()
     lm.generate(short[:1], max_new_tokens=2, stop=())  # warm
+    raw = None
+    if peers.available("llama_cpp"):
+        from kqa.models.llamacpp_lm import gguf_path
+
+        b.say("language model: llama.cpp on the same GGUF file")
+        gguf = gguf_path("gemma-3-270m", b.model_cache)  # the file TransformersLM converted from
+        raw, cpp_load_s = seconds(lambda: peers.LlamaCppCompletions(gguf))
+        raw.complete(short[0], 2)  # warm
 
     def tf_tokens(generations) -> int:
         return sum(len(g.token_logprobs or ()) for g in generations)
@@ -589,7 +598,13 @@ def bench_lm(b: Bench) -> None:
         gens = lm.generate(short, max_new_tokens=n_new, stop=())
         return tf_tokens(gens), [g.text for g in gens]
 
-    tf_one_rate, tf_texts = _rate(tf_one, s.repeats)
+    def cpp_one():
+        outs = [raw.complete(p, n_new) for p in short]
+        return sum(o[2] for o in outs), [o[0] for o in outs]
+
+    # one prompt at a time, the two runtimes' passes alternated: a slow spell of a shared machine falls on both
+    one = _alternated({"transformers": tf_one, **({"llama_cpp": cpp_one} if raw else {})}, s.lm_passes)
+    tf_one_rate, tf_texts = one["transformers"]
     tf = {"one_at_a_time": tf_one_rate, "batched": _rate(tf_batched, s.repeats)[0]}
     prompt_tokens = [len(lm.tokenizer(p).input_ids) for p in long]
     tf["prompt_tokens_per_s"] = _prefill_rate(lambda p: lm.generate([p], max_new_tokens=1, stop=()), long,
@@ -598,22 +613,13 @@ def bench_lm(b: Bench) -> None:
     _prefix_store(b, lm)
     _runtimes(b, short)
 
-    if not peers.available("llama_cpp"):
+    if raw is None:
         b.put("lm", "llama_cpp", {"status": "not installed", "install": peers.INSTALL["llama_cpp"]})
         return
-    from kqa.models.llamacpp_lm import LlamaCppLM, gguf_path
+    from kqa.models.llamacpp_lm import LlamaCppLM
 
-    b.say("language model: llama.cpp on the same GGUF file")
-    gguf = gguf_path("gemma-3-270m", b.model_cache)  # the file TransformersLM converted from
-    raw, took = seconds(lambda: peers.LlamaCppCompletions(gguf))
-    raw.complete(short[0], 2)  # warm
-
-    def cpp_one():
-        outs = [raw.complete(p, n_new) for p in short]
-        return sum(o[2] for o in outs), [o[0] for o in outs]
-
-    cpp_one_rate, cpp_texts = _rate(cpp_one, s.repeats)
-    cpp = {"load_s": round(took, 3), "one_at_a_time": cpp_one_rate,
+    cpp_one_rate, cpp_texts = one["llama_cpp"]
+    cpp = {"load_s": round(cpp_load_s, 3), "one_at_a_time": cpp_one_rate,
            "batched": "llama-cpp-python's API decodes one sequence at a time",
            "prompt_tokens_per_s": _prefill_rate(lambda p: raw.complete(p, 1), long,
                                                 [raw.prompt_tokens(p) for p in long], s.repeats)}
@@ -693,7 +699,7 @@ def _runtimes(b: Bench, short: Sequence[str]) -> None:
     if native_bf16():
         candidates.append(("transformers", "bfloat16"))
     if int8_kernel_error(torch.bfloat16 if native_bf16() else torch.float32) is None:
-        candidates += [("transformers", "int8-head"), ("transformers", "int8")]  # weight-only int8 (kqa.models)
+        candidates += [("transformers", d) for d in ("int8-head", "int8-mlp", "int8")]  # weight-only int8 (kqa.models)
     if s.runtime_llamacpp and "llamacpp" in RUNTIMES and llama_cpp_available():
         candidates.append(("llamacpp", "q4_k_m"))
     b.dense()  # the index cache is in place: every candidate's dense backend loads it
@@ -750,6 +756,21 @@ def _rate(run: Callable[[], tuple[int, Any]], repeats: int) -> tuple[dict[str, A
         (tokens, outputs), took = seconds(run)
         rates.append(tokens / took)
     return {"tokens_per_s": summary(rates, digits=1), "tokens": tokens}, outputs
+
+
+def _alternated(runs: dict[str, Callable[[], tuple[int, Any]]], repeats: int) -> dict[str, tuple[dict, Any]]:
+    """``_rate`` of each ``run() -> (tokens, outputs)``, their passes taken in turn (a, b, a, b ...) with a pause
+    between, so that neither runs in a quiet or a busy spell of the machine the other missed, and a runtime that
+    spins its threads after a call has stopped before the next one starts."""
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    last: dict[str, tuple[int, Any]] = {}
+    for _ in range(max(1, repeats)):
+        for name, run in runs.items():
+            time.sleep(0.5)
+            last[name], took = seconds(run)
+            rates[name].append(last[name][0] / took)
+    return {name: ({"tokens_per_s": summary(rates[name], digits=1), "tokens": last[name][0]}, last[name][1])
+            for name in runs}
 
 
 def _prefill_rate(run: Callable[[str], Any], prompts: Sequence[str], counts: Sequence[int], repeats: int):

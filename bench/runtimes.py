@@ -1,4 +1,4 @@
-"""The default runtime's decision run (issue #17): transformers float32, bfloat16, int8-head and int8, and
+"""The default runtime's decision run (issue #17): transformers float32, bfloat16, int8-head, int8-mlp and int8, and
 llama.cpp side by side in one process, each answering the same dev questions with closed_book and dense one at a
 time, as the ``runtimes`` part of ``python -m bench --only lm`` does, with llama.cpp included.
 

@@ -18,7 +18,7 @@ answers differed from bfloat16's on 200 dev questions.
 
 Example::
 
-    quantize_linears(model, scope="head")   # model.lm_head only; scope="all": every nn.Linear as well
+    quantize_linears(model, scope="head")   # model.lm_head only; "mlp": and the feed-forward layers; "all": every nn.Linear
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ import torch
 from kqa.kb.errors import KqaError
 
 RESCORE = 16  # the output layer's best logits of each position recomputed from its unquantized weights
-SCOPES = ("head", "all")  # the output layer only; every linear layer (the decoder's and the output layer)
+BLOCK = 256  # top-k of a long row: the k blocks of this many with the highest maxima hold its k best values
+# the output layer only; it and the decoder's feed-forward (MLP) layers; it and every linear layer of the decoder
+SCOPES = ("head", "mlp", "all")
 
 
 def int8_kernel_error(dtype: torch.dtype) -> str | None:
@@ -44,6 +46,20 @@ def int8_kernel_error(dtype: torch.dtype) -> str | None:
     except (RuntimeError, NotImplementedError) as error:
         return f"torch {torch.__version__}'s weight-only int8 kernel fails on this machine ({str(error)[:200]})"
     return None
+
+
+def top_indices(y: torch.Tensor, k: int, block: int = BLOCK) -> torch.Tensor:
+    """The indices of the ``k`` largest values of each row of ``y`` (rows, n), in no set order: ``y.topk(k)``'s
+    set (up to ties), found in the ``k`` blocks of ``block`` values whose maxima are highest (every one of the k
+    best lies in such a block), which reads a 262,144-wide row about three times faster than a full top-k."""
+    rows, n = y.shape
+    if n % block or n // block < k:
+        return y.topk(k, dim=-1).indices
+    blocks = y.view(rows, n // block, block)
+    best = blocks.amax(dim=-1).topk(k, dim=-1).indices  # (rows, k)
+    candidates = blocks.gather(1, best[:, :, None].expand(-1, -1, block)).reshape(rows, k * block)
+    where = candidates.topk(k, dim=-1).indices
+    return best.gather(1, where // block) * block + where % block
 
 
 def quantize_rows(weight: torch.Tensor, dtype: torch.dtype, rows: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,7 +97,7 @@ class Int8Linear(torch.nn.Module):
         flat = x.reshape(-1, self.in_features)
         y = torch._weight_int8pack_mm(flat, self.weight_int8, self.scales)
         if self.exact is not None:
-            top = y.topk(self.rescore, dim=-1).indices  # (rows, rescore)
+            top = top_indices(y, self.rescore)  # (rows, rescore)
             y.scatter_(-1, top, torch.einsum("rki,ri->rk", self.exact[top], flat.to(self.exact.dtype)).to(y.dtype))
         if self.bias is not None:
             y = y + self.bias
@@ -93,8 +109,10 @@ class Int8Linear(torch.nn.Module):
 
 
 def quantize_linears(model: Any, scope: str) -> int:
-    """Replace ``model``'s output layer (``scope="head"``), or it and every ``nn.Linear`` of its decoder
-    (``"all"``), by int8 linears built from their current weights; returns how many were replaced. A tied output
+    """Replace ``model``'s output layer (``scope="head"``), it and the ``nn.Linear`` layers of its decoder's
+    feed-forward blocks (``"mlp"``: modules named ``mlp``, about 70% of a Gemma 3 layer's weights; attention keeps
+    its own), or it and every ``nn.Linear`` of its decoder (``"all"``), by int8 linears built from their current
+    weights; returns how many were replaced. A tied output
     layer gets its own int8 copy: the input embeddings stay as they are. Raises ``KqaError`` where the kernel
     cannot run (see ``int8_kernel_error``)."""
     if scope not in SCOPES:
@@ -107,9 +125,10 @@ def quantize_linears(model: Any, scope: str) -> int:
         raise KqaError(f"{problem}: weight-only int8 needs it; use --dtype bfloat16 or float32")
     model.set_output_embeddings(Int8Linear(head, rescore=RESCORE))
     replaced = 1
-    if scope == "all":
+    if scope != "head":
         decoder = model.get_decoder()
-        targets = [(name, m) for name, m in decoder.named_modules() if isinstance(m, torch.nn.Linear)]
+        targets = [(name, m) for name, m in decoder.named_modules() if isinstance(m, torch.nn.Linear)
+                   and (scope == "all" or "mlp" in name.split("."))]
         for name, linear in targets:
             parent_name, _, child = name.rpartition(".")
             setattr(decoder.get_submodule(parent_name) if parent_name else decoder, child, Int8Linear(linear))

@@ -18,18 +18,20 @@ worked examples run once per process. One greedy prompt (the app's question) the
 (``_decode_rows``: the tokens ``model.generate`` picks, without its per-step machinery). Calls run one at a time
 (a lock), so threads may share a model.
 
-The weights sit in memory as ``dtype``: ``auto`` (the default) is ``int8-head`` (below) on a CPU that multiplies
+The weights sit in memory as ``dtype``: ``auto`` (the default) is ``int8-mlp`` (below) on a CPU that multiplies
 bfloat16 natively (AVX512-BF16 or AMX) and runs torch's weight-only int8 kernel, and float32 elsewhere, where
 bfloat16 is emulated and slower. On 50 dev questions bfloat16 kept closed_book's and dense's accuracy and 47/50 and
 50/50 of float32's answers, 1.8x and 3.3x faster a question; int8-head then kept accuracy within 0.015 and 91-98%
-of bfloat16's answers (dev 200, webq 385) at 1.4x its tokens/s, one prompt at a time (README, "Benchmarks").
+of bfloat16's answers (dev 200, webq 385) at 1.4x its tokens/s, one prompt at a time; with its best logits
+recomputed exactly, 200/200; int8-mlp (the feed-forward layers in int8 as well) keeps accuracy and 94-98% of
+bfloat16's answers at about 1.2x int8-head's tokens/s (README, "Benchmarks").
 bfloat16 rounds every sum, so where a token's numbers come from (one pass or a cached prefix and the rest; a
 padded batch or alone) can change greedy text; so in bfloat16 every row runs in the same fixed passes whatever
 the batch or the prefix store holds (chunks of ``CHUNK_TOKENS`` from its start, then the rest, then a token a
 pass), and a batch holds rows of one length only, without padding: a batch and its prompts one at a time write
 the same text, token log-probabilities included (tested). The converted cache always holds float32, so any
-dtype loads from it. ``int8-head`` and ``int8`` hold the output layer's weights (the tied 262k x 640 projection,
-most of what a token reads), or every linear layer's, as int8 with a scale per row, quantized on load
+dtype loads from it. ``int8-head``, ``int8-mlp`` and ``int8`` hold the output layer's weights (the tied 262k x 640
+projection, most of what a token reads), it and the feed-forward layers', or every linear layer's, as int8 with a scale per row, quantized on load
 (``int8_linear``); the rest and the activations are in what ``auto`` picks.
 A prompt too long for the model's context loses its first tokens, with a warning. This file does
 not build prompts: that is ``prompts.py``.
@@ -61,8 +63,9 @@ from kqa.kb.progress import progress_task
 from kqa.models.lm import Generation, truncate_at_stop
 
 DEFAULT_MODEL = "gemma-3-270m"
-DTYPES = ("auto", "float32", "bfloat16", "int8-head", "int8")  # weights in memory; see resolve_dtype
-INT8 = {"int8-head": "head", "int8": "all"}  # int8 dtype -> the linear layers it quantizes (kqa.models.int8_linear)
+DTYPES = ("auto", "float32", "bfloat16", "int8-head", "int8-mlp", "int8")  # weights in memory; see resolve_dtype
+# int8 dtype -> the linear layers it quantizes (kqa.models.int8_linear)
+INT8 = {"int8-head": "head", "int8-mlp": "mlp", "int8": "all"}
 CHUNK_TOKENS = 32  # bfloat16: a prompt's first tokens run in passes of this many (TransformersLM.chunk_tokens)
 MAX_CHUNKED_TOKENS = 1024  # ... up to here (or the prefix store's limit); the rest in one pass
 
@@ -89,10 +92,10 @@ def _require(preset: ModelPreset) -> None:
 
 
 def resolve_dtype(dtype: str) -> str:
-    """``dtype`` as a torch dtype name or an int8 variant: ``auto`` is ``int8-head`` on a CPU that multiplies bfloat16
+    """``dtype`` as a torch dtype name or an int8 variant: ``auto`` is ``int8-mlp`` on a CPU that multiplies bfloat16
     natively (AVX512-BF16 or AMX) where torch's weight-only int8 kernel runs, bfloat16 where only the first holds,
     else float32 (elsewhere bfloat16 is emulated and slower). ``int8-head``: the output layer's weights in int8,
-    ``int8``: every linear layer's; the rest of the model, and the activations, in ``activation_dtype``."""
+    ``int8-mlp``: and the feed-forward layers', ``int8``: every linear layer's; the rest of the model, and the activations, in ``activation_dtype``."""
     if dtype not in DTYPES:
         raise KqaError(f"unknown model dtype {dtype!r}: use one of {', '.join(DTYPES)}")
     if dtype == "auto":
@@ -101,7 +104,7 @@ def resolve_dtype(dtype: str) -> str:
         from kqa.models.int8_linear import int8_kernel_error
 
         native = _native_float()
-        return "int8-head" if native == "bfloat16" and int8_kernel_error(torch.bfloat16) is None else native
+        return "int8-mlp" if native == "bfloat16" and int8_kernel_error(torch.bfloat16) is None else native
     return dtype
 
 

@@ -83,10 +83,10 @@ def test_the_dtype_flag_reaches_the_options_and_picks_its_own_model(monkeypatch,
 
 
 @pytest.mark.parametrize("native, kernel, expected, computes", [
-    (True, None, "int8-head", "bfloat16"), (True, "no kernel", "bfloat16", "bfloat16"),
+    (True, None, "int8-mlp", "bfloat16"), (True, "no kernel", "bfloat16", "bfloat16"),
     (False, None, "float32", "float32"),
 ])
-def test_auto_dtype_is_int8_head_where_the_cpu_multiplies_bfloat16_and_runs_the_int8_kernel(
+def test_auto_dtype_is_int8_mlp_where_the_cpu_multiplies_bfloat16_and_runs_the_int8_kernel(
         native, kernel, expected, computes, monkeypatch):
     from kqa.kb.errors import KqaError
     from kqa.models import embedder, int8_linear, transformers_lm
@@ -97,7 +97,7 @@ def test_auto_dtype_is_int8_head_where_the_cpu_multiplies_bfloat16_and_runs_the_
     assert transformers_lm.resolve_dtype("float32") == "float32"
     # int8 variants keep their name; the rest of the model and the activations are in bfloat16 where it is native
     assert transformers_lm.resolve_dtype("int8") == "int8"
-    assert transformers_lm.activation_dtype("int8-head") == transformers_lm.activation_dtype("int8") == computes
+    assert transformers_lm.activation_dtype("int8-head") == transformers_lm.activation_dtype("int8-mlp") == computes
     assert transformers_lm.activation_dtype("float32") == "float32"
     with pytest.raises(KqaError, match="float32"):
         transformers_lm.resolve_dtype("half")

@@ -9,7 +9,7 @@ import torch
 
 from kqa.kb.errors import KqaError
 from kqa.models import int8_linear
-from kqa.models.int8_linear import Int8Linear, quantize_linears, quantize_rows
+from kqa.models.int8_linear import Int8Linear, quantize_linears, quantize_rows, top_indices
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
@@ -46,6 +46,20 @@ def test_the_output_layer_recomputes_its_best_outputs_exactly():
     assert Int8Linear(linear, rescore=8).exact.data_ptr() == linear.weight.data_ptr()  # shared, not copied
 
 
+@pytest.mark.parametrize("width, block", [(8192, 256), (4096, 64), (1000, 256), (512, 256)])
+def test_the_blockwise_top_k_finds_the_same_best_outputs_as_a_full_top_k(width, block):
+    """Blocks that divide the row (and are at least k of them) or a plain top-k otherwise: the same sets, including
+    rows whose best values crowd into one block."""
+    torch.manual_seed(2)
+    y = torch.randn(6, width)
+    y[1, 7:23] += 10  # row 1: its 16 best in the first block
+    y[2, -16:] += 10  # row 2: in the last
+    want = y.topk(16, dim=-1).indices.sort(dim=-1).values
+    got = top_indices(y, 16, block=block).sort(dim=-1).values
+    assert torch.equal(got, want)
+    assert torch.equal(got[1], torch.arange(7, 23))
+
+
 def test_quantized_rows_use_the_whole_int8_range_and_survive_a_zero_row():
     weight = torch.tensor([[0.5, -1.0, 0.25], [0.0, 0.0, 0.0]])
     q, scales = quantize_rows(weight, torch.float32, rows=1)  # a row at a time: the chunks must not matter
@@ -63,8 +77,9 @@ def _tiny_gemma():
     return Gemma3ForCausalLM(config).to(torch.bfloat16).eval()
 
 
-@pytest.mark.parametrize("scope, linears", [("head", 0), ("all", 2 * 7)])
-def test_head_quantizes_the_output_layer_only_and_all_every_linear_layer(scope, linears):
+@pytest.mark.parametrize("scope, linears", [("head", 0), ("mlp", 2 * 3), ("all", 2 * 7)])
+def test_head_quantizes_the_output_layer_only_mlp_the_feed_forward_layers_too_and_all_every_linear_layer(scope,
+                                                                                                     linears):
     model = _tiny_gemma()
     embedding = model.get_input_embeddings().weight.clone()
     ids = torch.tensor([[2, 17, 45, 99, 7]])
@@ -73,8 +88,9 @@ def test_head_quantizes_the_output_layer_only_and_all_every_linear_layer(scope, 
     assert quantize_linears(model, scope) == 1 + linears
     assert isinstance(model.lm_head, Int8Linear)
     assert torch.equal(model.get_input_embeddings().weight, embedding)  # the tied lookup keeps its weights
-    left = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    assert len(left) == (7 * 2 if scope == "head" else 0)
+    left = {name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    attention, feed_forward = {"q_proj", "k_proj", "v_proj", "o_proj"}, {"gate_proj", "up_proj", "down_proj"}
+    assert left == {"head": attention | feed_forward, "mlp": attention, "all": set()}[scope]
     with torch.no_grad():
         after = model(input_ids=ids).logits.float()
     assert (after - before).abs().max() < 0.1 * before.abs().max()
@@ -102,7 +118,7 @@ def test_a_kernel_that_fails_on_this_cpu_is_a_clear_error(monkeypatch):
 
 
 @pytest.mark.real_model
-@pytest.mark.parametrize("dtype", ["int8-head", "int8"])
+@pytest.mark.parametrize("dtype", ["int8-head", "int8-mlp", "int8"])
 def test_the_real_model_generates_greedily_with_int8_weights(dtype, gemma_lm, model_cache):
     """The int8 variants load from the same converted cache and answer as the model does: the reading prompt's
     answer, and a continuation's log-probability near the unquantized model's."""
