@@ -56,12 +56,14 @@ def main(argv: list[str] | None = None) -> dict:
     questions = [q for q in load_questions(args.pack / "questions.jsonl", split="test") if q.gold_passages]
     out: dict = {"passages": len(passages), "windows": len(texts), "sample": len(sample), "by_tokens": {}}
     for limit, precision in [(int(t), p) for t in args.tokens.split(",") for p in args.precision.split(",")]:
+        start = time.perf_counter()
         encoder = load_embedder(max_tokens=limit, precision=precision)
+        load_s = time.perf_counter() - start
         encoder.encode(sample[:16])  # warm
         start = time.perf_counter()
         encoder.encode(sample)
         took = time.perf_counter() - start
-        row: dict = {"model_id": encoder.model_id, "precision": encoder.precision,
+        row: dict = {"model_id": encoder.model_id, "precision": encoder.precision, "load_s": round(load_s, 1),
                      "sample_windows_per_s": round(len(sample) / took, 1),
                      "full_corpus_min_estimate": round(len(texts) / len(sample) * took / 60, 1),
                      "load_average_1m": round(os.getloadavg()[0], 2)}
