@@ -66,6 +66,7 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
+    commit = git_commit() or ""
     return {
         "cpu": cpu,
         "cores_logical": os.cpu_count(),
@@ -75,7 +76,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "torch_threads": _torch_threads(),
         "load_average_start": _load(),
-        "commit": (git_commit() or "")[:7] or None,
+        "commit": commit[:7] + commit[40:] or None,  # the short hash, and UNCOMMITTED after it where it is
         "versions": package_versions((*PACKAGES, *VERSIONS)),
     }
 

@@ -305,13 +305,21 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
     return out
 
 
-def git_commit() -> str | None:
+UNCOMMITTED = " with uncommitted changes"
+
+
+def git_commit(here: Path | None = None) -> str | None:
+    """The commit of kqa's checkout (or of the one at ``here``), and ``UNCOMMITTED`` after it when its Python files
+    differ from that commit (a run of work in progress must not pass for the commit's); None outside a checkout."""
+    here = here or Path(__file__).resolve().parent
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                                cwd=Path(__file__).resolve().parent)
-        return result.stdout.strip() or None
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                              cwd=here).stdout.strip()
+        changed = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", ":/*.py"], capture_output=True,
+                                 timeout=5, cwd=here).returncode == 1
     except (OSError, subprocess.SubprocessError):
         return None
+    return head + (UNCOMMITTED if head and changed else "") or None
 
 
 def summarise(out_dir: Path, questions: Sequence[Question], backends: list[str], *, config: dict[str, Any],

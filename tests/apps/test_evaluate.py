@@ -124,3 +124,27 @@ def test_kqa_eval_refuses_to_resume_after_the_pack_changed(small_pack, tmp_path,
     assert "the pack's corpus.jsonl (was the pack rebuilt?)" in capsys.readouterr().err
     assert main([*run, "--k", "3"]) == 2  # and another option, with the pack as it was recorded or not
     assert len((tmp_path / "run" / "answers.jsonl").read_text().splitlines()) == 5
+
+
+def test_a_run_names_its_commit_and_says_when_the_code_it_ran_was_not_committed(tmp_path):
+    from kqa.eval.runner import UNCOMMITTED, git_commit
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "reader.py").write_text("X = 1\n")
+    (tmp_path / "notes.md").write_text("a\n")
+    git("add", ".")
+    git("commit", "-qm", "first")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    assert git_commit(tmp_path) == head
+    (tmp_path / "notes.md").write_text("b\n")  # not code: the run is still the commit's
+    assert git_commit(tmp_path) == head
+    (tmp_path / "reader.py").write_text("X = 2\n")
+    assert git_commit(tmp_path) == head + UNCOMMITTED
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / ".git").rename(tmp_path / "git-moved")  # no checkout above it any more
+    assert git_commit(outside) is None
