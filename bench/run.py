@@ -675,13 +675,13 @@ def _prefix_store(b: Bench, lm) -> None:
 
 def _runtimes(b: Bench, short: Sequence[str]) -> None:
     """The default runtime's choice (issue #17), side by side in one run: transformers with float32 weights (the
-    reference: what kqa ran before), with bfloat16 weights, and (``Sizes.runtime_llamacpp``) llama.cpp on the GGUF
-    file. For each: tokens/s one prompt at a time (greedy, no stop, the median of ``Sizes.repeats`` passes, as
-    the llama.cpp comparison above measures it), and on dev questions the closed_book
-    and dense answers one question at a time as the app asks them: their latency, accuracy, and how often the
-    answer text is the float32 one. llama.cpp re-reads the whole prompt on every call (kqa's prefix cache is
-    transformers-only) and spins its threads, so on a busy machine it takes minutes here: the full run leaves it
-    to the tokens/s rows below, and ``python -m bench.runtimes`` (the decision run, README "Benchmarks") has it."""
+    reference: what kqa ran before), bfloat16, int8-head, int8-mlp and int8 where the CPU runs them, and
+    (``Sizes.runtime_llamacpp``) llama.cpp on the GGUF file. For each: tokens/s one prompt at a time (greedy, no
+    stop, the median of ``Sizes.repeats`` passes), and on dev questions the closed_book and dense answers one
+    question at a time as the app asks them: their latency, accuracy, and how often the answer text is the float32
+    one. llama.cpp re-reads the whole prompt on every call (kqa's prefix cache is transformers-only) and spins its
+    threads, so on a busy machine it takes minutes here: the full run leaves it to the tokens/s rows below, and
+    ``python -m bench.runtimes`` (the decision run, README "Benchmarks") has it."""
     from kqa.apps.wiring import RUNTIMES
     from kqa.eval.metrics import score_answer
     from kqa.kb.questions import load_questions
@@ -751,14 +751,11 @@ def _first_word(text: str) -> str:
 
 def _rate(run: Callable[[], tuple[int, Any]], repeats: int) -> tuple[dict[str, Any], Any]:
     """Tokens per second of ``run() -> (tokens generated, outputs)`` over repeats; and the last outputs."""
-    rates, tokens, outputs = [], 0, None
-    for _ in range(max(1, repeats)):
-        (tokens, outputs), took = seconds(run)
-        rates.append(tokens / took)
-    return {"tokens_per_s": summary(rates, digits=1), "tokens": tokens}, outputs
+    return _alternated({"run": run}, repeats, pause_s=0)["run"]
 
 
-def _alternated(runs: dict[str, Callable[[], tuple[int, Any]]], repeats: int) -> dict[str, tuple[dict, Any]]:
+def _alternated(runs: dict[str, Callable[[], tuple[int, Any]]], repeats: int,
+                pause_s: float = 0.5) -> dict[str, tuple[dict, Any]]:
     """``_rate`` of each ``run() -> (tokens, outputs)``, their passes taken in turn (a, b, a, b ...) with a pause
     between, so that neither runs in a quiet or a busy spell of the machine the other missed, and a runtime that
     spins its threads after a call has stopped before the next one starts."""
@@ -766,7 +763,7 @@ def _alternated(runs: dict[str, Callable[[], tuple[int, Any]]], repeats: int) ->
     last: dict[str, tuple[int, Any]] = {}
     for _ in range(max(1, repeats)):
         for name, run in runs.items():
-            time.sleep(0.5)
+            time.sleep(pause_s)
             last[name], took = seconds(run)
             rates[name].append(last[name][0] / took)
     return {name: ({"tokens_per_s": summary(rates[name], digits=1), "tokens": last[name][0]}, last[name][1])

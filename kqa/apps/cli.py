@@ -181,10 +181,11 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
                         help="where the model runs: transformers (default, in process), llamacpp (in process, needs "
                              "pip install llama-cpp-python), openai (an OpenAI-compatible server at --base-url)")
     parser.add_argument("--dtype", choices=DTYPES, default=default["dtype"],
-                        help="--runtime transformers: the weights' type in memory (default auto: int8-mlp where the CPU "
-                             "multiplies bfloat16 natively, AVX512-BF16 or AMX, and torch's int8 kernel runs, else "
-                             "float32; int8-head: the output layer's weights in int8, the rest bfloat16; int8-mlp: "
-                             "and the feed-forward layers'; int8: every linear layer's; float32 batches `kqa eval` across question lengths)")
+                        help="--runtime transformers: the weights' type in memory (default auto: int8-mlp where "
+                             "the CPU multiplies bfloat16 natively, AVX512-BF16 or AMX, and torch's int8 kernel runs, "
+                             "else float32; int8-head: the output layer's weights in int8, the rest bfloat16; "
+                             "int8-mlp: and the feed-forward layers'; int8: every linear layer's; float32 batches "
+                             "`kqa eval` across question lengths)")
     parser.add_argument("--base-url", default=None, help="--runtime openai: the server's URL, e.g. http://127.0.0.1:8080/v1")
     parser.add_argument("--api-key-env", default=None, metavar="VAR",
                         help="--runtime openai: the environment variable holding the API key (never the key itself)")

@@ -35,7 +35,7 @@ class Options:
     n_samples: int = 5  # self-consistency
     index_kind: str = "flat"  # flat | hnsw | ivfpq
     runtime: str = "transformers"  # transformers (in process) | llamacpp (in process, GGUF) | openai (a server)
-    dtype: str = "auto"  # transformers: weights in memory: auto, float32, bfloat16, int8-head, int8-mlp, int8 (kqa.models)
+    dtype: str = "auto"  # transformers: weights in memory: auto, float32, bfloat16, int8-head, int8-mlp, int8
     base_url: str | None = None  # openai runtime: the server's OpenAI-compatible URL, e.g. http://127.0.0.1:8080/v1
     api_key_env: str | None = None  # openai runtime: the environment variable that holds the API key, if any
     cache_dir: Path | None = None  # graph pickle, FAISS and BM25 caches (kb.cache); None: built in memory only

@@ -18,7 +18,7 @@ answers differed from bfloat16's on 200 dev questions.
 
 Example::
 
-    quantize_linears(model, scope="head")   # model.lm_head only; "mlp": and the feed-forward layers; "all": every nn.Linear
+    quantize_linears(model, scope="mlp")  # lm_head and the feed-forward layers ("head": lm_head; "all": all)
 """
 
 from __future__ import annotations

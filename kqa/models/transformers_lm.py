@@ -30,9 +30,10 @@ padded batch or alone) can change greedy text; so in bfloat16 every row runs in 
 the batch or the prefix store holds (chunks of ``CHUNK_TOKENS`` from its start, then the rest, then a token a
 pass), and a batch holds rows of one length only, without padding: a batch and its prompts one at a time write
 the same text, token log-probabilities included (tested). The converted cache always holds float32, so any
-dtype loads from it. ``int8-head``, ``int8-mlp`` and ``int8`` hold the output layer's weights (the tied 262k x 640
-projection, most of what a token reads), it and the feed-forward layers', or every linear layer's, as int8 with a scale per row, quantized on load
-(``int8_linear``); the rest and the activations are in what ``auto`` picks.
+dtype loads from it. ``int8-head``, ``int8-mlp`` and ``int8`` hold the output layer's weights (the tied 262k x
+640 projection, most of what a token reads), it and the feed-forward layers', or every linear layer's, as int8
+with a scale per row, quantized on load (``int8_linear``); the rest and the activations are in what ``auto``
+picks.
 A prompt too long for the model's context loses its first tokens, with a warning. This file does
 not build prompts: that is ``prompts.py``.
 
@@ -95,7 +96,8 @@ def resolve_dtype(dtype: str) -> str:
     """``dtype`` as a torch dtype name or an int8 variant: ``auto`` is ``int8-mlp`` on a CPU that multiplies bfloat16
     natively (AVX512-BF16 or AMX) where torch's weight-only int8 kernel runs, bfloat16 where only the first holds,
     else float32 (elsewhere bfloat16 is emulated and slower). ``int8-head``: the output layer's weights in int8,
-    ``int8-mlp``: and the feed-forward layers', ``int8``: every linear layer's; the rest of the model, and the activations, in ``activation_dtype``."""
+    ``int8-mlp``: and the feed-forward layers', ``int8``: every linear layer's; the rest of the model, and the
+    activations, in ``activation_dtype``."""
     if dtype not in DTYPES:
         raise KqaError(f"unknown model dtype {dtype!r}: use one of {', '.join(DTYPES)}")
     if dtype == "auto":
