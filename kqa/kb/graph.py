@@ -244,14 +244,23 @@ class KnowledgeGraph:
 
 
 def format_value(kg: KnowledgeGraph, term, relation: str | None = None) -> str:
-    """A term as a person reads it: an entity's label; a number with thousands separators and the unit the
+    """A term as a person reads it: an entity's label, with its other names after it in brackets where the
+    profile says so for ``relation`` (``show_aliases``); a number with thousands separators and the unit the
     pack's profile gives its relation ("1,285,216 sq km", "$74,080,000,000", "32,768,614"); a date as
     "28 July 1821"; a year as "1821"; any other literal as written."""
     from rdflib import Literal
 
-    if not isinstance(term, Literal):
-        return kg.label(term)
     rel = kg.profile.relations.get(relation or "")
+    if not isinstance(term, Literal):
+        label = kg.label(term)
+        if not (rel and rel.show_aliases):
+            return label
+        # a name that differs from one written before only in case or accents is written once
+        written = {name_key(label): label}
+        for name in kg.index.aliases.get(term, ()):
+            written.setdefault(name_key(name), name)
+        others = list(written.values())[1:]
+        return f"{label} ({', '.join(others)})" if others else label
     return format_literal(term, unit=rel.unit if rel else None)
 
 

@@ -21,7 +21,7 @@ profile only adds to that, as data a pack's builder writes:
  "relations": {"capital": {"phrasings": ["\\bcapital\\b"], "examples": ["What is the capital of X?"],
                            "reverse_phrasings": ["\\bwhose capital is x\\b"],
                            "description": "capital city", "unit": "km", "object_class": "City",
-                           "countable": true, "ordered": false}},
+                           "countable": true, "ordered": false, "show_aliases": false}},
  "choice_relatedness": false}
 ```
 
@@ -31,6 +31,9 @@ the lower-cased question, the entity replaced by "X") are tried in that order, m
 and the answer its subjects ("name a kind of x" asks for the subjects of "hypernym x"; "how many kinds of x"
 counts them). They say where the entity stands (the lower-cased "x"), so they are tried before every forward
 phrasing. A unit "USD" is written before the number ("$74,080"); any other unit after it ("1,285,216 sq km").
+``show_aliases``: the relation's values are written, in answers and evidence, with their other names
+(skos:altLabel) after them in brackets, for values whose names say different things people ask with: the
+Factbook's "federal presidential republic (federal republic, presidential system)".
 
 ``choice_relatedness``: a multiple-choice question whose query answer no choice names is answered by
 relatedness in the graph (``readers.graph_choice_reader``, as one that no query answers) instead of abstaining.
@@ -67,6 +70,7 @@ class RelationProfile:
     object_class: str | None = None
     countable: bool | None = None  # None: read from the graph (several objects per subject)
     ordered: bool | None = None  # None: read from the graph (numeric or date objects)
+    show_aliases: bool = False  # a value is written with its other names after it: "federal republic (federation)"
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,8 @@ class GraphProfile:
             out["choice_relatedness"] = True
         rels = {}
         for name, rel in self.relations.items():
-            entry = {k: (list(v) if isinstance(v, tuple) else v) for k, v in rel.__dict__.items() if v not in (None, ())}
+            entry = {k: (list(v) if isinstance(v, tuple) else v) for k, v in rel.__dict__.items()
+                     if v not in (None, ()) and not (k == "show_aliases" and v is False)}
             rels[name] = entry
         if rels:
             out["relations"] = rels

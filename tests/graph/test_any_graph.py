@@ -99,6 +99,19 @@ def test_a_set_answer_lists_ranked_values_principal_first():
     assert plain.answer("Who is a star of Alien?").text == "John Hurt"
 
 
+def test_a_relation_the_profile_marks_writes_its_values_with_their_other_names():
+    skos = "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+    ttl = skos + FILMS + 'ex:space_horror skos:altLabel "sci-fi horror", "Space Horror" .\n'
+    marked = _reader(ttl, {"relations": {"genre": {"show_aliases": True}}})
+    answer = marked.answer("What genre is Alien?")
+    assert answer.text == "space horror (sci-fi horror)", answer.meta.get("reason")  # the label's case twin: not again
+    assert "space horror (sci-fi horror)" in answer.evidence[0].text
+    assert _reader(ttl, {"relations": {"genre": {}}}).answer("What genre is Alien?").text == "space horror"
+    assert marked.answer("Who directed Alien?").text == "Ridley Scott"  # other relations as they were
+    profile = profile_from_json({"relations": {"genre": {"show_aliases": True}}})
+    assert profile_from_json(profile.to_json()) == profile
+
+
 def test_a_value_rank_needs_all_four_predicates():
     with pytest.raises(BadFileError, match="value_rank"):
         profile_from_json({"value_rank": {"about": "http://example.org/film/film"}})

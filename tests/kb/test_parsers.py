@@ -69,3 +69,16 @@ def test_clean_text_and_names():
     assert fb.clean_text("Rep&uacute;blica<br>del <em>Per&uacute;</em>") == "Rep\u00fablica del Per\u00fa"
     assert fb.normalize_name("The Gambia") == fb.normalize_name("gambia")
     assert fb.normalize_name("C\u00f4te d\u2019Ivoire") == fb.normalize_name("Cote d'Ivoire")
+
+
+@pytest.mark.parametrize("text, value, classes", [
+    ("federal presidential republic", "federal presidential republic", ("federal republic", "presidential system")),
+    ("semi-presidential republic", "semi-presidential republic", ("semi-presidential system",)),
+    ("parliamentary democracy under a constitutional monarchy; a Commonwealth realm",
+     "parliamentary democracy under a constitutional monarchy", ("parliamentary system",)),
+    ("federation of monarchies", "federation of monarchies", ()),  # a federation, not a republic
+    ("communist party-led state", "communist party-led state", ("communist state", "single-party state")),
+    ("constitutional federal republic", "constitutional federal republic", ()),  # its own words say it
+])
+def test_a_government_type_is_the_phrase_with_the_classes_it_names_as_other_names(text, value, classes):
+    assert fb._PARSERS["government_type"](text) == [(value, classes, None)]

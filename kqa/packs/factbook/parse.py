@@ -650,12 +650,31 @@ def _parse_region(text: str) -> Parsed:
     return [(r, (), None) for r in regions]
 
 
+def _load_government_classes() -> list[tuple[str, str, str]]:
+    """(words the phrase holds, words it must not hold or "", class), from government_classes.tsv beside this file."""
+    text = (resources.files("kqa.packs.factbook") / "government_classes.tsv").read_text(encoding="utf-8")
+    return [tuple(line.split("\t")) for line in text.splitlines()  # type: ignore[misc]
+            if line.strip() and not line.startswith("#")]
+
+
+GOVERNMENT_CLASSES = _load_government_classes()
+
+
+def government_classes(phrase: str) -> tuple[str, ...]:
+    """The classes of system of government a Factbook phrase names ("federal presidential republic" ->
+    federal republic, presidential system), those its own words do not already say."""
+    phrase = phrase.lower()
+    found = (cls for holds, unless, cls in GOVERNMENT_CLASSES
+             if holds in phrase and not (unless and unless in phrase) and cls not in phrase)
+    return tuple(sorted(dict.fromkeys(found)))
+
+
 def _parse_government_type(text: str) -> Parsed:
     _unavailable(text)
     value = _strip_parens(_first_clause(text)).lower()
     if not value or len(value) > 80:
         raise ParseError("too long for one value")
-    return [(value, (), None)]
+    return [(value, government_classes(value), None)]
 
 
 def _name_variants(name: str) -> tuple[str, ...]:

@@ -111,6 +111,9 @@ ORDERED = ("area", "land_area", "population", "gdp", "coastline", "highest_point
            "airports", "independence_date")
 COUNTABLE = ("borders", "official_language", "language", "religion", "ethnic_group", "natural_resource",
              "capital", "map_region", "continent", "internet_tld", "national_symbol")
+# Relations whose values are written with their other names: a government type with its classes
+# (parse.government_classes)
+SHOW_ALIASES = ("government_type",)
 # Words of country questions that are never a misspelled name ("capitol" is not "Capitola").
 NOT_NAMES = tuple("capital country countries city currency language languages population area head state "
                   "government border borders".split())
@@ -130,7 +133,7 @@ def factbook_profile() -> GraphProfile:
         relations[name] = RelationProfile(
             phrasings=tuple(phrasings.get(name, ())), examples=tuple(EXAMPLES.get(name, ())),
             description=rel.description, unit=rel.unit, object_class=OBJECT_CLASS.get(name),
-            countable=name in COUNTABLE, ordered=name in ORDERED)
+            countable=name in COUNTABLE, ordered=name in ORDERED, show_aliases=name in SHOW_ALIASES)
     return GraphProfile(
         link_classes=("Country", "City", "Person", "Place", "Currency"),
         fuzzy_classes=("Country", "City"),
