@@ -152,3 +152,16 @@ def test_a_dense_question_is_embedded_once_for_retrieval_and_line_selection(smal
         small_passages, HashingEncoder(dim=64)).retrieve(question, k=2), m=1)
     assert [(line.passage_id, line.text, line.score) for line in lines] == [
         (line.passage_id, line.text, line.score) for line in plain]
+
+
+@pytest.mark.parametrize("lengths, batch_size, batches", [
+    ([30, 40, 35, 20], 16, [[1, 2, 0, 3]]),  # similar lengths: one batch, longest first
+    ([30, 40, 35, 20], 2, [[1, 2], [0, 3]]),  # at most batch_size
+    ([30, 1300, 40, 35], 16, [[1], [2, 3, 0]]),  # a long line alone: the short ones are not padded to it
+    ([], 16, []),
+])
+def test_texts_are_batched_longest_first_and_a_long_one_does_not_pad_the_short(lengths, batch_size, batches):
+    from kqa.models.embedder import length_batches
+
+    assert length_batches(lengths, batch_size) == batches
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
