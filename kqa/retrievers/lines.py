@@ -161,47 +161,36 @@ class LineSelector:
         hints = list(hints) if hints is not None else [None] * len(questions)
         if len(hints) != len(questions):
             raise ValueError(f"{len(questions)} questions but {len(hints)} hints")
-        told_texts = [f"{q} ({h.label})" for q, h in zip(questions, hints) if h is not None]
-        units = [[(e, unit) for e in evidence for unit in passage_units(e)] for evidence in passages]
-        # a line is about its field and about its sub-field: "money" asks for "Exchange rates: Currency"
-        # through "Currency" more than through "Exchange rates"
-        inners = [[(i, key) for i, (e, unit) in enumerate(us) if (key := sub_field_key(e.title, unit))]
-                  for us in units]
-        # every short text of every question in one call: what is not cached is embedded in one pass
-        keys = [unit_key(e.title, unit) for us in units for e, unit in us]
-        texts = [*questions, *told_texts, *keys, *(key for inner in inners for _, key in inner)]
-        vectors = self._vectors(texts) if texts else np.zeros((0, 0), np.float32)
-        plain, told = vectors[:len(questions)], iter(vectors[len(questions):len(questions) + len(told_texts)])
-        start = len(questions) + len(told_texts)
-        about_of, inner_of = [], []
-        for us in units:
-            about_of.append(vectors[start:start + len(us)])
-            start += len(us)
-        for inner in inners:
-            inner_of.append(vectors[start:start + len(inner)])
-            start += len(inner)
         out: list[list[Line]] = []
-        for question, question_vector, hint, us, about_vectors, inner, inner_vectors in zip(
-                questions, plain, hints, units, about_of, inners, inner_of):
-            told_vector = next(told) if hint is not None else None
-            if not us or m <= 0:
+        for question, evidence, hint in zip(questions, passages, hints):
+            units = [(e, unit) for e in evidence for unit in passage_units(e)]
+            # a line is about its field and about its sub-field: "money" asks for "Exchange rates: Currency"
+            # through "Currency" more than through "Exchange rates"
+            inner = [(i, key) for i, (e, unit) in enumerate(units) if (key := sub_field_key(e.title, unit))]
+            # the question's short texts in one call: what is not cached is embedded in one pass
+            told = [f"{question} ({hint.label})"] if hint is not None else []
+            keys = [unit_key(e.title, unit) for e, unit in units] if units and m > 0 else []
+            vectors = self._vectors([question, *told, *keys, *(key for _, key in inner)])
+            if not keys:
                 out.append([])
                 continue
+            question_vector, told_vector = vectors[0], vectors[1] if told else None
+            about_vectors, inner_vectors = np.split(vectors[1 + len(told):], [len(keys)])
             # what each unit is ranked against: the question, told its hint in the passages the hint is about
             asked = np.stack([told_vector if hint is not None and hint.applies(e.title) else question_vector
-                              for e, _ in us])
+                              for e, _ in units])
             about = _rowwise(about_vectors, asked)
             if inner:
                 rows = [i for i, _ in inner]
                 about[rows] = np.maximum(about[rows], _rowwise(inner_vectors, asked[rows]))
             # retrieval scores on the retriever's own scale (cosine, BM25, RRF), as a share of the best
-            prior = np.array([max(e.score or 0.0, 0.0) for e, _ in us], dtype=np.float32)
+            prior = np.array([max(e.score or 0.0, 0.0) for e, _ in units], dtype=np.float32)
             prior = self.passage_weight * (prior / prior.max() if prior.max() > 0 else prior)
             if self.figure_penalty and not wants_a_figure(question):  # a name is asked: a figure cannot answer
-                prior -= self.figure_penalty * np.array([is_figure(unit) for _, unit in us], np.float32)
-            scores = self._scores(asked, us, (1 - self.value_weight) * about, prior, m)
+                prior -= self.figure_penalty * np.array([is_figure(unit) for _, unit in units], np.float32)
+            scores = self._scores(asked, units, (1 - self.value_weight) * about, prior, m)
             best = np.argsort(-scores, kind="stable")[:m]
-            out.append([Line(us[i][0].id, us[i][0].title, us[i][1], float(scores[i])) for i in best])
+            out.append([Line(units[i][0].id, units[i][0].title, units[i][1], float(scores[i])) for i in best])
         return out
 
     def _scores(self, asked: np.ndarray, units: Sequence[tuple[Evidence, str]], about: np.ndarray,
