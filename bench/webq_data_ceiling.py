@@ -1,6 +1,7 @@
 """How far the pack's data reaches on a real-question file when the relation is given: for each question, the
 country the linker finds, the relation the file names (``relation``), and the values the graph holds for it,
-principal first (``kqa:RankedValue``), scored with containment accuracy. One value when the question asks for
+principal first (``kqa:RankedValue``), each written as the graph backend writes it (``format_value``), scored
+with containment accuracy. One value when the question asks for
 the main one ("main", "official", "national", "most ...", singular "what is the language"), else the set.
 
 It separates the pack's knowledge from the engine's relation detection and answer forming: the graph backend
@@ -16,7 +17,7 @@ import re
 from collections import Counter, defaultdict
 
 from kqa.eval.metrics import contains_match
-from kqa.kb.graph import load_graph
+from kqa.kb.graph import format_value, load_graph
 from kqa.kb.questions import load_questions
 from kqa.kb.rdf import KQA_NS
 from kqa.retrievers.entity_linker import EntityLinker
@@ -37,10 +38,10 @@ def values(kg, country, relation: str) -> list[str]:
     from rdflib import Namespace
 
     kqa = Namespace(KQA_NS)
-    ranked = [kg.label(row[0]) for row in kg.query(RANKED, {"c": country, "r": kqa[relation]})]
+    ranked = [format_value(kg, row[0], relation) for row in kg.query(RANKED, {"c": country, "r": kqa[relation]})]
     if ranked:
         return ranked
-    return sorted(kg.label(o) for o in kg.graph.objects(country, kqa[relation]))
+    return sorted(format_value(kg, o, relation) for o in kg.graph.objects(country, kqa[relation]))
 
 
 def main() -> None:
