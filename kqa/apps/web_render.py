@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kqa.eval.metrics import normalize_answer, split_list
+from kqa.kb.text import answer_key
 from kqa.kb.types import Evidence
 from kqa.readers.types import Answer, ClosedBookTrace, CombineTrace, CorpusTrace, GraphTrace, Trace, Triple
 
@@ -329,13 +330,13 @@ def highlight(text: str, answer: str | None) -> str:
 
 
 def agreement_html(texts: Mapping[str, str | None], *, pending: Sequence[str], failed: Sequence[str] = ()) -> str:
-    """One line across the columns: do the backends that answered give the same (normalised) answer?"""
+    """One line across the columns: do the backends that answered give the same answer (``answer_key``)?"""
     groups: dict[str, list[str]] = {}
     shown: dict[str, str] = {}
     for backend, text in texts.items():
         if text is None:
             continue
-        key = normalize_answer(text)
+        key = answer_key(text)
         groups.setdefault(key, []).append(backend)
         shown.setdefault(key, text)
     silent = [b for b, t in texts.items() if t is None]

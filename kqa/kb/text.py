@@ -17,6 +17,16 @@ def normalize_answer(text: str) -> str:
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
+_OTHER_NAMES = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def answer_key(text: str) -> str:
+    """What two answers must share to be the same answer: ``normalize_answer`` of the text without a trailing
+    bracket, where a graph writes a value's other names ("federal presidential republic (federal republic,
+    presidential system)" is the same answer as "federal presidential republic"; ``kb.graph.format_value``)."""
+    return normalize_answer(_OTHER_NAMES.sub("", text) or text)
+
+
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # terminal escape codes: colours, cursor moves
 
 

@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from kqa.kb.text import normalize_answer
+from kqa.kb.text import answer_key
 from kqa.kb.types import Question
 from kqa.readers.types import Answer, Backend, CombineTrace, abstain
 
@@ -131,7 +131,7 @@ class VoteReader:
 
     def _vote(self, question: str, answers: Sequence[Answer], elapsed_ms: float) -> Answer:
         relation = read_relation(answers)
-        ballots = [(normalize_answer(a.text), a) for a in answers if confident(a, self.thresholds, relation)]
+        ballots = [(answer_key(a.text), a) for a in answers if confident(a, self.thresholds, relation)]
         votes = {a.backend: a.text for a in answers}
         if not ballots:
             reason = "no backend was confident enough" if any(a.text for a in answers) else "every backend abstained"

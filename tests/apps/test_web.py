@@ -64,6 +64,8 @@ def test_agreement_line(fake_pool):
     disagree = render.agreement_html({"graph": "Lima", "closed_book": "Cusco", "dense": "lima."}, pending=["x"])
     assert "disagree" in disagree and "graph, dense → <b>Lima</b>" in disagree and "waiting for x" in disagree
     assert "No answers" in render.agreement_html({"graph": None}, pending=[])
+    named = render.agreement_html({"graph": "federal republic (federation)", "dense": "Federal republic"}, pending=[])
+    assert "all answers agree" in named and "<b>federal republic (federation)</b>" in named
 
 
 def test_parse_choices():

@@ -60,6 +60,16 @@ def test_vote_majority_and_ties():
     assert answers[2].text is None
 
 
+def test_a_value_written_with_its_other_names_is_the_same_answer_as_the_value():
+    graph = Scripted("graph", {"a": "federal presidential republic (federal republic, presidential system)"},
+                     confidence=0.6)
+    dense = Scripted("dense", {"a": "Federal presidential republic"}, confidence=0.5)
+    closed = Scripted("closed_book", {"a": "federal republic"}, confidence=0.9)
+    vote = VoteReader([graph, dense, closed]).answer("a")
+    assert vote.meta["agreeing"] == 2 and vote.meta["winner_from"] == "graph"  # 0.6 + 0.5 beat 0.9
+    assert vote.text.startswith("federal presidential republic (")
+
+
 def test_vote_weighs_by_confidence_and_drops_answers_below_their_threshold():
     graph = Scripted("graph", {"a": "Lima", "b": "Quito"}, confidence=0.95)
     dense = Scripted("dense", {"a": "Cusco", "b": "Bogota"}, confidence=0.4)
