@@ -70,7 +70,7 @@ class RelationProfile:
     object_class: str | None = None
     countable: bool | None = None  # None: read from the graph (several objects per subject)
     ordered: bool | None = None  # None: read from the graph (numeric or date objects)
-    show_aliases: bool = False  # a value is written with its other names after it: "federal republic (federation)"
+    show_aliases: bool | None = None  # true: a value is written with its other names: "federal republic (federation)"
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,7 @@ class GraphProfile:
             out["choice_relatedness"] = True
         rels = {}
         for name, rel in self.relations.items():
-            entry = {k: (list(v) if isinstance(v, tuple) else v) for k, v in rel.__dict__.items()
-                     if v not in (None, ()) and not (k == "show_aliases" and v is False)}
+            entry = {k: (list(v) if isinstance(v, tuple) else v) for k, v in rel.__dict__.items() if v not in (None, ())}
             rels[name] = entry
         if rels:
             out["relations"] = rels

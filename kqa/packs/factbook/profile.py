@@ -133,7 +133,7 @@ def factbook_profile() -> GraphProfile:
         relations[name] = RelationProfile(
             phrasings=tuple(phrasings.get(name, ())), examples=tuple(EXAMPLES.get(name, ())),
             description=rel.description, unit=rel.unit, object_class=OBJECT_CLASS.get(name),
-            countable=name in COUNTABLE, ordered=name in ORDERED, show_aliases=name in SHOW_ALIASES)
+            countable=name in COUNTABLE, ordered=name in ORDERED, show_aliases=name in SHOW_ALIASES or None)
     return GraphProfile(
         link_classes=("Country", "City", "Person", "Place", "Currency"),
         fuzzy_classes=("Country", "City"),
