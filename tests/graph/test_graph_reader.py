@@ -127,3 +127,10 @@ def test_subgraph_picture(graph_reader):
     triples = [(sub.nodes[s]["label"], d["relation"], sub.nodes[o]["label"]) for s, o, d in sub.edges(data=True)]
     image = draw_subgraph(triples, answers=[answer.text], entities=["Peru"])
     assert image is not None and image.size[0] > 100
+
+
+def test_a_continent_is_named_and_asked_backwards(graph_reader):
+    answer = graph_reader.answer("Which countries are in Oceania?")
+    assert answer.meta["query_type"] == "inverse", answer.meta.get("reason")
+    assert {"Australia", "Fiji", "New Zealand"} <= set(answer.meta["answer_list"])
+    assert not {"France", "Peru", "Japan"} & set(answer.meta["answer_list"])
