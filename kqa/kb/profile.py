@@ -18,6 +18,7 @@ profile only adds to that, as data a pack's builder writes:
                 "rank": "http://...#rank"},              # lists ranked values first, by rank
  "transitive": ["http://...#partOf"],                    # besides owl:TransitiveProperty
  "not_names": ["oil"],                                   # words never read as a name (nor misspelt one)
+ "proper_name_classes": ["Language"],                    # linked only by a label with a capital letter
  "relations": {"capital": {"phrasings": ["\\bcapital\\b"], "examples": ["What is the capital of X?"],
                            "reverse_phrasings": ["\\bwhose capital is x\\b"],
                            "description": "capital city", "unit": "km", "object_class": "City",
@@ -88,6 +89,9 @@ class GraphProfile:
     value_rank: Mapping[str, str] = field(default_factory=dict)  # keys VALUE_RANK_KEYS: see the module doc
     transitive: tuple[str, ...] = ()
     not_names: tuple[str, ...] = ()
+    # classes whose entities are linked only where their label starts with a capital letter: a proper name
+    # ("Spanish"), not a fragment a parser left among the values ("local", "folk")
+    proper_name_classes: tuple[str, ...] = ()
     relations: Mapping[str, RelationProfile] = field(default_factory=dict)
     choice_relatedness: bool = False  # no choice names the query answer: relatedness, not abstention
     source: str | None = None  # the file it came from, for messages
@@ -110,7 +114,7 @@ class GraphProfile:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key in ("label_predicates", "link_classes", "fuzzy_classes", "subject_classes", "popularity_property",
-                    "ranking_property", "transitive", "not_names"):
+                    "ranking_property", "transitive", "not_names", "proper_name_classes"):
             value = getattr(self, key)
             if value:
                 out[key] = list(value) if isinstance(value, tuple) else value
@@ -189,6 +193,7 @@ def profile_from_json(data: Mapping[str, Any], *, source: str = "memory") -> Gra
         value_rank=value_rank,
         transitive=tup("transitive") or (),
         not_names=tup("not_names") or (),
+        proper_name_classes=tup("proper_name_classes") or (),
         relations=relations,
         choice_relatedness=data.get("choice_relatedness", False),
         source=source,

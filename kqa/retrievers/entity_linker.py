@@ -8,7 +8,10 @@ swapped pair of letters ("Peur") costs one edit: one edit is allowed in names of
 and in four-letter names only a swap. Only capitalised words are tried, so ordinary words stay words.
 A span made only of question words (the relations' and classes' names, the profile's ``not_names``: "kind",
 "part", "thing") is never a name, though a dictionary graph (WordNet) names them too: masked as an entity,
-"What kind of thing is X?" would lose the words that say which relation it asks.
+"What kind of thing is X?" would lose the words that say which relation it asks. Entities of the profile's
+``proper_name_classes`` are linked only where their label starts with a capital letter: a graph parsed from
+text holds fragments among such values (a language "local", a religion "folk"), and "the local language of
+Israel" must not name the language "local".
 
 On a graph in an on-disk store (``kg.on_disk``: Oxigraph, millions of names) nothing is read at start-up: a
 span's name is looked up in the store's name index when a question asks for it (and remembered), and the
@@ -92,7 +95,11 @@ class EntityLinker:
         type_objects = set(kg.index.names.entity_classes if lazy else kg.index.classes.values())
         predicates = set(kg.index.relation_info or ())
 
+        proper = frozenset(profile.proper_name_classes)
+
         def linkable(iri, cls: str | None) -> bool:
+            if cls in proper and not kg.label(iri)[:1].isupper():  # a fragment among the values, not a name
+                return False
             if self.classes is None:  # "film" in a question is a word, not the class Film; nor is "director"
                 return _local(iri) not in type_objects and iri not in predicates
             return cls in self.classes

@@ -178,3 +178,27 @@ def test_a_name_that_qualifies_a_noun_is_not_the_subject(graph_reader):
     assert asked.text is not None
     assert asked.text == graph_reader.answer("What is the GDP of Peru?").text
     assert asked.text != graph_reader.answer("What is the GDP of the United States?").text
+
+
+def test_a_class_of_proper_names_links_only_labels_with_a_capital_letter():
+    """A graph parsed from text holds fragments among its names of languages ("local"): linked, "the local
+    language of X" named the language "local"."""
+    from rdflib import Graph
+
+    from kqa.kb.graph import KnowledgeGraph
+    from kqa.kb.profile import profile_from_json
+    from tests.graph.graphs import FILMS
+
+    ttl = FILMS + 'ex:film_noir a ex:Genre ; rdfs:label "Film Noir" .\n'
+
+    def linked(profile, question):
+        kg = KnowledgeGraph.from_graph(Graph().parse(data=ttl, format="turtle"), profile=profile_from_json(profile))
+        return [(m.text, m.candidates[0].label) for m in EntityLinker(kg).link(question)]
+
+    question = "Is Alien a horror film by Ridley Scott, or Film Noir?"
+    assert ("horror", "horror") in linked({}, question)
+    proper = linked({"proper_name_classes": ["Genre"]}, question)
+    assert ("horror", "horror") not in proper  # a lower-case label: a word, not a name
+    assert ("Film Noir", "Film Noir") in proper and ("Ridley Scott", "Ridley Scott") in proper
+    profile = profile_from_json({"proper_name_classes": ["Genre"]})
+    assert profile_from_json(profile.to_json()) == profile

@@ -135,10 +135,11 @@ def factbook_profile() -> GraphProfile:
             description=rel.description, unit=rel.unit, object_class=OBJECT_CLASS.get(name),
             countable=name in COUNTABLE, ordered=name in ORDERED, show_aliases=name in SHOW_ALIASES or None)
     return GraphProfile(
-        # Continent: seven clean names ("Which countries are in Oceania?"); not Language or Religion, whose values
-        # hold parse fragments that are common words ("local", "political", "folk"): linked, "the local language
-        # of Israel" named the language "local" (webq 82.3 -> 82.1)
-        link_classes=("Country", "City", "Person", "Place", "Currency", "Continent"),
+        # "Which countries are in Oceania / speak Spanish?"; a language's or a religion's value may be a fragment
+        # the parse left ("local", "folk"): those are linked only by a label with a capital letter, else "the
+        # local language of Israel" names the language "local"
+        link_classes=("Country", "City", "Person", "Place", "Currency", "Continent", "Language", "Religion"),
+        proper_name_classes=("Language", "Religion"),
         fuzzy_classes=("Country", "City"),
         subject_classes=("Country",),
         class_nouns={"Country": ("country", "countries", "nation", "nations", "state", "territory")},
