@@ -164,16 +164,16 @@ class LineSelector:
         out: list[list[Line]] = []
         for question, evidence, hint in zip(questions, passages, hints):
             units = [(e, unit) for e in evidence for unit in passage_units(e)]
+            if not units or m <= 0:
+                out.append([])
+                continue
             # a line is about its field and about its sub-field: "money" asks for "Exchange rates: Currency"
             # through "Currency" more than through "Exchange rates"
             inner = [(i, key) for i, (e, unit) in enumerate(units) if (key := sub_field_key(e.title, unit))]
             # the question's short texts in one call: what is not cached is embedded in one pass
             told = [f"{question} ({hint.label})"] if hint is not None else []
-            keys = [unit_key(e.title, unit) for e, unit in units] if units and m > 0 else []
+            keys = [unit_key(e.title, unit) for e, unit in units]
             vectors = self._vectors([question, *told, *keys, *(key for _, key in inner)])
-            if not keys:
-                out.append([])
-                continue
             question_vector, told_vector = vectors[0], vectors[1] if told else None
             about_vectors, inner_vectors = np.split(vectors[1 + len(told):], [len(keys)])
             # what each unit is ranked against: the question, told its hint in the passages the hint is about

@@ -664,9 +664,8 @@ def government_classes(phrase: str) -> tuple[str, ...]:
     """The classes of system of government a Factbook phrase names ("federal presidential republic" ->
     federal republic, presidential system), those its own words do not already say."""
     phrase = phrase.lower()
-    found = (cls for holds, unless, cls in GOVERNMENT_CLASSES
-             if holds in phrase and not (unless and unless in phrase) and cls not in phrase)
-    return tuple(sorted(dict.fromkeys(found)))
+    return tuple(sorted({cls for holds, unless, cls in GOVERNMENT_CLASSES
+                         if holds in phrase and not (unless and unless in phrase) and cls not in phrase}))
 
 
 def _parse_government_type(text: str) -> Parsed:
